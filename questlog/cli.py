@@ -1,0 +1,102 @@
+"""``questlog``: the command line behind the Makefile's verbs."""
+
+import argparse
+import os
+import subprocess
+import sys
+
+from questlog import demo
+from questlog.settings import get_settings
+from questlog.stack import lifecycle, supervisor
+from questlog.stack.components import all_components
+from questlog.stack.install import SetupError, install
+from questlog.stack.java import system_java
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def cmd_setup(_: argparse.Namespace) -> int:
+    _say("Fetching the pinned Java components (cached under the download cache):")
+    install(get_settings(), system_java(), _say)
+    return 0
+
+
+def cmd_up(_: argparse.Namespace) -> int:
+    lifecycle.up(get_settings(), _say)
+    return 0
+
+
+def cmd_status(_: argparse.Namespace) -> int:
+    for line in lifecycle.format_status(lifecycle.status(get_settings())):
+        _say(line)
+    return 0
+
+
+def cmd_down(_: argparse.Namespace) -> int:
+    lifecycle.down(get_settings(), _say)
+    return 0
+
+
+def cmd_clean(_: argparse.Namespace) -> int:
+    lifecycle.clean(get_settings(), _say)
+    return 0
+
+
+def cmd_demo(_: argparse.Namespace) -> int:
+    demo.run(get_settings(), _say)
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    names = [args.component] if args.component else [c.name for c in all_components(settings)]
+    paths = [str(supervisor.log_file(settings, name)) for name in names]
+    if args.follow:
+        os.execvp("tail", ["tail", "-n", str(args.lines), "-F", *paths])
+    for name, path in zip(names, paths, strict=True):
+        _say(f"==> {name}: {path} <==")
+        _say(supervisor.tail(supervisor.log_file(settings, name), args.lines))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="questlog", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("setup", help="fetch Kafka, Trino and the Spark connector").set_defaults(
+        run=cmd_setup
+    )
+    commands.add_parser("up", help="start the local stack and wait until it answers").set_defaults(
+        run=cmd_up
+    )
+    commands.add_parser("status", help="which components run, where, how much memory").set_defaults(
+        run=cmd_status
+    )
+    commands.add_parser("down", help="stop the local stack, keeping its data").set_defaults(
+        run=cmd_down
+    )
+    commands.add_parser("clean", help="stop the stack and delete its data").set_defaults(
+        run=cmd_clean
+    )
+    commands.add_parser(
+        "demo", help="start the stack, send sample events through it, print a report"
+    ).set_defaults(run=cmd_demo)
+    logs = commands.add_parser("logs", help="show (or follow) the components' logs")
+    logs.add_argument(
+        "component", nargs="?", choices=[c.name for c in all_components(get_settings())]
+    )
+    logs.add_argument("-f", "--follow", action="store_true")
+    logs.add_argument("-n", "--lines", type=int, default=40)
+    logs.set_defaults(run=cmd_logs)
+
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (SetupError, lifecycle.StackError, subprocess.CalledProcessError) as error:
+        print(f"questlog {args.command}: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

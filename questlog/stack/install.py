@@ -1,0 +1,162 @@
+"""Fetches the Java components of the local stack, pinned, into the download cache.
+
+Each bundle is an Ivy module file under ``ivy/`` naming pinned artifacts on Maven Central.
+Apache Ivy (its jar ships inside pyspark, so nothing else is needed) resolves them with
+their runtime dependencies into a cache and copies them into ``<cache>/lib/<bundle>``.
+Ivy reads only Maven Central, never the extra repositories some POMs declare. A stamp
+holding a digest of the module file makes a second run a no-op.
+"""
+
+import hashlib
+import re
+import shutil
+import subprocess
+import tarfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+
+import pyspark
+
+from questlog.settings import StackSettings
+
+IVY_DIR = Path(__file__).parent / "ivy"
+PYSPARK_JARS = Path(pyspark.__file__).parent / "jars"
+Say = Callable[[str], None]
+
+
+class SetupError(RuntimeError):
+    """A setup step failed; the message says which and what to do."""
+
+
+@dataclass(frozen=True)
+class Bundle:
+    name: str
+    summary: str
+    values: dict[str, str] = field(default_factory=dict)
+    # Leave out jars pyspark already has (the Spark connector's Spark and Hadoop jars).
+    skip_pyspark_jars: bool = False
+
+    def module(self) -> str:
+        """The Ivy module file, with its ``${...}`` values filled in."""
+        return Template((IVY_DIR / f"{self.name}.xml").read_text()).substitute(self.values)
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.module().encode()).hexdigest()
+
+
+def bundles() -> list[Bundle]:
+    return [
+        Bundle("kafka", "Apache Kafka broker (KRaft)"),
+        Bundle(
+            "spark-kafka",
+            f"Spark {pyspark.__version__} Kafka connector",
+            {"spark_version": pyspark.__version__},
+            skip_pyspark_jars=True,
+        ),
+        Bundle("metastore", "Hive Metastore JDBC driver for PostgreSQL"),
+        Bundle("trino", "Trino server and Hive connector (~820 MB the first time)"),
+    ]
+
+
+def lib_dir(settings: StackSettings, bundle: str) -> Path:
+    return settings.cache_dir / "lib" / bundle
+
+
+def trino_home(settings: StackSettings) -> Path:
+    return settings.cache_dir / "trino"
+
+
+def install(settings: StackSettings, java: str, say: Say = print) -> None:
+    """Fetch every bundle that is missing or whose pins changed."""
+    for bundle in bundles():
+        target = lib_dir(settings, bundle.name)
+        stamp = target / ".stamp"
+        if stamp.exists() and stamp.read_text() == bundle.digest():
+            say(f"  ok   {bundle.summary} (cached)")
+            continue
+        say(f"  get  {bundle.summary} ...")
+        if target.exists():
+            shutil.rmtree(target)
+        _retrieve(java, settings, bundle, target, say)
+        if bundle.skip_pyspark_jars:
+            _drop_jars_pyspark_has(target)
+        if bundle.name == "trino":
+            _unpack_trino(target, trino_home(settings), say)
+        stamp.write_text(bundle.digest())
+        say(f"  ok   {bundle.summary}")
+
+
+def _retrieve(java: str, settings: StackSettings, bundle: Bundle, target: Path, say: Say) -> None:
+    module_file = settings.cache_dir / "ivy-modules" / f"{bundle.name}.xml"
+    module_file.parent.mkdir(parents=True, exist_ok=True)
+    module_file.write_text(bundle.module())
+    (ivy_jar,) = PYSPARK_JARS.glob("ivy-*.jar")
+    command = [
+        java,
+        "-jar",
+        str(ivy_jar),
+        "-ivy",
+        str(module_file),
+        "-confs",
+        "default",
+        "-types",
+        "jar",
+        "bundle",
+        "tar.gz",
+        "-cache",
+        str(settings.cache_dir / "ivy"),
+        "-retrieve",
+        f"{target}/[artifact]-[revision](-[classifier]).[ext]",
+    ]
+    log_path = settings.cache_dir / "logs" / f"setup-{bundle.name}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        assert process.stdout is not None
+        for line in process.stdout:
+            log.write(line)
+            # Ivy prints "[SUCCESSFUL ] org#module;rev!file.ext (N ms)" per download.
+            if match := re.search(r"\[SUCCESSFUL \] \S+!(\S+)", line):
+                say(f"       downloaded {match.group(1)}")
+        returncode = process.wait()
+    if returncode != 0 or not target.exists():
+        tail = "".join(log_path.read_text().splitlines(keepends=True)[-15:])
+        raise SetupError(
+            f"Could not fetch {bundle.summary} from Maven Central (exit {returncode}); is it "
+            f"reachable? Full log: {log_path}\n{tail}"
+        )
+
+
+def _drop_jars_pyspark_has(target: Path) -> None:
+    def artifact(jar: Path) -> str:
+        return re.sub(r"-\d[^-]*(-[a-z]+)?\.jar$", "", jar.name)
+
+    shipped = {artifact(jar) for jar in PYSPARK_JARS.glob("*.jar")}
+    for jar in target.glob("*.jar"):
+        if artifact(jar) in shipped:
+            jar.unlink()
+
+
+def _unpack_trino(downloads: Path, home: Path, say: Say) -> None:
+    """Unpack the server's ``lib/`` and ``plugin/hive/`` from its tarball into ``home``."""
+    (tarball,) = downloads.glob("trino-server-*.tar.gz")
+    say(f"       unpacking lib/ and plugin/hive/ of {tarball.name}")
+    staging = home.with_name("trino.unpacking")
+    shutil.rmtree(staging, ignore_errors=True)
+    with tarfile.open(tarball) as archive:
+        wanted = [
+            member
+            for member in archive.getmembers()
+            if member.name.split("/")[1:2] == ["lib"]
+            or member.name.split("/")[1:3] == ["plugin", "hive"]
+        ]
+        archive.extractall(staging, members=wanted, filter="data")
+    (root,) = staging.iterdir()
+    shutil.rmtree(home, ignore_errors=True)
+    root.rename(home)
+    staging.rmdir()
+    tarball.unlink()

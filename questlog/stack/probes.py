@@ -1,0 +1,92 @@
+"""Readiness probes: each asks a component the question that proves it serves clients."""
+
+import logging
+
+from confluent_kafka.admin import AdminClient
+from thrift.protocol import TBinaryProtocol
+from thrift.Thrift import TApplicationException, TMessageType, TType
+from thrift.transport import TSocket, TTransport
+from trino.dbapi import connect as trino_connect
+
+# A probe that fails is expected while a component starts; the thrift socket would log each.
+logging.getLogger("thrift.transport.TSocket").setLevel(logging.CRITICAL)
+
+
+class NotReady(Exception):
+    """The component did not answer (yet)."""
+
+
+def kafka_topics(bootstrap: str, timeout: float = 3.0) -> list[str]:
+    """Topic names from the broker's metadata."""
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    try:
+        metadata = admin.list_topics(timeout=timeout)
+    except Exception as error:
+        raise NotReady(f"Kafka at {bootstrap} did not answer metadata: {error}") from error
+    return sorted(metadata.topics)
+
+
+def metastore_databases(host: str, port: int, timeout: float = 3.0) -> list[str]:
+    """Database names from the Hive Metastore's ``get_all_databases`` thrift call.
+
+    The call has no arguments and returns ``list<string>`` (field 0) or a ``MetaException``
+    (field 1), so it is written with the plain binary protocol instead of generated stubs.
+    """
+    socket = TSocket.TSocket(host, port)
+    socket.setTimeout(int(timeout * 1000))
+    transport = TTransport.TBufferedTransport(socket)
+    protocol = TBinaryProtocol.TBinaryProtocol(transport)
+    try:
+        transport.open()
+        protocol.writeMessageBegin("get_all_databases", TMessageType.CALL, 1)
+        protocol.writeStructBegin("get_all_databases_args")
+        protocol.writeFieldStop()
+        protocol.writeStructEnd()
+        protocol.writeMessageEnd()
+        transport.flush()
+        _, message_type, _ = protocol.readMessageBegin()
+        if message_type == TMessageType.EXCEPTION:
+            error = TApplicationException()
+            error.read(protocol)
+            raise NotReady(f"Hive Metastore answered with an error: {error}")
+        databases: list[str] | None = None
+        protocol.readStructBegin()
+        while True:
+            _, field_type, field_id = protocol.readFieldBegin()
+            if field_type == TType.STOP:
+                break
+            if field_id == 0 and field_type == TType.LIST:
+                _, size = protocol.readListBegin()
+                databases = [protocol.readString() for _ in range(size)]
+                protocol.readListEnd()
+            else:
+                protocol.skip(field_type)
+            protocol.readFieldEnd()
+        protocol.readStructEnd()
+        protocol.readMessageEnd()
+    except NotReady:
+        raise
+    except Exception as error:
+        raise NotReady(f"Hive Metastore at {host}:{port} did not answer: {error}") from error
+    finally:
+        transport.close()
+    if databases is None:
+        raise NotReady("Hive Metastore answered get_all_databases with a MetaException")
+    return databases
+
+
+def trino_query(host: str, port: int, sql: str, timeout: float = 10.0) -> list[list[object]]:
+    """Rows of one statement run by Trino as user ``questlog``."""
+    try:
+        connection = trino_connect(  # type: ignore[no-untyped-call]  # trino ships no hints here
+            host=host, port=port, user="questlog", request_timeout=timeout, max_attempts=1
+        )
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql)
+            rows: list[list[object]] = cursor.fetchall()
+            return rows
+        finally:
+            connection.close()
+    except Exception as error:
+        raise NotReady(f"Trino at {host}:{port} could not run {sql!r}: {error}") from error

@@ -1,0 +1,105 @@
+"""Background processes with pid files: start detached, find again, stop cleanly.
+
+A pid file records the pid and the process's start time, so a pid the kernel has since
+given to another process is never mistaken for ours.
+"""
+
+import json
+import socket
+import subprocess
+from pathlib import Path
+
+import psutil
+
+from questlog.settings import StackSettings
+
+
+def pid_file(settings: StackSettings, name: str) -> Path:
+    return settings.state_dir / "run" / f"{name}.pid"
+
+
+def log_file(settings: StackSettings, name: str) -> Path:
+    return settings.state_dir / "logs" / f"{name}.log"
+
+
+def find(settings: StackSettings, name: str) -> psutil.Process | None:
+    """The running process started under ``name``, if there is one."""
+    path = pid_file(settings, name)
+    try:
+        record = json.loads(path.read_text())
+        process = psutil.Process(record["pid"])
+        if process.create_time() == record["create_time"] and process.status() not in (
+            psutil.STATUS_ZOMBIE,
+            psutil.STATUS_DEAD,
+        ):
+            return process
+    except (FileNotFoundError, ValueError, KeyError, psutil.Error):
+        pass
+    path.unlink(missing_ok=True)
+    return None
+
+
+def start(settings: StackSettings, name: str, command: list[str], cwd: Path) -> psutil.Process:
+    """Start ``command`` in its own session, output appended to its log file."""
+    log_path = log_file(settings, name)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    cwd.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        popen = subprocess.Popen(
+            command,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    process = psutil.Process(popen.pid)
+    path = pid_file(settings, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"pid": process.pid, "create_time": process.create_time()}))
+    return process
+
+
+def stop(settings: StackSettings, name: str, timeout: float = 60.0) -> bool:
+    """Ask the process to stop (SIGTERM), kill it after ``timeout``; False if none ran."""
+    process = find(settings, name)
+    if process is None:
+        return False
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except psutil.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+    pid_file(settings, name).unlink(missing_ok=True)
+    return True
+
+
+def port_owner(host: str, port: int) -> str | None:
+    """None if ``host:port`` is free to listen on, else a description of who holds it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+            return None
+        except OSError:
+            pass
+    try:
+        for connection in psutil.net_connections("tcp"):
+            if (
+                connection.status == psutil.CONN_LISTEN
+                and connection.laddr
+                and connection.laddr.port == port
+                and connection.pid
+            ):
+                return f"pid {connection.pid} ({psutil.Process(connection.pid).name()})"
+    except psutil.Error:
+        pass
+    return "another process"
+
+
+def tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "".join(path.read_text(errors="replace").splitlines(keepends=True)[-lines:])
+    except FileNotFoundError:
+        return ""
