@@ -8,8 +8,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from confluent_kafka import Producer
-
+from questlog.kafka import publish
 from questlog.settings import StackSettings
 from questlog.stack import lifecycle
 from questlog.stack.probes import trino_query
@@ -51,27 +50,14 @@ def sample_events(count: int, rng: random.Random) -> list[dict[str, str]]:
     ]
 
 
-def publish(settings: StackSettings, events: list[dict[str, str]]) -> None:
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "acks": "all"})
-    failures: list[str] = []
-
-    def on_delivery(error: object, _message: object) -> None:
-        if error is not None:
-            failures.append(str(error))
-
-    for event in events:
-        producer.produce(
-            TOPIC, key=event["user_id"], value=json.dumps(event), on_delivery=on_delivery
-        )
-        producer.poll(0)
-    if producer.flush(30) or failures:
-        raise lifecycle.StackError(f"Kafka did not acknowledge every event: {failures[:3]}")
-
-
 def run(settings: StackSettings, say: Say, events: int = 2000) -> list[list[object]]:
     lifecycle.up(settings, say)
     say(f"\nPublishing {events} sample game events to Kafka topic '{TOPIC}' ...")
-    publish(settings, sample_events(events, random.Random()))
+    publish(
+        settings.kafka_bootstrap,
+        TOPIC,
+        ((event["user_id"], json.dumps(event)) for event in sample_events(events, random.Random())),
+    )
     say(f"Landing the topic in the Parquet table {TABLE} with Spark ...")
     spark_submit(
         settings,

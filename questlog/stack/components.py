@@ -33,6 +33,8 @@ def classpath(*entries: Path | str) -> str:
 
 class Component(ABC):
     name: str
+    # Seconds to wait after a freshly started process first passes its probe.
+    settle_seconds: float = 0
 
     def __init__(self, settings: StackSettings) -> None:
         self.settings = settings
@@ -201,6 +203,10 @@ class Trino(Component):
     """Trino 476, one node that is coordinator and worker, with the ``hive`` catalog."""
 
     name = "trino"
+    # The coordinator refreshes which nodes serve which catalog every 5 s (fixed in Trino);
+    # until it has seen the hive catalog's announcement, hive queries fail with
+    # NO_NODES_AVAILABLE although SELECT 1 works.
+    settle_seconds = 5
 
     @property
     def ports(self) -> dict[str, int]:
@@ -258,10 +264,13 @@ class Trino(Component):
         ]
 
     def probe(self) -> str:
-        (row,) = probes.trino_query(self.settings.host, self.settings.trino_port, "SELECT 1")
+        host, port = self.settings.host, self.settings.trino_port
+        (row,) = probes.trino_query(host, port, "SELECT 1")
         if row != [1]:
             raise probes.NotReady(f"Trino answered SELECT 1 with {row}")
-        return "SELECT 1 ok"
+        if "hive" not in probes.trino_announced_catalogs(host, port):
+            raise probes.NotReady("Trino has not announced the hive catalog yet")
+        return "SELECT 1 ok, hive catalog loaded"
 
 
 def all_components(settings: StackSettings) -> list[Component]:

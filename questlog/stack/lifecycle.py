@@ -47,7 +47,7 @@ def up(settings: StackSettings, say: Say = print) -> None:
         )
         say(f"Started {component.name} (pid {process.pid}); waiting until it answers ...")
     for component in components:
-        _wait_ready(settings, component, say)
+        wait_ready(settings, component, say, settle=component in to_start)
     for line in format_status(status(settings)):
         say(line)
 
@@ -66,7 +66,11 @@ def _check_ports_free(settings: StackSettings, components: list[Component]) -> N
         raise StackError("Cannot start the stack:\n  " + "\n  ".join(busy))
 
 
-def _wait_ready(settings: StackSettings, component: Component, say: Say) -> None:
+def wait_ready(
+    settings: StackSettings, component: Component, say: Say, settle: bool = True
+) -> None:
+    """Poll the component's probe until it answers; then, if it was just started, give it
+    its settle time."""
     deadline = time.monotonic() + settings.start_timeout
     log = supervisor.log_file(settings, component.name)
     while True:
@@ -77,6 +81,8 @@ def _wait_ready(settings: StackSettings, component: Component, say: Say) -> None
             )
         try:
             answer = component.probe()
+            if settle:
+                time.sleep(component.settle_seconds)
             say(f"  {component.name} is ready at {component.endpoint} ({answer})")
             return
         except NotReady as error:

@@ -1,6 +1,8 @@
 """Readiness probes: each asks a component the question that proves it serves clients."""
 
+import json
 import logging
+import urllib.request
 
 from confluent_kafka.admin import AdminClient
 from thrift.protocol import TBinaryProtocol
@@ -90,3 +92,21 @@ def trino_query(host: str, port: int, sql: str, timeout: float = 10.0) -> list[l
             connection.close()
     except Exception as error:
         raise NotReady(f"Trino at {host}:{port} could not run {sql!r}: {error}") from error
+
+
+def trino_announced_catalogs(host: str, port: int, timeout: float = 3.0) -> set[str]:
+    """Catalogs the Trino node announces to discovery (it announces them once loaded)."""
+    request = urllib.request.Request(
+        f"http://{host}:{port}/v1/service/trino", headers={"X-Trino-User": "questlog"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            services = json.load(response)["services"]
+    except Exception as error:
+        raise NotReady(f"Trino at {host}:{port} did not list its services: {error}") from error
+    return {
+        handle.split(":")[0]
+        for service in services
+        for handle in service["properties"].get("catalogHandleIds", "").split(",")
+        if handle
+    }

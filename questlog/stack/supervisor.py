@@ -7,6 +7,7 @@ given to another process is never mistaken for ours.
 import json
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import psutil
@@ -66,13 +67,28 @@ def stop(settings: StackSettings, name: str, timeout: float = 60.0) -> bool:
     if process is None:
         return False
     process.terminate()
-    try:
-        process.wait(timeout)
-    except psutil.TimeoutExpired:
+    if not _wait_gone(process, timeout):
         process.kill()
-        process.wait(10)
+        if not _wait_gone(process, 10):
+            raise RuntimeError(f"{name} (pid {process.pid}) did not exit after SIGKILL")
     pid_file(settings, name).unlink(missing_ok=True)
     return True
+
+
+def _wait_gone(process: psutil.Process, timeout: float) -> bool:
+    """Wait until the process has exited. A process started by another process (a test
+    session, say) stays a zombie until that parent reaps it; it has exited all the same."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            process.wait(0.2)  # reaps it if it is our child
+            return True
+        except psutil.TimeoutExpired:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+    return False
 
 
 def port_owner(host: str, port: int) -> str | None:

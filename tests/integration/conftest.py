@@ -1,0 +1,49 @@
+"""Integration tests run against the real local stack: the session starts it if it is not
+already running (and stops it again at the end if it started it)."""
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from pyspark.sql import SparkSession
+
+from questlog.settings import StackSettings, get_settings
+from questlog.stack import lifecycle
+from questlog.stack.probes import trino_query
+from questlog.stack.spark import spark_conf
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration/" in str(item.path):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[StackSettings]:
+    settings = get_settings()
+    was_running = all(s.ready for s in lifecycle.status(settings))
+    if not was_running:
+        lifecycle.up(settings)
+    yield settings
+    if not was_running:
+        lifecycle.down(settings)
+
+
+@pytest.fixture(scope="session")
+def spark(stack: StackSettings) -> Iterator[SparkSession]:
+    builder = SparkSession.builder.master("local[2]").appName("questlog-tests")
+    for key, value in spark_conf(stack).items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def trino(stack: StackSettings) -> Callable[[str], list[list[object]]]:
+    """Run one statement on the stack's Trino; returns its rows."""
+
+    def query(sql: str) -> list[list[object]]:
+        return trino_query(stack.host, stack.trino_port, sql, timeout=60)
+
+    return query

@@ -1,0 +1,77 @@
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from questlog.settings import StackSettings
+from questlog.stack.components import Metastore, Trino, render
+from questlog.stack.java import trino_java
+
+
+def properties(path: Path) -> dict[str, str]:
+    lines = [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
+    return dict(line.split("=", 1) for line in lines)
+
+
+def settings(tmp_path: Path, **overrides: object) -> StackSettings:
+    return StackSettings(state_dir=tmp_path / "state", cache_dir=tmp_path / "cache", **overrides)
+
+
+def test_kafka_listens_on_the_chosen_ports(tmp_path: Path) -> None:
+    target = render(
+        "kafka.properties",
+        tmp_path / "server.properties",
+        host="127.0.0.1",
+        port=19092,
+        controller_port=19093,
+        data_dir=tmp_path / "data",
+    )
+    config = properties(target)
+    assert config["listeners"] == "PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
+    assert config["advertised.listeners"] == "PLAINTEXT://127.0.0.1:19092"
+    assert config["controller.quorum.bootstrap.servers"] == "127.0.0.1:19093"
+    assert config["log.dirs"] == str(tmp_path / "data")
+    assert config["process.roles"] == "broker,controller"
+
+
+def hive_site(metastore: Metastore) -> dict[str, str | None]:
+    root = ET.parse(metastore.conf_dir / "hive-site.xml").getroot()
+    return {p.findtext("name") or "": p.findtext("value") for p in root.iter("property")}
+
+
+def test_metastore_defaults_to_derby_under_the_state_folder(tmp_path: Path) -> None:
+    metastore = Metastore(settings(tmp_path, metastore_port=19083))
+    metastore.prepare()
+    site = hive_site(metastore)
+    assert site["javax.jdo.option.ConnectionURL"] == (
+        f"jdbc:derby:;databaseName={tmp_path}/state/data/metastore/metastore_db;create=true"
+    )
+    assert site["hive.metastore.warehouse.dir"] == (tmp_path / "state" / "lake").as_uri()
+    assert metastore.command()[-2:] == ["-p", "19083"]
+    assert metastore.command()[metastore.command().index("-cp") + 1].startswith(
+        str(metastore.conf_dir) + ":"
+    )
+
+
+def test_metastore_jdbc_url_survives_xml_escaping(tmp_path: Path) -> None:
+    url = "jdbc:postgresql://db:5432/metastore?ssl=true&sslmode=require"
+    metastore = Metastore(settings(tmp_path, metastore_db_url=url, metastore_db_password="p<&>"))
+    metastore.prepare()
+    site = hive_site(metastore)
+    assert site["javax.jdo.option.ConnectionURL"] == url
+    assert site["javax.jdo.option.ConnectionDriverName"] == "org.postgresql.Driver"
+    assert site["javax.jdo.option.ConnectionPassword"] == "p<&>"
+
+
+def test_trino_serves_the_hive_catalog_on_loopback(tmp_path: Path) -> None:
+    trino = Trino(settings(tmp_path, trino_port=18080, metastore_port=19083))
+    trino.prepare()
+    config = properties(trino.conf_dir / "config.properties")
+    assert config["http-server.http.port"] == "18080"
+    assert config["node.internal-address"] == "127.0.0.1"
+    assert config["catalog.config-dir"] == str(trino.conf_dir / "catalog")
+    catalog = properties(trino.conf_dir / "catalog" / "hive.properties")
+    assert catalog["connector.name"] == "hive"
+    assert catalog["hive.metastore.uri"] == "thrift://127.0.0.1:19083"
+    command = trino.command()
+    assert command[0] == trino_java()
+    assert command[-1] == "io.trino.server.TrinoServer"
+    assert not any("jdk.incubator.vector" in arg for arg in command)

@@ -1,0 +1,46 @@
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pyspark
+import pytest
+
+from questlog.stack.install import IVY_DIR, PYSPARK_JARS, Bundle, _drop_jars_pyspark_has, bundles
+
+
+def test_spark_connector_matches_installed_pyspark() -> None:
+    (connector,) = (b for b in bundles() if b.name == "spark-kafka")
+    (dependency,) = ET.fromstring(connector.module()).iter("dependency")
+    assert dependency.get("name") == "spark-sql-kafka-0-10_2.13"
+    assert dependency.get("rev") == pyspark.__version__
+
+
+@pytest.mark.parametrize("module", sorted(IVY_DIR.glob("*.xml")), ids=lambda p: p.stem)
+def test_every_dependency_is_pinned(module: Path) -> None:
+    bundle = Bundle(module.stem, module.stem, {"spark_version": "9.9.9"})
+    revisions = [d.get("rev") for d in ET.fromstring(bundle.module()).iter("dependency")]
+    assert revisions
+    for revision in revisions:
+        assert revision and revision[0].isdigit(), f"{module.name}: unpinned revision {revision!r}"
+
+
+def test_digest_follows_the_pins() -> None:
+    old = Bundle("spark-kafka", "connector", {"spark_version": "4.2.0"})
+    new = Bundle("spark-kafka", "connector", {"spark_version": "4.2.1"})
+    assert old.digest() == Bundle("spark-kafka", "again", {"spark_version": "4.2.0"}).digest()
+    assert old.digest() != new.digest()
+
+
+def test_jars_pyspark_ships_are_dropped(tmp_path: Path) -> None:
+    shipped = sorted(PYSPARK_JARS.glob("scala-library-*.jar"))
+    assert shipped, "pyspark should ship scala-library"
+    for name in [
+        "kafka-clients-3.9.2.jar",
+        "scala-library-2.13.99.jar",
+        "commons-pool2-2.13.1.jar",
+    ]:
+        (tmp_path / name).touch()
+    _drop_jars_pyspark_has(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "commons-pool2-2.13.1.jar",
+        "kafka-clients-3.9.2.jar",
+    ]
