@@ -5,12 +5,16 @@ import os
 import subprocess
 import sys
 
+from pydantic import ValidationError
+
 from questlog import demo
+from questlog.kafka import PublishError
 from questlog.settings import get_settings
 from questlog.stack import lifecycle, supervisor
-from questlog.stack.components import all_components
+from questlog.stack.components import COMPONENTS
 from questlog.stack.install import SetupError, install
 from questlog.stack.java import system_java
+from questlog.stack.probes import NotReady
 
 
 def _say(line: str) -> None:
@@ -51,7 +55,7 @@ def cmd_demo(_: argparse.Namespace) -> int:
 
 def cmd_logs(args: argparse.Namespace) -> int:
     settings = get_settings()
-    names = [args.component] if args.component else [c.name for c in all_components(settings)]
+    names = [args.component] if args.component else [c.name for c in COMPONENTS]
     paths = [str(supervisor.log_file(settings, name)) for name in names]
     if args.follow:
         os.execvp("tail", ["tail", "-n", str(args.lines), "-F", *paths])
@@ -83,17 +87,27 @@ def main(argv: list[str] | None = None) -> int:
         "demo", help="start the stack, send sample events through it, print a report"
     ).set_defaults(run=cmd_demo)
     logs = commands.add_parser("logs", help="show (or follow) the components' logs")
-    logs.add_argument(
-        "component", nargs="?", choices=[c.name for c in all_components(get_settings())]
-    )
+    logs.add_argument("component", nargs="?", choices=[c.name for c in COMPONENTS])
     logs.add_argument("-f", "--follow", action="store_true")
     logs.add_argument("-n", "--lines", type=int, default=40)
     logs.set_defaults(run=cmd_logs)
 
     args = parser.parse_args(argv)
     try:
+        get_settings()
+    except ValidationError as error:
+        messages = "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
+        print(f"questlog {args.command}: invalid settings: {messages}", file=sys.stderr)
+        return 2
+    try:
         return int(args.run(args))
-    except (SetupError, lifecycle.StackError, subprocess.CalledProcessError) as error:
+    except (
+        SetupError,
+        lifecycle.StackError,
+        PublishError,
+        NotReady,
+        subprocess.CalledProcessError,
+    ) as error:
         print(f"questlog {args.command}: {error}", file=sys.stderr)
         return 1
 

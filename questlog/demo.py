@@ -5,16 +5,14 @@ the Hive Metastore, and Trino answers a report over it."""
 import json
 import random
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from questlog.kafka import publish
 from questlog.settings import StackSettings
 from questlog.stack import lifecycle
+from questlog.stack.install import Say
 from questlog.stack.probes import trino_query
 from questlog.stack.spark import spark_submit
-
-Say = Callable[[str], None]
 
 TOPIC = "events"
 TABLE = "default.events_raw"

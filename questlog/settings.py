@@ -7,7 +7,7 @@ stack (a test's, say) or a container can run the same code with other values.
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +39,19 @@ class StackSettings(BaseSettings):
 
     # Seconds each component gets to become ready after it is started.
     start_timeout: float = Field(default=180.0, gt=0)
+
+    @model_validator(mode="after")
+    def _ports_are_distinct(self) -> "StackSettings":
+        ports: dict[int, str] = {}
+        for setting in ("kafka_port", "kafka_controller_port", "metastore_port", "trino_port"):
+            port = getattr(self, setting)
+            if port in ports:
+                raise ValueError(
+                    f"QUESTLOG_{setting.upper()} and QUESTLOG_{ports[port].upper()} are both "
+                    f"{port}; each component needs a port of its own"
+                )
+            ports[port] = setting
+        return self
 
     @property
     def kafka_bootstrap(self) -> str:

@@ -273,6 +273,9 @@ class Trino(Component):
         return "SELECT 1 ok, hive catalog loaded"
 
 
+# In start order; the stack stops them in reverse.
+COMPONENTS: tuple[type[Component], ...] = (Kafka, Metastore, Trino)
+
+
 def all_components(settings: StackSettings) -> list[Component]:
-    """In start order; the stack stops them in reverse."""
-    return [Kafka(settings), Metastore(settings), Trino(settings)]
+    return [component(settings) for component in COMPONENTS]

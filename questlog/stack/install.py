@@ -23,6 +23,7 @@ from questlog.settings import StackSettings
 
 IVY_DIR = Path(__file__).parent / "ivy"
 PYSPARK_JARS = Path(pyspark.__file__).parent / "jars"
+# Where progress lines go (print, or a list in tests).
 Say = Callable[[str], None]
 
 

@@ -2,17 +2,14 @@
 
 import shutil
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from questlog.settings import StackSettings
 from questlog.stack import supervisor
 from questlog.stack.components import Component, all_components
-from questlog.stack.install import install
+from questlog.stack.install import Say, install
 from questlog.stack.java import system_java
 from questlog.stack.probes import NotReady
-
-Say = Callable[[str], None]
 
 
 class StackError(RuntimeError):
@@ -76,8 +73,8 @@ def wait_ready(
     while True:
         if supervisor.find(settings, component.name) is None:
             raise StackError(
-                f"{component.name} exited while starting; the end of {log}:\n"
-                + supervisor.tail(log)
+                f"{component.name} exited while starting; from {log}:\n"
+                + supervisor.failure_summary(log)
             )
         try:
             answer = component.probe()
@@ -89,7 +86,7 @@ def wait_ready(
             if time.monotonic() > deadline:
                 raise StackError(
                     f"{component.name} did not become ready within {settings.start_timeout:.0f}"
-                    f" s: {error}\nThe end of {log}:\n{supervisor.tail(log)}"
+                    f" s: {error}\nFrom {log}:\n{supervisor.failure_summary(log)}"
                 ) from error
         time.sleep(1)
 

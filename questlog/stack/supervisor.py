@@ -14,6 +14,8 @@ import psutil
 
 from questlog.settings import StackSettings
 
+START_MARK = "==== questlog starts"
+
 
 def pid_file(settings: StackSettings, name: str) -> Path:
     return settings.state_dir / "run" / f"{name}.pid"
@@ -46,6 +48,8 @@ def start(settings: StackSettings, name: str, command: list[str], cwd: Path) -> 
     log_path.parent.mkdir(parents=True, exist_ok=True)
     cwd.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
+        log.write(f"{START_MARK} {name}: {' '.join(command)}\n".encode())
+        log.flush()
         popen = subprocess.Popen(
             command,
             cwd=cwd,
@@ -112,6 +116,14 @@ def port_owner(host: str, port: int) -> str | None:
     except psutil.Error:
         pass
     return "another process"
+
+
+def failure_summary(path: Path) -> str:
+    """What the log says since the process's last start: its first error lines, then its end."""
+    text = tail(path, 10_000)
+    run = text[text.rfind(START_MARK) :].splitlines()[1:]
+    errors = [line for line in run if "ERROR" in line or "Exception" in line][:5]
+    return "\n".join([*errors, "...", *run[-10:]]) if errors else "\n".join(run[-20:])
 
 
 def tail(path: Path, lines: int = 20) -> str:

@@ -74,3 +74,18 @@ def test_another_process_can_stop_our_child(tmp_path: Path) -> None:
     finally:
         if process.is_running():
             process.kill()
+
+
+def test_failure_summary_shows_the_last_runs_errors_first(tmp_path: Path) -> None:
+    settings = StackSettings(state_dir=tmp_path)
+    log = supervisor.log_file(settings, "trino")
+    for run in ("first", "second"):
+        supervisor.start(
+            settings, "trino", ["echo", f"{run} run: ERROR bad config"], cwd=tmp_path
+        ).wait(10)
+    with log.open("a") as out:
+        out.write("".join(f"\tat frame {i}\n" for i in range(30)))
+    summary = supervisor.failure_summary(log).splitlines()
+    assert summary[0] == "second run: ERROR bad config"
+    assert "first run" not in "\n".join(summary)
+    assert summary[-1] == "\tat frame 29"

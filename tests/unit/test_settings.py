@@ -1,0 +1,28 @@
+import pytest
+from pydantic import ValidationError
+
+from questlog.cli import main
+from questlog.settings import StackSettings, get_settings
+
+
+def test_defaults_are_the_contract_ports() -> None:
+    settings = StackSettings()
+    assert settings.kafka_bootstrap == "127.0.0.1:9092"
+    assert settings.metastore_uri == "thrift://127.0.0.1:9083"
+    assert settings.trino_url == "http://127.0.0.1:8080"
+
+
+def test_two_components_cannot_share_a_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUESTLOG_TRINO_PORT", "9092")
+    with pytest.raises(
+        ValidationError, match="QUESTLOG_TRINO_PORT and QUESTLOG_KAFKA_PORT are both 9092"
+    ):
+        StackSettings()
+
+
+def test_the_cli_reports_invalid_settings(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QUESTLOG_METASTORE_PORT", "not-a-port")
+    assert main(["status"]) == 2
+    assert "invalid settings" in capsys.readouterr().err
