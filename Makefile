@@ -96,5 +96,5 @@ $(UV):
 
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	@echo "Creating the virtual environment $(VENV) from uv.lock ..."
-	$(UV) sync --frozen
+	$(UV) sync --frozen --all-extras
 	@touch $@

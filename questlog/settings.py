@@ -26,6 +26,7 @@ class StackSettings(BaseSettings):
     kafka_controller_port: int = 9093
     metastore_port: int = 9083
     trino_port: int = 8080
+    api_port: int = 8000
 
     # JDBC store of the Hive Metastore; empty means an embedded Derby database under state_dir.
     metastore_db_url: str = ""
@@ -43,7 +44,13 @@ class StackSettings(BaseSettings):
     @model_validator(mode="after")
     def _ports_are_distinct(self) -> "StackSettings":
         ports: dict[int, str] = {}
-        for setting in ("kafka_port", "kafka_controller_port", "metastore_port", "trino_port"):
+        for setting in (
+            "kafka_port",
+            "kafka_controller_port",
+            "metastore_port",
+            "trino_port",
+            "api_port",
+        ):
             port = getattr(self, setting)
             if port in ports:
                 raise ValueError(
@@ -64,6 +71,10 @@ class StackSettings(BaseSettings):
     @property
     def trino_url(self) -> str:
         return f"http://{self.host}:{self.trino_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.api_port}"
 
     @property
     def lake_dir(self) -> Path:

@@ -7,6 +7,7 @@ files a running process reads are there to inspect (and are what the containers 
 import base64
 import shutil
 import subprocess
+import sys
 import uuid
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -19,6 +20,15 @@ from questlog.stack.install import PYSPARK_JARS, SetupError, lib_dir, trino_home
 from questlog.stack.java import system_java, trino_java
 
 TEMPLATES = Path(__file__).parent / "templates"
+# The API's command line after the interpreter; services/ingest/Dockerfile runs the same.
+API_COMMAND = [
+    "uvicorn",
+    "--factory",
+    "questlog_ingest.app:create_app",
+    "--no-access-log",
+    "--timeout-graceful-shutdown",
+    "10",
+]
 
 
 def render(template: str, target: Path, **values: object) -> Path:
@@ -68,6 +78,10 @@ class Component(ABC):
     @abstractmethod
     def probe(self) -> str:
         """Ask it a real question; return a short answer or raise ``probes.NotReady``."""
+
+    def environment(self) -> dict[str, str]:
+        """Environment variables its process gets on top of ours."""
+        return {}
 
 
 class Kafka(Component):
@@ -273,8 +287,36 @@ class Trino(Component):
         return "SELECT 1 ok, hive catalog loaded"
 
 
+class IngestApi(Component):
+    """The ingest API: one Uvicorn process, started exactly as its container starts it."""
+
+    name = "api"
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return {"api_port": self.settings.api_port}
+
+    @property
+    def endpoint(self) -> str:
+        return self.settings.api_url
+
+    def prepare(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+    def command(self) -> list[str]:
+        host, port = self.settings.host, str(self.settings.api_port)
+        return [sys.executable, "-m", *API_COMMAND, "--host", host, "--port", port]
+
+    def environment(self) -> dict[str, str]:
+        return {"QUESTLOG_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap}
+
+    def probe(self) -> str:
+        probes.http_ready(f"{self.settings.api_url}/readyz")
+        return "ready: Kafka reachable"
+
+
 # In start order; the stack stops them in reverse.
-COMPONENTS: tuple[type[Component], ...] = (Kafka, Metastore, Trino)
+COMPONENTS: tuple[type[Component], ...] = (Kafka, Metastore, Trino, IngestApi)
 
 
 def all_components(settings: StackSettings) -> list[Component]:

@@ -40,7 +40,11 @@ def up(settings: StackSettings, say: Say = print) -> None:
     for component in to_start:
         component.prepare()
         process = supervisor.start(
-            settings, component.name, component.command(), cwd=component.data_dir
+            settings,
+            component.name,
+            component.command(),
+            cwd=component.data_dir,
+            env=component.environment(),
         )
         say(f"Started {component.name} (pid {process.pid}); waiting until it answers ...")
     for component in components:

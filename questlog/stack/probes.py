@@ -110,3 +110,13 @@ def trino_announced_catalogs(host: str, port: int, timeout: float = 3.0) -> set[
         for handle in service["properties"].get("catalogHandleIds", "").split(",")
         if handle
     }
+
+
+def http_ready(url: str, timeout: float = 3.0) -> str:
+    """The body of a 200 answer to GET ``url``."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            body: bytes = response.read()
+            return body.decode()
+    except Exception as error:
+        raise NotReady(f"{url} did not answer 200: {error}") from error

@@ -5,6 +5,7 @@ given to another process is never mistaken for ours.
 """
 
 import json
+import os
 import socket
 import subprocess
 import time
@@ -42,8 +43,15 @@ def find(settings: StackSettings, name: str) -> psutil.Process | None:
     return None
 
 
-def start(settings: StackSettings, name: str, command: list[str], cwd: Path) -> psutil.Process:
-    """Start ``command`` in its own session, output appended to its log file."""
+def start(
+    settings: StackSettings,
+    name: str,
+    command: list[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+) -> psutil.Process:
+    """Start ``command`` in its own session, output appended to its log file, with ``env``
+    added to this process's environment."""
     log_path = log_file(settings, name)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     cwd.mkdir(parents=True, exist_ok=True)
@@ -57,6 +65,7 @@ def start(settings: StackSettings, name: str, command: list[str], cwd: Path) -> 
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env={**os.environ, **(env or {})},
         )
     process = psutil.Process(popen.pid)
     path = pid_file(settings, name)

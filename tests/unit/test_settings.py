@@ -24,5 +24,9 @@ def test_the_cli_reports_invalid_settings(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("QUESTLOG_METASTORE_PORT", "not-a-port")
-    assert main(["status"]) == 2
+    get_settings.cache_clear()  # the CLI reads settings through this cache
+    try:
+        assert main(["status"]) == 2
+    finally:
+        get_settings.cache_clear()
     assert "invalid settings" in capsys.readouterr().err

@@ -1,0 +1,1 @@
+"""questlog's ingest API: validates events against the catalog and publishes them to Kafka."""

@@ -1,0 +1,29 @@
+"""Settings of the ingest API, from the environment (prefix ``QUESTLOG_``)."""
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IngestSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QUESTLOG_", frozen=True)
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    events_topic: str = "events"
+    invalid_topic: str = "events.invalid"
+    # Requests larger than this are refused with 413 before they are read.
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    max_batch_events: int = Field(default=500, gt=0)
+    # How long Kafka has to acknowledge an event before the request is answered 503.
+    delivery_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Events waiting in the producer's queue; past this, requests are answered 503.
+    producer_queue_limit: int = Field(default=100_000, gt=0)
+    retry_after_seconds: int = Field(default=5, gt=0)
+    # A route that does nothing, to measure the framework's own cost (benchmarks only).
+    enable_noop_route: bool = False
+
+
+@lru_cache
+def get_settings() -> IngestSettings:
+    return IngestSettings()
