@@ -150,10 +150,13 @@ async def noop(request: Request) -> Response:
 def create_app() -> FastAPI:
     settings = get_settings()
 
+    def current_settings() -> IngestSettings:
+        """The settings requests see: get_settings, or what a test overrides it with."""
+        return app.dependency_overrides.get(get_settings, get_settings)()  # type: ignore[no-any-return]
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Tests that override get_settings get a publisher built from their settings.
-        publisher = Publisher(app.dependency_overrides.get(get_settings, get_settings)())
+        publisher = Publisher(current_settings())
         publisher.start()
         app.state.publisher = publisher
         yield
@@ -173,7 +176,7 @@ def create_app() -> FastAPI:
         return JSONResponse(
             {"detail": f"Kafka cannot take events now ({error}); retry later"},
             503,
-            headers={"Retry-After": str(settings.retry_after_seconds)},
+            headers={"Retry-After": str(current_settings().retry_after_seconds)},
         )
 
     app.add_api_route(
@@ -186,13 +189,16 @@ def create_app() -> FastAPI:
         openapi_extra={"requestBody": openapi.request_body()},
     )
     for route in ROUTES:
-        app.add_api_route(
-            route.path,
-            game_endpoint(route),
-            methods=["GET", "POST"],
-            tags=["game"],
-            response_class=PlainTextResponse,
-        )
+        endpoint = game_endpoint(route)
+        for method in ("GET", "POST"):
+            app.add_api_route(
+                route.path,
+                endpoint,
+                methods=[method],
+                operation_id=f"{endpoint.__name__}_{method.lower()}",
+                tags=["game"],
+                response_class=PlainTextResponse,
+            )
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["operations"])
     app.add_api_route("/readyz", readyz, methods=["GET"], tags=["operations"])
     app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], tags=["operations"])

@@ -41,7 +41,7 @@ async def take_in(
         except Invalid as invalid:
             outcome.rejected.append({"index": index, "reason": str(invalid)})
             claimed = raw.get("event_type") if isinstance(raw, dict) else None
-            label = claimed if claimed in catalog else "unknown"
+            label = claimed if isinstance(claimed, str) and claimed in catalog else "unknown"
             metrics.EVENTS_REJECTED.labels(label, invalid.kind).inc()
             dead.append((_key(raw), _dead_letter(raw, index, invalid, context)))
             continue

@@ -1,0 +1,305 @@
+"""The ingest API against the real broker: in-process with per-test topics (settings
+overridden as the FastAPI docs do it), and as the stack's own Uvicorn process."""
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from questlog_ingest.app import create_app
+from questlog_ingest.game import ROUTES
+from questlog_ingest.settings import IngestSettings, get_settings
+
+from questlog.settings import StackSettings
+from tests.helpers import read_topic, unique
+
+
+@pytest.fixture
+def api_settings(stack: StackSettings) -> IngestSettings:
+    return IngestSettings(
+        kafka_bootstrap=stack.kafka_bootstrap,
+        events_topic=unique("events"),
+        invalid_topic=unique("invalid"),
+        max_body_bytes=64 * 1024,
+        max_batch_events=50,
+        delivery_timeout_seconds=5,
+        retry_after_seconds=3,
+    )
+
+
+@pytest.fixture
+def client(api_settings: IngestSettings) -> Iterator[TestClient]:
+    app = create_app()
+    app.dependency_overrides[get_settings] = lambda: api_settings
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def sword(user: str = "player-1", **extra: Any) -> dict[str, Any]:
+    return {
+        "event_type": "purchase_sword",
+        "user_id": user,
+        "sword_type": "katana",
+        "sword_cost": 300,
+        "strength": 7.5,
+        **extra,
+    }
+
+
+def landed(settings: IngestSettings, topic: str, expected: int) -> list[dict[str, Any]]:
+    return [json.loads(value) for _, value in read_topic(settings.kafka_bootstrap, topic, expected)]
+
+
+def test_single_event_lands_complete_and_keyed_by_user(
+    client: TestClient, api_settings: IngestSettings
+) -> None:
+    event = sword(event_id="client-id-1", occurred_at="2026-11-24T21:15:00+01:00")
+    response = client.post("/v1/events", json=event, headers={"User-Agent": "ab/2.3"})
+    assert response.status_code == 202
+    assert response.json() == {
+        "accepted": [{"index": 0, "event_id": "client-id-1"}],
+        "rejected": [],
+    }
+
+    (record,) = read_topic(api_settings.kafka_bootstrap, api_settings.events_topic, 1)
+    key, value = record
+    published = json.loads(value)
+    assert key == "player-1"
+    assert published["occurred_at"] == "2026-11-24T20:15:00.000Z"
+    assert published["received_at"].endswith("Z")
+    assert published | {"received_at": None} == {
+        "event_id": "client-id-1",
+        "event_type": "purchase_sword",
+        "event_version": 1,
+        "occurred_at": "2026-11-24T20:15:00.000Z",
+        "received_at": None,
+        "user_id": "player-1",
+        "host": "testserver",
+        "user_agent": "ab/2.3",
+        "sword_type": "katana",
+        "sword_cost": 300,
+        "strength": 7.5,
+    }
+
+
+def test_batch_lands_in_order_per_user(client: TestClient, api_settings: IngestSettings) -> None:
+    events = [sword(user=f"player-{i % 3}", sword_cost=i) for i in range(30)]
+    response = client.post("/v1/events", json={"events": events})
+    assert response.status_code == 202
+    accepted = response.json()["accepted"]
+    assert [a["index"] for a in accepted] == list(range(30))
+    assert len({a["event_id"] for a in accepted}) == 30
+
+    published = landed(api_settings, api_settings.events_topic, 30)
+    assert len(published) == 30
+    for user in ("player-0", "player-1", "player-2"):
+        costs = [p["sword_cost"] for p in published if p["user_id"] == user]
+        assert costs == sorted(costs), "a user's events keep their order"
+
+
+def test_mixed_batch_splits_valid_and_dead_letters(
+    client: TestClient, api_settings: IngestSettings
+) -> None:
+    events = [
+        sword(),
+        {"event_type": "summon_dragon", "user_id": "player-2"},
+        {"event_type": "join_guild", "user_id": "player-3", "guild": "Iron Legion"},
+        sword(sword_cost="a lot"),
+    ]
+    response = client.post("/v1/events", json={"events": events})
+    assert response.status_code == 202
+    body = response.json()
+    assert [a["index"] for a in body["accepted"]] == [0, 2]
+    assert body["rejected"] == [
+        {
+            "index": 1,
+            "reason": "event_type: unknown event type 'summon_dragon'; known: "
+            "declare_peace, declare_war, default, enrol_pilot, fit_ship, join_guild, "
+            "purchase_axe, purchase_shield, purchase_sword",
+        },
+        {"index": 3, "reason": "sword_cost: 'a lot' is not of type 'integer'"},
+    ]
+    valid = landed(api_settings, api_settings.events_topic, 2)
+    assert sorted(v["event_type"] for v in valid) == ["join_guild", "purchase_sword"]
+    dead = landed(api_settings, api_settings.invalid_topic, 2)
+    assert sorted((d["index"], d["kind"]) for d in dead) == [
+        (1, "unknown_event_type"),
+        (3, "schema"),
+    ]
+    assert {d["event"]["user_id"] for d in dead} == {"player-1", "player-2"}
+
+
+BAD_INPUTS = [
+    pytest.param(b"{not json", "application/json", 400, "malformed JSON", id="malformed-json"),
+    pytest.param(
+        b'{"event_type": "default", "user_id": "u", "x": NaN}',
+        "application/json",
+        400,
+        "malformed JSON",
+        id="nan-is-not-json",
+    ),
+    pytest.param(
+        orjson.dumps(sword()), "text/plain", 415, "application/json", id="wrong-content-type"
+    ),
+    pytest.param(b'{"events": []}', "application/json", 422, "non-empty array", id="empty-batch"),
+    pytest.param(
+        orjson.dumps({"events": [sword()] * 51}),
+        "application/json",
+        413,
+        "at most 50 events",
+        id="batch-too-long",
+    ),
+    pytest.param(
+        orjson.dumps({"events": [sword()], "extra": 1}),
+        "application/json",
+        422,
+        "single key 'events'",
+        id="batch-with-extra-key",
+    ),
+    pytest.param(b"[1, 2]", "application/json", 422, "must be a JSON object", id="not-an-object"),
+    pytest.param(
+        orjson.dumps({"event_type": "nope", "user_id": "u"}),
+        "application/json",
+        422,
+        "unknown event type 'nope'",
+        id="unknown-event-type",
+    ),
+    pytest.param(
+        orjson.dumps(sword(strength=11)),
+        "application/json",
+        422,
+        "strength: 11 is greater than the maximum of 10",
+        id="out-of-range",
+    ),
+    pytest.param(
+        orjson.dumps(sword(strength="strong")),
+        "application/json",
+        422,
+        "strength: 'strong' is not of type 'number'",
+        id="wrong-type",
+    ),
+    pytest.param(
+        orjson.dumps({k: v for k, v in sword().items() if k != "user_id"}),
+        "application/json",
+        422,
+        "'user_id' is a required property",
+        id="missing-user",
+    ),
+    pytest.param(
+        orjson.dumps(sword(colour="red")),
+        "application/json",
+        422,
+        "('colour' was unexpected)",
+        id="unknown-field",
+    ),
+    pytest.param(
+        orjson.dumps(sword(occurred_at="2026-11-24 21:15:00")),
+        "application/json",
+        422,
+        "has no time zone offset",
+        id="naive-timestamp",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "content_type", "status", "reason"), BAD_INPUTS)
+def test_bad_input_gets_a_precise_error_and_valid_data_keeps_flowing(
+    client: TestClient,
+    api_settings: IngestSettings,
+    body: bytes,
+    content_type: str,
+    status: int,
+    reason: str,
+) -> None:
+    response = client.post("/v1/events", content=body, headers={"Content-Type": content_type})
+    assert response.status_code == status
+    assert reason in response.text
+    assert client.post("/v1/events", json=sword(event_id="after-the-bad-one")).status_code == 202
+    published = landed(api_settings, api_settings.events_topic, 1)
+    assert [p["event_id"] for p in published] == ["after-the-bad-one"]
+
+
+def test_oversized_body_is_refused_before_it_is_read(client: TestClient) -> None:
+    body = b'{"events": [' + b" " * (64 * 1024) + b"]}"
+    response = client.post("/v1/events", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert "the limit is 65536" in response.json()["detail"]
+
+
+def test_metrics_count_what_happened(client: TestClient) -> None:
+    def sample(name: str, labels: str) -> float:
+        for line in client.get("/metrics").text.splitlines():
+            if line.startswith(f"{name}{{{labels}}}"):
+                return float(line.split()[-1])
+        return 0.0
+
+    accepted = 'event_type="purchase_sword"'
+    rejected = 'event_type="purchase_sword",reason="schema"'
+    before = (
+        sample("questlog_events_accepted_total", accepted),
+        sample("questlog_events_rejected_total", rejected),
+    )
+    client.post("/v1/events", json={"events": [sword(), sword(), sword(strength=-1)]})
+    after = (
+        sample("questlog_events_accepted_total", accepted),
+        sample("questlog_events_rejected_total", rejected),
+    )
+    assert (after[0] - before[0], after[1] - before[1]) == (2, 1)
+    text = client.get("/metrics").text
+    assert (
+        'questlog_http_request_duration_seconds_count{method="POST",route="/v1/events",status="202"}'
+        in text
+    )
+    assert "questlog_kafka_delivery_seconds_count" in text
+    assert "questlog_kafka_producer_queue_depth" in text
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "alive"}
+    assert client.get("/readyz").json() == {"status": "ready"}
+
+
+def test_openapi_describes_every_event_type(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    assert schemas["PurchaseSwordEvent"]["properties"]["strength"]["maximum"] == 10
+    assert schemas["PurchaseSwordEvent"]["x-questlog-table"] == "sword_purchases"
+    assert len(schemas["Event"]["oneOf"]) == 9
+    body = spec["paths"]["/v1/events"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"]["oneOf"][1] == {"$ref": "#/components/schemas/EventBatch"}
+
+
+def test_every_original_game_route_answers_and_emits_its_event(stack: StackSettings) -> None:
+    """Against the stack's own Uvicorn process, as the course's ab scripts called it."""
+    user = unique("player")
+    with httpx.Client(base_url=stack.api_url, headers={"Host": "user1.comcast.com"}) as http:
+        for route in ROUTES:
+            response = http.get(route.path, params={"user_id": user})
+            assert (response.status_code, response.text) == (200, route.answer), route.path
+        assert http.get("/purchase_a_dragon").status_code == 404
+        chosen = http.post("/Enrol_pilot", params={"user_id": user}, json={"pilot": "Maverick"})
+        assert chosen.status_code == 200
+    records = [
+        json.loads(v)
+        for k, v in read_topic(stack.kafka_bootstrap, "events", 10_000, timeout=20)
+        if k == user
+    ]
+    assert sorted(r["event_type"] for r in records) == sorted(
+        [r.event_type for r in ROUTES] + ["enrol_pilot"]
+    )
+    assert {r["host"] for r in records} == {"user1.comcast.com"}
+    swords = [r for r in records if r["event_type"] == "purchase_sword"]
+    assert 0 <= swords[0]["strength"] <= 10 and swords[0]["sword_type"]
+    assert any(r.get("pilot") == "Maverick" for r in records)
+
+
+def test_an_event_type_that_is_not_a_string_is_rejected_not_a_crash(client: TestClient) -> None:
+    """Found by schemathesis: a dict as event_type once made the rejection metrics fail."""
+    response = client.post("/v1/events", json={"events": [{"event_type": {}, "user_id": "u"}]})
+    assert response.status_code == 422
+    assert response.json()["rejected"][0]["reason"] == (
+        "event_type: a string naming the event's type is required"
+    )
