@@ -303,3 +303,20 @@ def test_an_event_type_that_is_not_a_string_is_rejected_not_a_crash(client: Test
     assert response.json()["rejected"][0]["reason"] == (
         "event_type: a string naming the event's type is required"
     )
+
+
+def test_a_full_producer_queue_is_answered_503_and_nothing_is_sent(
+    api_settings: IngestSettings,
+) -> None:
+    app = create_app()
+    app.dependency_overrides[get_settings] = lambda: api_settings.model_copy(
+        update={"producer_queue_limit": 1}
+    )
+    with TestClient(app) as small_queue:
+        response = small_queue.post("/v1/events", json={"events": [sword(), sword()]})
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "3"
+        assert "the producer's queue is full" in response.json()["detail"]
+        assert small_queue.post("/v1/events", json=sword()).status_code == 202
+    published = landed(api_settings, api_settings.events_topic, 1)
+    assert len(published) == 1, "the refused batch sent nothing"

@@ -55,6 +55,8 @@ class Publisher:
         self._producer.flush(timeout)
         self._stopping.set()
         self._poller.join(timeout)
+        metrics.PRODUCER_QUEUE.set_function(lambda: 0)
+        self._producer.close()
 
     def _on_error(self, error: KafkaError) -> None:
         if error.code() in (KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT):
