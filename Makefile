@@ -54,6 +54,18 @@ clean: ## Stop the local stack and delete its data (.stack)
 distclean: clean ## Also delete the virtual environment and the download cache
 	rm -rf $(VENV) $(CACHE)
 
+##@ Benchmarks
+
+HEY := $(CACHE)/tools/go/bin/hey
+
+.PHONY: bench
+bench: setup $(HEY) ## Measure the ingest API against the original game API, side by side
+	$(VENV)/bin/python -m bench.ingest $(ARGS)
+
+$(HEY):
+	@echo "Installing the load generator hey with go install ..."
+	GOBIN=$(abspath $(CACHE)/tools/go/bin) go install github.com/rakyll/hey@v0.1.4
+
 ##@ Development
 
 .PHONY: lint

@@ -26,16 +26,24 @@ from questlog_ingest.settings import IngestSettings, get_settings
 from questlog_ingest.validation import RequestContext
 
 
-def get_catalog() -> dict[str, EventType]:
+# Dependencies are async so that FastAPI calls them inline, not in its thread pool (a
+# thread hand-off per dependency per request cost more than the rest of a request).
+async def app_settings(request: Request) -> IngestSettings:
+    """The settings the app started with: get_settings(), or a test's override of it."""
+    settings: IngestSettings = request.app.state.settings
+    return settings
+
+
+async def get_catalog() -> dict[str, EventType]:
     return load_catalog()
 
 
-def get_publisher(request: Request) -> Publisher:
+async def get_publisher(request: Request) -> Publisher:
     publisher: Publisher = request.app.state.publisher
     return publisher
 
 
-SettingsDep = Annotated[IngestSettings, Depends(get_settings)]
+SettingsDep = Annotated[IngestSettings, Depends(app_settings)]
 CatalogDep = Annotated[dict[str, EventType], Depends(get_catalog)]
 PublisherDep = Annotated[Publisher, Depends(get_publisher)]
 
@@ -156,7 +164,8 @@ def create_app() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        publisher = Publisher(current_settings())
+        app.state.settings = current_settings()
+        publisher = Publisher(app.state.settings)
         publisher.start()
         app.state.publisher = publisher
         yield

@@ -34,7 +34,7 @@ class Publisher:
                 "enable.idempotence": True,
                 "acks": "all",
                 "compression.type": "lz4",
-                "linger.ms": 5,
+                "linger.ms": settings.kafka_linger_ms,
                 "message.timeout.ms": int(settings.delivery_timeout_seconds * 1000),
                 "queue.buffering.max.messages": settings.producer_queue_limit * 2,
                 "error_cb": self._on_error,

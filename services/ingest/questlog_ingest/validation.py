@@ -46,9 +46,10 @@ def build_record(
             f"event_type: unknown event type {event_type!r}; known: {', '.join(catalog)}",
         )
     definition = catalog[event_type]
-    error = best_match(definition.validator.iter_errors(raw))
-    if error is not None:
-        raise Invalid("schema", _reason(list(error.absolute_path), error.message))
+    if not definition.is_valid(raw):
+        error = best_match(definition.validator.iter_errors(raw))
+        if error is not None:
+            raise Invalid("schema", _reason(list(error.absolute_path), error.message))
 
     record: dict[str, Any] = {
         "event_id": raw.get("event_id") or str(uuid4()),

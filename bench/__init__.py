@@ -1,0 +1,1 @@
+"""Benchmarks that measure questlog side by side with baselines, in one run."""

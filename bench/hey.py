@@ -1,0 +1,43 @@
+"""Running the ``hey`` load generator and reading its report."""
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    requests_per_second: float
+    p99_seconds: float
+    statuses: dict[int, int]
+
+    def rate_of(self, status: int) -> float:
+        """Requests per second answered with ``status``."""
+        total = sum(self.statuses.values())
+        return self.requests_per_second * self.statuses.get(status, 0) / total if total else 0.0
+
+
+def parse(report: str) -> LoadResult:
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", report)
+    p99 = re.search(r"99% in ([\d.]+) secs", report)
+    statuses = {
+        int(code): int(n) for code, n in re.findall(r"\[(\d{3})\]\s+(\d+) responses", report)
+    }
+    if rate is None or p99 is None or not statuses:
+        raise ValueError(f"not a hey report:\n{report}")
+    return LoadResult(float(rate.group(1)), float(p99.group(1)), statuses)
+
+
+def run(
+    hey: Path,
+    url: str,
+    seconds: float,
+    concurrency: int,
+    body: Path | None = None,
+) -> LoadResult:
+    command = [str(hey), "-z", f"{seconds}s", "-c", str(concurrency)]
+    if body is not None:
+        command += ["-m", "POST", "-T", "application/json", "-D", str(body)]
+    completed = subprocess.run([*command, url], capture_output=True, text=True, check=True)
+    return parse(completed.stdout)

@@ -1,0 +1,227 @@
+"""``make bench``: the ingest API measured side by side with its baselines, in one run.
+
+Three figures, each a ratio of two loads run under the same conditions on this machine:
+
+1. accepted events/s of questlog's API vs the original Flask + kafka-python game API
+   (``../shared/baselines/seed_game_api.py``), under the same load: the same game route,
+   and questlog's 100-event batches at the same concurrency;
+2. single-event ``POST /v1/events`` req/s vs a no-op route in the same process;
+3. 100-event batches vs single events on ``POST /v1/events``, in events/s.
+
+Loads come from ``hey`` (bounded in time, loopback only). The loads of one round run one
+after another and every ratio is taken within a round, so the machine's drift affects both
+sides alike; the figure is the median over the rounds.
+"""
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import hey
+from questlog.settings import REPO_ROOT, get_settings
+from questlog.stack import lifecycle
+from questlog.stack.components import API_COMMAND
+from questlog.stack.probes import NotReady, http_ready
+
+SEED_APP = REPO_ROOT.parent / "shared" / "baselines" / "seed_game_api.py"
+HEY = REPO_ROOT / ".cache" / "tools" / "go" / "bin" / "hey"
+REPORT = REPO_ROOT / "reports" / "bench-ingest.md"
+BATCH = 100
+SWORD = {
+    "event_type": "purchase_sword",
+    "user_id": "player-1",
+    "sword_type": "katana",
+    "sword_cost": 300,
+    "strength": 7.5,
+}
+
+
+@dataclass(frozen=True)
+class Load:
+    name: str
+    path: str
+    status: int  # the status that means accepted
+    events_per_request: int
+    body: Path | None = None
+    seed: bool = False
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_until(ready: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"bench: {what} did not start within {timeout:.0f} s")
+        time.sleep(0.3)
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def api_ready(port: int) -> bool:
+    try:
+        http_ready(f"http://127.0.0.1:{port}/readyz")
+        return True
+    except NotReady:
+        return False
+
+
+@contextmanager
+def process(command: list[str], env: dict[str, str], log: Path) -> Iterator[None]:
+    with log.open("w") as out:
+        child = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT
+        )
+    try:
+        yield
+    finally:
+        child.terminate()
+        child.wait(30)
+
+
+def ratio(numerators: list[float], denominators: list[float]) -> float:
+    """The median of the per-round ratios."""
+    return statistics.median(n / d for n, d in zip(numerators, denominators, strict=True))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8, help="length of each load")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args(argv)
+    if not SEED_APP.exists():
+        raise SystemExit(f"bench: the baseline {SEED_APP} is missing (it sits beside the repo)")
+    if not HEY.exists():
+        raise SystemExit(f"bench: {HEY} is missing; `make bench` installs it")
+
+    settings = get_settings()
+    say = print
+    lifecycle.up(settings, say)
+    api_port, seed_port = free_port(), free_port()
+    work = Path(tempfile.mkdtemp(prefix="questlog-bench-"))
+    (work / "single.json").write_text(json.dumps(SWORD))
+    (work / "batch.json").write_text(json.dumps({"events": [SWORD] * BATCH}))
+    loads = [
+        Load("seed app: GET /purchase_a_sword", "/purchase_a_sword", 200, 1, seed=True),
+        Load("questlog: GET /purchase_a_sword", "/purchase_a_sword", 200, 1),
+        Load("questlog: POST /v1/events, 1 event", "/v1/events", 202, 1, work / "single.json"),
+        Load(
+            f"questlog: POST /v1/events, {BATCH} events",
+            "/v1/events",
+            202,
+            BATCH,
+            work / "batch.json",
+        ),
+        Load("questlog: POST /v1/noop (no-op route)", "/v1/noop", 202, 1, work / "single.json"),
+    ]
+    env = {
+        **os.environ,
+        "QUESTLOG_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "QUESTLOG_ENABLE_NOOP_ROUTE": "true",
+        "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+    }
+    api = [sys.executable, "-m", *API_COMMAND, "--host", "127.0.0.1", "--port", str(api_port)]
+    seed = [sys.executable, "-m", "flask", "--app", str(SEED_APP), "run", "--port", str(seed_port)]
+    results: dict[str, list[hey.LoadResult]] = {load.name: [] for load in loads}
+    with process(api, env, work / "api.log"), process(seed, env, work / "seed.log"):
+        wait_until(lambda: api_ready(api_port), "questlog's API")
+        wait_until(lambda: listening(seed_port), "the seed app")
+        say(
+            f"\nWarming up; then {args.rounds} rounds of {len(loads)} loads, "
+            f"{args.seconds:g} s each at concurrency {args.concurrency} ..."
+        )
+        for load in loads:
+            _run(load, api_port, seed_port, 2, args.concurrency)
+        for round_number in range(1, args.rounds + 1):
+            for load in loads:
+                say(f"  round {round_number}/{args.rounds}: {load.name}")
+                result = _run(load, api_port, seed_port, args.seconds, args.concurrency)
+                unexpected = {s: n for s, n in result.statuses.items() if s != load.status}
+                if unexpected:
+                    say(f"    unexpected answers: {unexpected}")
+                results[load.name].append(result)
+    table = _table(loads, results, args)
+    say("\n" + table)
+    REPORT.parent.mkdir(exist_ok=True)
+    REPORT.write_text(table + "\n")
+    say(f"(also written to {REPORT.relative_to(REPO_ROOT)})")
+    return 0
+
+
+def _run(
+    load: Load, api_port: int, seed_port: int, seconds: float, concurrency: int
+) -> hey.LoadResult:
+    port = seed_port if load.seed else api_port
+    return hey.run(HEY, f"http://127.0.0.1:{port}{load.path}", seconds, concurrency, load.body)
+
+
+def _table(
+    loads: list[Load], results: dict[str, list[hey.LoadResult]], args: argparse.Namespace
+) -> str:
+    def events(load: Load) -> list[float]:
+        return [r.rate_of(load.status) * load.events_per_request for r in results[load.name]]
+
+    def p99(load: Load) -> str:
+        return f"{statistics.median(r.p99_seconds for r in results[load.name]) * 1000:.0f} ms"
+
+    seed, game, single, batch, noop = loads
+    rows = [
+        ("1. events/s, same game route vs seed app", events(game), events(seed), 10.0, "x"),
+        (f"1. events/s, {BATCH}-event batches vs seed app", events(batch), events(seed), 10.0, "x"),
+        ("2. single-event POST req/s vs no-op route", events(single), events(noop), 0.75, "%"),
+        (
+            f"3. {BATCH}-event batches vs single events, events/s",
+            events(batch),
+            events(single),
+            10.0,
+            "x",
+        ),
+    ]
+    lines = [
+        f"Ingest benchmark: {args.rounds} rounds x {args.seconds:g} s per load, concurrency "
+        f"{args.concurrency}, medians over rounds.",
+        "",
+        "| load | accepted events/s | p99 |",
+        "|---|---:|---:|",
+        *(
+            f"| {load.name} | {statistics.median(events(load)):,.0f} | {p99(load)} |"
+            for load in loads
+        ),
+        "",
+        "| figure | ratio | goal | met |",
+        "|---|---:|---:|:---:|",
+    ]
+    for name, numerator, denominator, goal, unit in rows:
+        value = ratio(numerator, denominator)
+        shown = f"{value:.0%}" if unit == "%" else f"{value:.1f}x"
+        wanted = f">= {goal:.0%}" if unit == "%" else f">= {goal:g}x"
+        lines.append(f"| {name} | {shown} | {wanted} | {'yes' if value >= goal else 'no'} |")
+    worst = max(statistics.median(r.p99_seconds for r in results[x.name]) for x in (game, single))
+    lines.append(
+        f"| 1. p99 of single-event loads (game route / POST) | {p99(game)} / {p99(single)} "
+        f"| <= 50 ms | {'yes' if worst <= 0.05 else 'no'} |"
+    )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

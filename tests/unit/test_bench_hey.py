@@ -1,0 +1,33 @@
+import pytest
+
+from bench.hey import parse
+
+# Trimmed from a real report of `hey -z 3s -c 16 http://127.0.0.1:8000/purchase_a_sword`.
+REPORT = """
+Summary:
+  Total:\t3.0092 secs
+  Requests/sec:\t866.3423
+
+Latency distribution:
+  10% in 0.0116 secs
+  95% in 0.0302 secs
+  99% in 0.0411 secs
+
+Status code distribution:
+  [200]\t2600 responses
+  [503]\t7 responses
+"""
+
+
+def test_report_is_read() -> None:
+    result = parse(REPORT)
+    assert result.requests_per_second == 866.3423
+    assert result.p99_seconds == 0.0411
+    assert result.statuses == {200: 2600, 503: 7}
+    assert result.rate_of(200) == pytest.approx(866.3423 * 2600 / 2607)
+    assert result.rate_of(202) == 0
+
+
+def test_something_else_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a hey report"):
+        parse("Error: connection refused")
