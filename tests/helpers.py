@@ -16,33 +16,34 @@ def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
 
 
-def read_topic(
-    bootstrap: str, topic: str, expected: int, timeout: float = 30.0
-) -> list[tuple[str, bytes]]:
-    """``(key, value)`` of every record of ``topic`` from the start: waits until ``expected``
-    have arrived (or ``timeout``), then for a second more to catch any extra."""
+def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[tuple[str, bytes]]:
+    """``(key, value)`` of every record ``topic`` holds now: each partition is read from
+    its start up to the end offset it had when this was called."""
     import time
 
-    from confluent_kafka import Consumer
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": unique("reader"),
-            "auto.offset.reset": "earliest",
-        }
-    )
-    consumer.subscribe([topic])
-    records: list[tuple[str, bytes]] = []
-    deadline = time.monotonic() + timeout
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("reader")})
     try:
-        while time.monotonic() < deadline:
+        metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+        if metadata.error is not None:
+            return []  # no such topic: nothing was ever published to it
+        ends = {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in metadata.partitions
+        }
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
+        unread = {p for p, end in ends.items() if end > 0}
+        records: list[tuple[str, bytes]] = []
+        deadline = time.monotonic() + timeout
+        while unread and time.monotonic() < deadline:
             message = consumer.poll(0.5)
             if message is None or message.error():
                 continue
             records.append(((message.key() or b"").decode(), message.value()))
-            if len(records) >= expected:
-                deadline = min(deadline, time.monotonic() + 1.0)
+            if message.offset() + 1 >= ends[message.partition()]:
+                unread.discard(message.partition())
+        assert not unread, f"{topic}: partitions {sorted(unread)} not read within {timeout} s"
+        return records
     finally:
         consumer.close()
-    return records

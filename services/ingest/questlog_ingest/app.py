@@ -169,7 +169,7 @@ def create_app() -> FastAPI:
         publisher.start()
         app.state.publisher = publisher
         yield
-        await asyncio.to_thread(publisher.close)
+        await publisher.close()
 
     app = FastAPI(
         title="questlog ingest API",

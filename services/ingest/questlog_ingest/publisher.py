@@ -1,24 +1,24 @@
 """Publishing to Kafka from async request handlers, answering only once Kafka has the events.
 
 One idempotent producer (``acks=all``, compressed, lingering a few milliseconds so that
-concurrent requests share batches) is polled by a background thread; each event's delivery
-report resolves a future the request awaits. A request is acknowledged only when every one
-of its events is acknowledged by Kafka, so nothing the API has acknowledged can be lost.
-When Kafka is unreachable, the producer's queue is full, or delivery times out, requests get
-``KafkaUnavailable`` (the API answers 503 with ``Retry-After``).
+concurrent requests share batches) is served by a task on the event loop: while deliveries
+are pending it polls the producer every half millisecond, so delivery reports resolve the
+futures requests await on the loop itself, with no thread hand-off per event. A request
+is acknowledged only when every one of its events is acknowledged by Kafka, so nothing the
+API has acknowledged can be lost. When Kafka is unreachable, the producer's queue is full,
+or delivery times out, requests get ``KafkaUnavailable`` (the API answers 503 with
+``Retry-After``).
 """
 
 import asyncio
-import threading
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from questlog_ingest import metrics
 from questlog_ingest.settings import IngestSettings
-
-DeliveryReport = Callable[[KafkaError | None, Message], None]
 
 
 class KafkaUnavailable(Exception):
@@ -26,6 +26,10 @@ class KafkaUnavailable(Exception):
 
 
 class Publisher:
+    # How often the producer is polled while deliveries are pending, and while idle.
+    BUSY_POLL_SECONDS = 0.0005
+    IDLE_POLL_SECONDS = 0.1
+
     def __init__(self, settings: IngestSettings) -> None:
         self._settings = settings
         self._producer = Producer(
@@ -41,32 +45,39 @@ class Publisher:
                 "log_level": 3,
             }
         )
-        # Set by librdkafka's error callback when no broker is reachable; cleared by the
-        # poll thread once metadata can be fetched again.
-        self._brokers_down = threading.Event()
-        self._stopping = threading.Event()
-        self._poller = threading.Thread(target=self._poll, name="kafka-poll", daemon=True)
+        # Set by librdkafka's error callback when no broker is reachable; cleared once
+        # metadata can be fetched again.
+        self._brokers_down = False
+        self._pending = 0
+        self._work = asyncio.Event()
+        self._server: asyncio.Task[None] | None = None
         metrics.PRODUCER_QUEUE.set_function(lambda: len(self._producer))
 
     def start(self) -> None:
-        self._poller.start()
+        self._server = asyncio.get_running_loop().create_task(self._serve())
 
-    def close(self, timeout: float = 10.0) -> None:
-        self._producer.flush(timeout)
-        self._stopping.set()
-        self._poller.join(timeout)
+    async def close(self, timeout: float = 10.0) -> None:
+        if self._server is not None:
+            self._server.cancel()
+        await asyncio.to_thread(self._producer.flush, timeout)
         metrics.PRODUCER_QUEUE.set_function(lambda: 0)
         self._producer.close()
 
     def _on_error(self, error: KafkaError) -> None:
         if error.code() in (KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT):
-            self._brokers_down.set()
+            self._brokers_down = True
 
-    def _poll(self) -> None:
-        while not self._stopping.is_set():
-            self._producer.poll(0.1)
-            if self._brokers_down.is_set() and self.broker_reachable(timeout=1.0):
-                self._brokers_down.clear()
+    async def _serve(self) -> None:
+        while True:
+            self._producer.poll(0)
+            if self._brokers_down and await asyncio.to_thread(self.broker_reachable, 1.0):
+                self._brokers_down = False
+            if self._pending:
+                await asyncio.sleep(self.BUSY_POLL_SECONDS)
+                continue
+            self._work.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._work.wait(), self.IDLE_POLL_SECONDS)
 
     def broker_reachable(self, timeout: float) -> bool:
         try:
@@ -79,37 +90,38 @@ class Publisher:
         """Send ``(key, value)`` records and wait until Kafka acknowledged every one."""
         if not records:
             return
-        if self._brokers_down.is_set():
+        if self._brokers_down:
             raise KafkaUnavailable("no Kafka broker is reachable")
         if len(self._producer) + len(records) > self._settings.producer_queue_limit:
             raise KafkaUnavailable("the producer's queue is full")
-        loop = asyncio.get_running_loop()
-        futures = []
+        delivery = _Delivery(len(records), asyncio.get_running_loop().create_future())
         for key, value in records:
-            future: asyncio.Future[KafkaError | None] = loop.create_future()
-            self._producer.produce(
-                topic, value=value, key=key, on_delivery=self._reporter(loop, future)
-            )
-            futures.append(future)
-        errors = [error for error in await asyncio.gather(*futures) if error is not None]
+            self._producer.produce(topic, value=value, key=key, on_delivery=delivery.report)
+        self._pending += 1
+        self._work.set()
+        try:
+            errors = await delivery.done
+        finally:
+            self._pending -= 1
         if errors:
             raise KafkaUnavailable(f"Kafka did not acknowledge {len(errors)} events: {errors[0]}")
 
-    @staticmethod
-    def _reporter(
-        loop: asyncio.AbstractEventLoop, future: "asyncio.Future[KafkaError | None]"
-    ) -> DeliveryReport:
-        started = time.perf_counter()
 
-        def report(error: KafkaError | None, _message: Message) -> None:
-            metrics.DELIVERY_LATENCY.observe(time.perf_counter() - started)
-            if error is not None:
-                metrics.DELIVERY_ERRORS.labels(error.name()).inc()
-            loop.call_soon_threadsafe(_settle, future, error)
+class _Delivery:
+    """The delivery reports of one publish call; ``done`` resolves with the errors once
+    every record has its report. Reports arrive on the event loop (polled there)."""
 
-        return report
+    def __init__(self, count: int, done: "asyncio.Future[list[KafkaError]]") -> None:
+        self.remaining = count
+        self.errors: list[KafkaError] = []
+        self.done = done
+        self.started = time.perf_counter()
 
-
-def _settle(future: "asyncio.Future[KafkaError | None]", error: KafkaError | None) -> None:
-    if not future.done():
-        future.set_result(error)
+    def report(self, error: KafkaError | None, _message: Message) -> None:
+        metrics.DELIVERY_LATENCY.observe(time.perf_counter() - self.started)
+        if error is not None:
+            metrics.DELIVERY_ERRORS.labels(error.name()).inc()
+            self.errors.append(error)
+        self.remaining -= 1
+        if self.remaining == 0 and not self.done.done():
+            self.done.set_result(self.errors)
