@@ -1,6 +1,6 @@
 """Publishing to Kafka from async request handlers, answering only once Kafka has the events.
 
-One idempotent producer (``acks=all``, compressed, lingering a few milliseconds so that
+One idempotent producer (``acks=all``, compressed, lingering a millisecond so that
 concurrent requests share batches) is served by a task on the event loop: while deliveries
 are pending it polls the producer every half millisecond, so delivery reports resolve the
 futures requests await on the loop itself, with no thread hand-off per event. A request
