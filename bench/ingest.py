@@ -137,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         **os.environ,
         "QUESTLOG_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "QUESTLOG_ENABLE_NOOP_ROUTE": "true",
+        # Keep the benchmark's events out of the pipeline's topics. (The seed app, kept as
+        # it was written, always publishes to `events`.)
+        "QUESTLOG_EVENTS_TOPIC": "bench.events",
+        "QUESTLOG_INVALID_TOPIC": "bench.events.invalid",
         "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
     }
     api = [sys.executable, "-m", *API_COMMAND, "--host", "127.0.0.1", "--port", str(api_port)]

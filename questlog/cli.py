@@ -8,7 +8,6 @@ import sys
 from pydantic import ValidationError
 
 from questlog import demo
-from questlog.kafka import PublishError
 from questlog.settings import get_settings
 from questlog.stack import lifecycle, supervisor
 from questlog.stack.components import COMPONENTS
@@ -104,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     except (
         SetupError,
         lifecycle.StackError,
-        PublishError,
         NotReady,
+        OSError,  # the API or Trino could not be reached
         subprocess.CalledProcessError,
     ) as error:
         print(f"questlog {args.command}: {error}", file=sys.stderr)

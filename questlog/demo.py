@@ -1,13 +1,15 @@
-"""``make demo``: the stack end to end. Sample game events are published to the Kafka topic
-``events``, a Spark job lands the topic in the Parquet table ``events_raw`` registered in
-the Hive Metastore, and Trino answers a report over it."""
+"""``make demo``: the stack end to end. Sample game events are posted to the ingest API in
+batches, which publishes them to the Kafka topic ``events``; a Spark job lands the topic in
+the Parquet table ``events_raw`` registered in the Hive Metastore; Trino answers a report
+over it."""
 
 import json
 import random
-import uuid
-from datetime import UTC, datetime
+import urllib.request
+from typing import Any
 
-from questlog.kafka import publish
+from questlog_ingest.game import ROUTES
+
 from questlog.settings import StackSettings
 from questlog.stack import lifecycle
 from questlog.stack.install import Say
@@ -16,6 +18,7 @@ from questlog.stack.spark import spark_submit
 
 TOPIC = "events"
 TABLE = "default.events_raw"
+BATCH = 100
 # The original game's events and a share of traffic each.
 EVENT_MIX = {
     "purchase_sword": 30,
@@ -27,6 +30,7 @@ EVENT_MIX = {
     "enrol_pilot": 8,
     "fit_ship": 6,
 }
+ATTRIBUTES = {route.event_type: route.attributes for route in ROUTES}
 REPORT_SQL = f"""
 SELECT event_type, count(*) AS events, count(DISTINCT key) AS players
 FROM hive.{TABLE}
@@ -35,27 +39,38 @@ ORDER BY events DESC, event_type
 """
 
 
-def sample_events(count: int, rng: random.Random) -> list[dict[str, str]]:
+def sample_events(count: int, rng: random.Random) -> list[dict[str, Any]]:
+    """Events as the game's players send them, with the game's own random attributes."""
     types = rng.choices(list(EVENT_MIX), weights=list(EVENT_MIX.values()), k=count)
     return [
         {
-            "event_id": str(uuid.UUID(int=rng.getrandbits(128))),
             "event_type": event_type,
             "user_id": f"player-{rng.randrange(200):03d}",
-            "occurred_at": datetime.now(UTC).isoformat(),
+            **ATTRIBUTES[event_type](rng),
         }
         for event_type in types
     ]
 
 
+def post_batch(api_url: str, events: list[dict[str, Any]]) -> int:
+    """POST one batch to the ingest API; the number of events it accepted."""
+    request = urllib.request.Request(
+        f"{api_url}/v1/events",
+        data=json.dumps({"events": events}).encode(),
+        headers={"Content-Type": "application/json", "User-Agent": "questlog-demo"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return len(json.load(response)["accepted"])
+
+
 def run(settings: StackSettings, say: Say, events: int = 2000) -> list[list[object]]:
     lifecycle.up(settings, say)
-    say(f"\nPublishing {events} sample game events to Kafka topic '{TOPIC}' ...")
-    publish(
-        settings.kafka_bootstrap,
-        TOPIC,
-        ((event["user_id"], json.dumps(event)) for event in sample_events(events, random.Random())),
+    say(f"\nPosting {events} sample game events to the ingest API ({settings.api_url}) ...")
+    sample = sample_events(events, random.Random())
+    accepted = sum(
+        post_batch(settings.api_url, sample[i : i + BATCH]) for i in range(0, events, BATCH)
     )
+    say(f"The API accepted {accepted} events; Kafka has them in topic '{TOPIC}'.")
     say(f"Landing the topic in the Parquet table {TABLE} with Spark ...")
     spark_submit(
         settings,

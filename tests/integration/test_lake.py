@@ -8,11 +8,10 @@ from typing import Any
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from questlog.kafka import publish
 from questlog.settings import StackSettings
 from questlog.stack.probes import metastore_databases
 from questlog.stack.spark import spark_submit
-from tests.helpers import unique
+from tests.helpers import publish, unique
 
 
 def test_spark_table_is_counted_by_trino(

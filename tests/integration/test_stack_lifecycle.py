@@ -8,11 +8,10 @@ from typing import Any
 
 from confluent_kafka import Consumer
 
-from questlog.kafka import publish
 from questlog.settings import StackSettings
 from questlog.stack import lifecycle, supervisor
 from questlog.stack.probes import kafka_topics
-from tests.helpers import unique
+from tests.helpers import publish, unique
 
 MEMORY_BUDGET = 6 * 2**30
 
