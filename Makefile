@@ -24,6 +24,14 @@ demo: setup ## Start the local stack, send sample events through it, print the r
 test: setup test-deps lint ## Run every test: lint, types, unit and integration (real stack)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+.PHONY: report
+report: $(VENV)/.synced ## Run the analytics report on Trino (the running stack); chart in reports/
+	$(QUESTLOG) report
+
+.PHONY: compact
+compact: $(VENV)/.synced ## Rewrite the lake's partitions of many small files into one file each
+	$(QUESTLOG) compact $(ARGS)
+
 ##@ Local stack
 
 .PHONY: setup

@@ -7,13 +7,14 @@ import sys
 
 from pydantic import ValidationError
 
-from questlog import demo
+from questlog import demo, report
 from questlog.settings import get_settings
 from questlog.stack import lifecycle, supervisor
 from questlog.stack.components import COMPONENTS
 from questlog.stack.install import SetupError, install
 from questlog.stack.java import system_java
 from questlog.stack.probes import NotReady
+from questlog.stack.spark import spark_submit
 
 
 def _say(line: str) -> None:
@@ -52,6 +53,21 @@ def cmd_demo(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(_: argparse.Namespace) -> int:
+    report.run(get_settings(), _say)
+    return 0
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    options = [
+        f"--{name.replace('_', '-')}={value}"
+        for name, value in vars(args).items()
+        if name in ("table", "date", "min_files", "grace_minutes") and value is not None
+    ]
+    spark_submit(get_settings(), "compact", *options)
+    return 0
+
+
 def cmd_logs(args: argparse.Namespace) -> int:
     settings = get_settings()
     names = [args.component] if args.component else [c.name for c in COMPONENTS]
@@ -85,6 +101,17 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "demo", help="start the stack, send sample events through it, print a report"
     ).set_defaults(run=cmd_demo)
+    commands.add_parser(
+        "report", help="run the analytics report's SQL on Trino, print it, draw its chart"
+    ).set_defaults(run=cmd_report)
+    compact = commands.add_parser(
+        "compact", help="rewrite partitions of many small files into one file each"
+    )
+    compact.add_argument("--table", help="only this table (default: every table)")
+    compact.add_argument("--date", help="only this event_date, YYYY-MM-DD (default: every date)")
+    compact.add_argument("--min-files", type=int, help="only partitions with this many files (2)")
+    compact.add_argument("--grace-minutes", type=float, help="keep replaced files this long (30)")
+    compact.set_defaults(run=cmd_compact)
     logs = commands.add_parser("logs", help="show (or follow) the components' logs")
     logs.add_argument("component", nargs="?", choices=[c.name for c in COMPONENTS])
     logs.add_argument("-f", "--follow", action="store_true")

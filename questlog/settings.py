@@ -20,6 +20,8 @@ class StackSettings(BaseSettings):
     state_dir: Path = REPO_ROOT / ".stack"
     # Where downloads (Maven artifacts, unpacked Kafka/Trino) are cached; survives `clean`.
     cache_dir: Path = REPO_ROOT / ".cache"
+    # Where `make report` writes its chart.
+    report_dir: Path = REPO_ROOT / "reports"
 
     host: str = "127.0.0.1"
     kafka_port: int = 9092
@@ -27,6 +29,8 @@ class StackSettings(BaseSettings):
     metastore_port: int = 9083
     trino_port: int = 8080
     api_port: int = 8000
+    # The streaming app's Prometheus endpoint.
+    stream_metrics_port: int = 8001
 
     # JDBC store of the Hive Metastore; empty means an embedded Derby database under state_dir.
     metastore_db_url: str = ""
@@ -37,6 +41,7 @@ class StackSettings(BaseSettings):
     kafka_heap: str = "512m"
     metastore_heap: str = "512m"
     trino_heap: str = "1536m"
+    spark_heap: str = "1g"
 
     # Seconds each component gets to become ready after it is started.
     start_timeout: float = Field(default=180.0, gt=0)
@@ -50,6 +55,7 @@ class StackSettings(BaseSettings):
             "metastore_port",
             "trino_port",
             "api_port",
+            "stream_metrics_port",
         ):
             port = getattr(self, setting)
             if port in ports:

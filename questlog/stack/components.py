@@ -18,8 +18,13 @@ from questlog.settings import StackSettings
 from questlog.stack import probes
 from questlog.stack.install import PYSPARK_JARS, SetupError, lib_dir, trino_home
 from questlog.stack.java import system_java, trino_java
+from questlog.stack.spark import spark_environment, spark_submit_command
 
 TEMPLATES = Path(__file__).parent / "templates"
+# The topics the pipeline reads and writes, created when Kafka first answers (as KafkaTopic
+# resources do on Kubernetes), so the streaming app finds its topic before any event.
+PIPELINE_TOPICS = ("events", "events.invalid")
+TOPIC_PARTITIONS = 3
 # The API's command line after the interpreter; services/ingest/Dockerfile runs the same.
 API_COMMAND = [
     "uvicorn",
@@ -151,6 +156,9 @@ class Kafka(Component):
 
     def probe(self) -> str:
         topics = probes.kafka_topics(self.settings.kafka_bootstrap)
+        if missing := sorted(set(PIPELINE_TOPICS) - set(topics)):
+            probes.create_topics(self.settings.kafka_bootstrap, missing, TOPIC_PARTITIONS)
+            return f"created topics {', '.join(missing)}"
         return f"{len(topics)} topics"
 
 
@@ -315,8 +323,37 @@ class IngestApi(Component):
         return "ready: Kafka reachable"
 
 
+class Stream(Component):
+    """The Spark streaming app, Kafka to the lake, run by ``spark-submit`` on a local Spark."""
+
+    name = "stream"
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return {"stream_metrics_port": self.settings.stream_metrics_port}
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.settings.host}:{self.settings.stream_metrics_port}/metrics"
+
+    def prepare(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+    def command(self) -> list[str]:
+        return spark_submit_command(self.settings, "stream")
+
+    def environment(self) -> dict[str, str]:
+        return spark_environment(self.settings)
+
+    def probe(self) -> str:
+        metrics = probes.http_ready(self.endpoint)
+        if "questlog_stream_query_active 1.0" not in metrics:
+            raise probes.NotReady("the streaming query has not started yet")
+        return "streaming query active"
+
+
 # In start order; the stack stops them in reverse.
-COMPONENTS: tuple[type[Component], ...] = (Kafka, Metastore, Trino, IngestApi)
+COMPONENTS: tuple[type[Component], ...] = (Kafka, Metastore, Trino, IngestApi, Stream)
 
 
 def all_components(settings: StackSettings) -> list[Component]:

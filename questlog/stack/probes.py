@@ -4,7 +4,8 @@ import json
 import logging
 import urllib.request
 
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from thrift.protocol import TBinaryProtocol
 from thrift.Thrift import TApplicationException, TMessageType, TType
 from thrift.transport import TSocket, TTransport
@@ -26,6 +27,22 @@ def kafka_topics(bootstrap: str, timeout: float = 3.0) -> list[str]:
     except Exception as error:
         raise NotReady(f"Kafka at {bootstrap} did not answer metadata: {error}") from error
     return sorted(metadata.topics)
+
+
+def create_topics(
+    bootstrap: str, topics: list[str], partitions: int, timeout: float = 10.0
+) -> None:
+    """Create the topics (one replica each, as on a one-broker cluster)."""
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    futures = admin.create_topics(
+        [NewTopic(topic, partitions, 1) for topic in topics], request_timeout=timeout
+    )
+    for topic, future in futures.items():
+        try:
+            future.result(timeout=timeout)
+        except KafkaException as error:
+            if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise NotReady(f"Kafka at {bootstrap} did not create {topic}: {error}") from error
 
 
 def metastore_databases(host: str, port: int, timeout: float = 3.0) -> list[str]:

@@ -1,6 +1,6 @@
 """Running Spark jobs against the local stack: ``spark-submit`` with the Kafka connector
 jars and the Hive Metastore as catalog, so the tables a job writes are the tables Trino
-reads. The conf is what a SparkApplication sets on Kubernetes."""
+reads. The conf and environment are what a SparkApplication sets on Kubernetes."""
 
 import os
 import subprocess
@@ -15,6 +15,7 @@ from questlog.stack.install import lib_dir
 LOG_CONFIG = Path(__file__).parent / "templates" / "spark-log4j2.properties"
 
 SPARK_APPS = REPO_ROOT / "spark-apps" / "questlog_spark"
+SPARK_HOME = Path(pyspark.__file__).parent
 
 
 def spark_conf(settings: StackSettings) -> dict[str, str]:
@@ -26,6 +27,10 @@ def spark_conf(settings: StackSettings) -> dict[str, str]:
         "spark.sql.warehouse.dir": settings.lake_dir.as_uri(),
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
+        # Micro-batches are small: a few shuffle partitions, not 200 (fixed at a query's
+        # first start, since its state is partitioned by it).
+        "spark.sql.shuffle.partitions": "2",
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
         # Stay on the stack's address (loopback) rather than the first network interface.
         "spark.driver.host": settings.host,
         "spark.driver.bindAddress": settings.host,
@@ -33,23 +38,45 @@ def spark_conf(settings: StackSettings) -> dict[str, str]:
     }
 
 
-def spark_submit(settings: StackSettings, app: str, *args: str) -> None:
-    """Run ``spark-apps/questlog_spark/<app>.py`` with ``args`` on a local Spark."""
-    spark_home = Path(pyspark.__file__).parent
+def lake_environment(settings: StackSettings) -> dict[str, str]:
+    """The Spark apps' settings (``questlog_spark.settings``) for this stack."""
+    return {
+        "QUESTLOG_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "QUESTLOG_LAKE_ROOT": settings.lake_dir.as_uri(),
+        "QUESTLOG_CHECKPOINT_ROOT": (settings.state_dir / "data" / "stream").as_uri(),
+        "QUESTLOG_STREAM_METRICS_HOST": settings.host,
+        "QUESTLOG_STREAM_METRICS_PORT": str(settings.stream_metrics_port),
+    }
+
+
+def spark_environment(settings: StackSettings) -> dict[str, str]:
+    # The job's Python is this one, which has pyspark and questlog_spark installed.
+    return {
+        "SPARK_HOME": str(SPARK_HOME),
+        "SPARK_LOCAL_IP": settings.host,
+        "PYSPARK_PYTHON": sys.executable,
+        **lake_environment(settings),
+    }
+
+
+def spark_submit_command(settings: StackSettings, app: str, *args: str) -> list[str]:
+    """``spark-submit`` of ``spark-apps/questlog_spark/<app>.py`` on a local Spark."""
     conf = [f"--conf={key}={value}" for key, value in spark_conf(settings).items()]
-    command = [
-        str(spark_home / "bin" / "spark-submit"),
+    return [
+        str(SPARK_HOME / "bin" / "spark-submit"),
         "--master",
         "local[2]",
+        "--driver-memory",
+        settings.spark_heap,
         *conf,
         str(SPARK_APPS / f"{app}.py"),
         *args,
     ]
-    # The job's Python is this one, which has pyspark and questlog_spark installed.
-    env = {
-        **os.environ,
-        "SPARK_HOME": str(spark_home),
-        "SPARK_LOCAL_IP": settings.host,
-        "PYSPARK_PYTHON": sys.executable,
-    }
-    subprocess.run(command, check=True, env=env)
+
+
+def spark_submit(
+    settings: StackSettings, app: str, *args: str, env: dict[str, str] | None = None
+) -> None:
+    """Run a Spark app to its end; ``env`` overrides its settings."""
+    env = {**os.environ, **spark_environment(settings), **(env or {})}
+    subprocess.run(spark_submit_command(settings, app, *args), check=True, env=env)

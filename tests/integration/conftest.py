@@ -4,12 +4,10 @@ already running (and stops it again at the end if it started it)."""
 from collections.abc import Callable, Iterator
 
 import pytest
-from pyspark.sql import SparkSession
 
 from questlog.settings import StackSettings, get_settings
 from questlog.stack import lifecycle
 from questlog.stack.probes import trino_query
-from questlog.stack.spark import spark_conf
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -27,16 +25,6 @@ def stack() -> Iterator[StackSettings]:
     yield settings
     if not was_running:
         lifecycle.down(settings)
-
-
-@pytest.fixture(scope="session")
-def spark(stack: StackSettings) -> Iterator[SparkSession]:
-    builder = SparkSession.builder.master("local[2]").appName("questlog-tests")
-    for key, value in spark_conf(stack).items():
-        builder = builder.config(key, value)
-    session = builder.getOrCreate()
-    yield session
-    session.stop()
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
-"""The lake's path: Parquet written by Spark, registered in the Hive Metastore, read by Trino."""
+"""The lake's plumbing: Parquet written by Spark, registered in the Hive Metastore, read by
+Trino."""
 
-import json
-from collections import Counter
 from datetime import date
 from typing import Any
 
@@ -10,8 +9,7 @@ from pyspark.sql import functions as F
 
 from questlog.settings import StackSettings
 from questlog.stack.probes import metastore_databases
-from questlog.stack.spark import spark_submit
-from tests.helpers import publish, unique
+from tests.helpers import unique
 
 
 def test_spark_table_is_counted_by_trino(
@@ -49,30 +47,3 @@ def test_schema_created_through_trino_is_in_the_metastore(stack: StackSettings, 
     assert schema in metastore_databases(stack.host, stack.metastore_port)
     trino(f"CREATE TABLE hive.{schema}.guilds AS SELECT * FROM (VALUES ('Knights', 3)) t(guild, n)")
     assert trino(f"SELECT guild, n FROM hive.{schema}.guilds") == [["Knights", 3]]
-
-
-def test_kafka_topic_lands_in_a_table_trino_reads(stack: StackSettings, trino: Any) -> None:
-    topic, table = unique("events"), unique("events_raw")
-    events = [
-        {"event_type": kind, "user_id": f"player-{i % 7}"}
-        for i, kind in enumerate(
-            ["purchase_sword"] * 40 + ["join_guild"] * 25 + ["declare_war"] * 5
-        )
-    ]
-    sent = publish(stack.kafka_bootstrap, topic, ((e["user_id"], json.dumps(e)) for e in events))
-    assert sent == len(events)
-
-    spark_submit(
-        stack,
-        "topic_snapshot",
-        f"--bootstrap={stack.kafka_bootstrap}",
-        f"--topic={topic}",
-        f"--table=default.{table}",
-    )
-
-    rows = trino(f"SELECT event_type, count(*) FROM hive.default.{table} GROUP BY 1")
-    assert dict(rows) == Counter(e["event_type"] for e in events)
-    (offsets,) = trino(
-        f'SELECT count(DISTINCT (partition, "offset")), min(topic) FROM hive.default.{table}'
-    )
-    assert offsets == [len(events), topic]

@@ -2,7 +2,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from questlog.settings import StackSettings
-from questlog.stack.components import Metastore, Trino, render
+from questlog.stack.components import Metastore, Stream, Trino, render
 from questlog.stack.java import trino_java
 
 
@@ -75,3 +75,15 @@ def test_trino_serves_the_hive_catalog_on_loopback(tmp_path: Path) -> None:
     assert command[0] == trino_java()
     assert command[-1] == "io.trino.server.TrinoServer"
     assert not any("jdk.incubator.vector" in arg for arg in command)
+
+
+def test_stream_runs_the_streaming_app_with_the_stacks_settings(tmp_path: Path) -> None:
+    stream = Stream(settings(tmp_path, stream_metrics_port=18001, spark_heap="2g"))
+    command, env = stream.command(), stream.environment()
+    assert command[0].endswith("bin/spark-submit")
+    assert command[-1].endswith("questlog_spark/stream.py")
+    assert command[command.index("--driver-memory") + 1] == "2g"
+    assert env["QUESTLOG_LAKE_ROOT"] == (tmp_path / "state" / "lake").as_uri()
+    assert env["QUESTLOG_CHECKPOINT_ROOT"].startswith((tmp_path / "state").as_uri())
+    assert env["QUESTLOG_STREAM_METRICS_PORT"] == "18001"
+    assert stream.endpoint == "http://127.0.0.1:18001/metrics"

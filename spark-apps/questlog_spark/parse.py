@@ -1,0 +1,143 @@
+"""Kafka records -> typed rows of each event type's table, or dead letters with a reason.
+
+Everything here is native Spark expressions, no per-row Python: one ``from_json`` reads
+every field of a record as text, and each type's columns are cast from that text with the
+types its catalog schema gives. A record is a dead letter when it is not a JSON object, names
+no or an unknown event type, lacks a required field, or has a value that does not convert
+to its column's type: nothing is dropped or silently nulled.
+"""
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from questlog.catalog import EventType
+from questlog_spark.schemas import (
+    DEAD_LETTER_COLUMNS,
+    DEAD_LETTER_TABLE,
+    PARTITION_COLUMN,
+    event_columns,
+    required_columns,
+)
+
+# Columns the parsed frame adds to each Kafka record.
+RAW, TABLE, REASON, LATE = "_raw", "_table", "_reason", "_late"
+
+
+def with_dedup_key(records: DataFrame) -> DataFrame:
+    """The value as text and the key duplicates share: the event's id, or for a record
+    without one its Kafka position (so it is never taken for a duplicate)."""
+    value = F.col("value").cast("string")
+    position = F.concat_ws(":", "topic", "partition", "offset")
+    return records.select(
+        "topic",
+        "partition",
+        "offset",
+        "timestamp",
+        value.alias("value"),
+        F.coalesce(F.get_json_object(value, "$.event_id"), position).alias("dedup_key"),
+    )
+
+
+def deduplicated(records: DataFrame, window: str) -> DataFrame:
+    """Drop records whose ``dedup_key`` was seen within ``window`` (of Kafka time)."""
+    return records.withWatermark("timestamp", window).dropDuplicatesWithinWatermark(["dedup_key"])
+
+
+def _text_schema(catalog: dict[str, EventType]) -> T.StructType:
+    """Every column of every type, as JSON text: parsing once with this is all a record's
+    parse costs; typed values are cast from the text."""
+    names = {f.name: None for t in catalog.values() for f in event_columns(t).fields}
+    return T.StructType([T.StructField(name, T.StringType()) for name in names])
+
+
+def _typed(field: T.StructField) -> Column:
+    """The column's value cast from its text; null when the text does not convert."""
+    text = F.col(RAW)[field.name]
+    return text if isinstance(field.dataType, T.StringType) else text.try_cast(field.dataType)
+
+
+def _problems(catalog: dict[str, EventType]) -> Column:
+    """'; '-joined problems of a record, or '' when it has none.
+
+    One check per distinct column (not per event type), each naming the event types it
+    applies to, so the expression stays small enough for Spark to compile."""
+    converts: dict[T.StructField, list[str]] = {}
+    required: dict[str, list[str]] = {}
+    for t in catalog.values():
+        for field in event_columns(t).fields:
+            converts.setdefault(field, []).append(t.name)
+        for name in required_columns(t):
+            required.setdefault(name, []).append(t.name)
+    event_type = F.col(RAW)["event_type"]
+    problems = [
+        F.when(
+            event_type.isin(types) & F.col(RAW)[field.name].isNotNull() & _typed(field).isNull(),
+            F.concat(
+                F.lit(f"{field.name}: expected {field.dataType.simpleString()}, got "),
+                F.substring(F.col(RAW)[field.name], 1, 100),
+            ),
+        )
+        for field, types in converts.items()
+        if not isinstance(field.dataType, T.StringType)  # any JSON value is text
+    ]
+    problems += [
+        F.when(event_type.isin(types) & F.col(RAW)[name].isNull(), F.lit(f"{name}: missing"))
+        for name, types in required.items()
+    ]
+    return F.concat_ws("; ", *problems)
+
+
+def parse_events(
+    records: DataFrame, catalog: dict[str, EventType], allowed_lateness: str
+) -> DataFrame:
+    """Each record with its fields as text, its target table (or the dead-letter table),
+    the reason it is a dead letter, whether it is late, and its ``event_date``."""
+    value = F.col("value")
+    event_type = F.col(RAW)["event_type"]
+    tables = F.create_map(*(F.lit(x) for t in catalog.values() for x in (t.name, t.table)))
+    problems = _problems(catalog)
+    reason = (
+        F.when(F.json_object_keys(value).isNull(), F.lit("value is not a JSON object"))
+        .when(event_type.isNull(), F.lit("event_type: missing"))
+        .when(
+            tables[event_type].isNull(),
+            F.concat(F.lit("event_type: unknown event type "), F.substring(event_type, 1, 100)),
+        )
+        .when(problems != "", problems)
+    )
+    occurred_at = F.col(RAW)["occurred_at"].try_cast(T.TimestampType())
+    received_at = F.col(RAW)["received_at"].try_cast(T.TimestampType())
+    late = occurred_at < received_at - F.expr(f"INTERVAL {allowed_lateness}")
+    valid = F.col(REASON).isNull()
+    return (
+        # A column of its own, so the optimizer keeps it computed once per record.
+        records.withColumn(RAW, F.from_json(value, _text_schema(catalog)))
+        .withColumn(REASON, reason)
+        .withColumn(TABLE, F.when(valid, tables[event_type]).otherwise(DEAD_LETTER_TABLE))
+        .withColumn(LATE, valid & F.coalesce(late, F.lit(False)))
+        .withColumn(
+            PARTITION_COLUMN,
+            F.when(valid, F.to_date(occurred_at)).otherwise(F.to_date("timestamp")),
+        )
+    )
+
+
+def table_rows(parsed: DataFrame, event_type: EventType) -> DataFrame:
+    """The rows of ``event_type``'s table, with its columns in table order."""
+    columns = [_typed(f).alias(f.name) for f in event_columns(event_type).fields]
+    return parsed.where(F.col(TABLE) == event_type.table).select(*columns, PARTITION_COLUMN)
+
+
+def dead_letter_rows(parsed: DataFrame) -> DataFrame:
+    """The dead letters: where each record was in Kafka, its raw value and the reason."""
+    sources = {
+        "kafka_timestamp": F.col("timestamp"),
+        "event_type": F.col(RAW)["event_type"],
+        "event_id": F.col(RAW)["event_id"],
+        "reason": F.col(REASON),
+    }
+    columns = [
+        sources.get(name, F.col(name)).alias(name) for name in DEAD_LETTER_COLUMNS.fieldNames()
+    ]
+    return parsed.where(F.col(TABLE) == DEAD_LETTER_TABLE).select(*columns, PARTITION_COLUMN)

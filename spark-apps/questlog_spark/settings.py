@@ -1,0 +1,52 @@
+"""Settings of the Spark apps, read from the environment (prefix ``QUESTLOG_``), so the same
+code runs on the local stack (which sets them) and as a SparkApplication (whose spec does)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from questlog.catalog import EVENTS_DIR
+
+
+class LakeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QUESTLOG_", frozen=True)
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    events_topic: str = "events"
+    # Root of the lake as a Hadoop URI: file:///… locally, s3a://bucket/… on Kubernetes.
+    lake_root: str = "file:///tmp/questlog/lake"
+    # Where the streaming query keeps its offsets and dedup state (durable storage).
+    checkpoint_root: str = "file:///tmp/questlog/checkpoints"
+    database: str = "default"
+    catalog_dir: Path = EVENTS_DIR
+
+    # Seconds between micro-batches.
+    trigger_seconds: float = Field(default=10.0, gt=0)
+    # A client's repeated event_id is dropped when it arrives within this window.
+    dedup_window: str = "10 minutes"
+    # Events that happened longer than this before they were received count as late.
+    allowed_lateness: str = "1 hour"
+    # Cap on Kafka records per micro-batch, which bounds a batch's memory when a backlog
+    # is drained.
+    max_offsets_per_trigger: int = Field(default=200_000, gt=0)
+    # The streaming app's Prometheus endpoint.
+    stream_metrics_host: str = "127.0.0.1"
+    stream_metrics_port: int = 8001
+    # A lock older than this is taken to belong to a dead process and is broken; holders
+    # keep it for a commit or a partition swap, about a second.
+    lock_ttl_seconds: float = Field(default=30.0, gt=0)
+
+    def table_uri(self, table: str) -> str:
+        return f"{self.lake_root.rstrip('/')}/{table}"
+
+    @property
+    def staging_uri(self) -> str:
+        """Where a micro-batch writes before it is committed (outside every table)."""
+        return f"{self.lake_root.rstrip('/')}/_staging"
+
+
+@lru_cache
+def get_lake_settings() -> LakeSettings:
+    return LakeSettings()

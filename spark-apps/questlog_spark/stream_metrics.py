@@ -1,0 +1,69 @@
+"""The streaming app's Prometheus metrics: what each committed micro-batch landed, and
+what Spark reports of the query's progress."""
+
+import json
+from typing import Any
+
+from prometheus_client import Counter, Gauge, Histogram
+from pyspark.sql.streaming.listener import StreamingQueryListener
+
+ROWS_LANDED = Counter(
+    "questlog_stream_rows_total", "Rows committed to the lake, by table.", ["table"]
+)
+LATE_EVENTS = Counter(
+    "questlog_stream_late_events_total",
+    "Events that happened longer than the allowed lateness before they were received.",
+    ["table"],
+)
+BATCH_SECONDS = Histogram(
+    "questlog_stream_batch_duration_seconds",
+    "Time from a micro-batch's start to its commit.",
+    buckets=(0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120),
+)
+LAST_BATCH = Gauge("questlog_stream_last_committed_batch", "Id of the last committed batch.")
+QUERY_ACTIVE = Gauge("questlog_stream_query_active", "1 while the streaming query runs.")
+QUERY_RESTARTS = Counter(
+    "questlog_stream_query_restarts_total", "Times the query failed and was started again."
+)
+INPUT_RATE = Gauge("questlog_stream_input_rows_per_second", "Kafka records arriving, per second.")
+PROCESS_RATE = Gauge(
+    "questlog_stream_processed_rows_per_second", "Kafka records processed, per second."
+)
+OFFSETS_BEHIND = Gauge(
+    "questlog_stream_kafka_offsets_behind", "Largest lag behind the latest offset of a partition."
+)
+DUPLICATES_DROPPED = Counter(
+    "questlog_stream_duplicates_dropped_total", "Records dropped as repeats of a seen event_id."
+)
+TOO_LATE_DROPPED = Counter(
+    "questlog_stream_dropped_by_watermark_total",
+    "Records older than the deduplication window's watermark, which Spark drops.",
+)
+
+
+class ProgressMetrics(StreamingQueryListener):
+    """Copies each progress report of the query into the gauges and counters above."""
+
+    def onQueryStarted(self, event: Any) -> None:
+        QUERY_ACTIVE.set(1)
+
+    def onQueryProgress(self, event: Any) -> None:
+        progress = json.loads(event.progress.json)
+        INPUT_RATE.set(progress.get("inputRowsPerSecond") or 0)
+        PROCESS_RATE.set(progress.get("processedRowsPerSecond") or 0)
+        behind = [
+            float(source.get("metrics", {}).get("maxOffsetsBehindLatest", 0))
+            for source in progress.get("sources", [])
+        ]
+        OFFSETS_BEHIND.set(max(behind, default=0))
+        for operator in progress.get("stateOperators", []):
+            TOO_LATE_DROPPED.inc(operator.get("numRowsDroppedByWatermark", 0))
+            DUPLICATES_DROPPED.inc(
+                operator.get("customMetrics", {}).get("numDroppedDuplicateRows", 0)
+            )
+
+    def onQueryIdle(self, event: Any) -> None:
+        pass
+
+    def onQueryTerminated(self, event: Any) -> None:
+        QUERY_ACTIVE.set(0)

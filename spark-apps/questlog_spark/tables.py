@@ -1,0 +1,134 @@
+"""The table job: the database and one table per catalog event type (plus the dead-letter
+table) in the Hive Metastore, and their partitions kept in step with the lake.
+
+Idempotent: run it any number of times. A new event type gets its table; a new version
+of a type that adds properties gets the new columns; a date folder in the lake that the
+metastore does not know yet becomes a partition.
+
+    spark-submit tables.py
+"""
+
+from collections.abc import Callable
+
+from pyspark.errors import AnalysisException
+from pyspark.sql import SparkSession
+from pyspark.sql import types as T
+
+from questlog.catalog import EventType, load_catalog
+from questlog_spark.lake import VERSION_DIR, LakeFiles, partition_folder, version_of
+from questlog_spark.schemas import (
+    DEAD_LETTER_COLUMNS,
+    DEAD_LETTER_TABLE,
+    PARTITION_COLUMN,
+    event_columns,
+    hive_columns,
+)
+from questlog_spark.settings import LakeSettings, get_lake_settings
+
+PARTITION_PREFIX = f"{PARTITION_COLUMN}="
+Say = Callable[[str], None]
+
+
+def table_columns(catalog: dict[str, EventType]) -> dict[str, T.StructType]:
+    """Every table the lake has, with its columns (the partition column aside)."""
+    tables = {t.table: event_columns(t) for t in catalog.values()}
+    return {**tables, DEAD_LETTER_TABLE: DEAD_LETTER_COLUMNS}
+
+
+def create_table_sql(name: str, columns: T.StructType, location: str) -> str:
+    return (
+        f"CREATE TABLE IF NOT EXISTS {name} ({hive_columns(columns)}) "
+        f"PARTITIONED BY ({PARTITION_COLUMN} date) STORED AS PARQUET "
+        f"LOCATION '{location}' TBLPROPERTIES ('parquet.compression'='SNAPPY')"
+    )
+
+
+def ensure_tables(spark: SparkSession, settings: LakeSettings, say: Say = print) -> None:
+    """Create what is missing: the database, each table, columns new catalog versions add."""
+    catalog = load_catalog(settings.catalog_dir)
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS `{settings.database}`")
+    for table, columns in table_columns(catalog).items():
+        name = f"`{settings.database}`.`{table}`"
+        if not spark.catalog.tableExists(f"{settings.database}.{table}"):
+            spark.sql(create_table_sql(name, columns, settings.table_uri(table)))
+            say(f"created table {settings.database}.{table}")
+            continue
+        existing = {column.name for column in spark.catalog.listColumns(table, settings.database)}
+        added = T.StructType([f for f in columns.fields if f.name not in existing])
+        if added.fields:
+            spark.sql(f"ALTER TABLE {name} ADD COLUMNS ({hive_columns(added)})")
+            say(f"added columns {', '.join(added.fieldNames())} to {settings.database}.{table}")
+
+
+class Partitions:
+    """Where the metastore says each partition of the lake's tables is."""
+
+    def __init__(self, spark: SparkSession, settings: LakeSettings) -> None:
+        self.spark = spark
+        self.settings = settings
+
+    def _name(self, table: str) -> str:
+        return f"`{self.settings.database}`.`{table}`"
+
+    def location(self, table: str, date: str) -> str | None:
+        try:
+            rows = self.spark.sql(
+                f"DESCRIBE FORMATTED {self._name(table)} PARTITION ({PARTITION_COLUMN}='{date}')"
+            ).collect()
+        except AnalysisException as error:
+            if error.getCondition() == "PARTITIONS_NOT_FOUND":
+                return None
+            raise
+        return next(str(row["data_type"]) for row in rows if row["col_name"] == "Location")
+
+    def dates(self, table: str) -> list[str]:
+        rows = self.spark.sql(f"SHOW PARTITIONS {self._name(table)}").collect()
+        return sorted(row[0].removeprefix(PARTITION_PREFIX) for row in rows)
+
+    def add(self, table: str, date: str, location: str) -> None:
+        self.spark.sql(
+            f"ALTER TABLE {self._name(table)} ADD IF NOT EXISTS "
+            f"PARTITION ({PARTITION_COLUMN}='{date}') LOCATION '{location}'"
+        )
+
+    def move(self, table: str, date: str, location: str) -> None:
+        self.spark.sql(
+            f"ALTER TABLE {self._name(table)} PARTITION ({PARTITION_COLUMN}='{date}') "
+            f"SET LOCATION '{location}'"
+        )
+
+
+def sync_partitions(
+    spark: SparkSession, settings: LakeSettings, files: LakeFiles, say: Say = print
+) -> int:
+    """Register every date folder of the lake the metastore does not know; how many."""
+    partitions = Partitions(spark, settings)
+    added = 0
+    for table in table_columns(load_catalog(settings.catalog_dir)):
+        table_uri = settings.table_uri(table)
+        known = set(partitions.dates(table))
+        for folder in files.names(table_uri):
+            date = folder.removeprefix(PARTITION_PREFIX)
+            if not folder.startswith(PARTITION_PREFIX) or date in known:
+                continue
+            versions = [
+                version_of(v) for v in files.names(f"{table_uri}/{folder}") if VERSION_DIR.match(v)
+            ]
+            if versions:
+                partitions.add(table, date, partition_folder(table_uri, date, max(versions)))
+                say(f"registered partition {table}/{folder}")
+                added += 1
+    return added
+
+
+def main() -> None:
+    settings = get_lake_settings()
+    spark = SparkSession.builder.appName("questlog-tables").getOrCreate()
+    ensure_tables(spark, settings)
+    added = sync_partitions(spark, settings, LakeFiles(spark, settings.lake_root))
+    print(f"tables in {settings.database} match the catalog; {added} partitions registered")
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""The streaming app of the running stack, end to end: events posted to the ingest API (or
+produced straight to Kafka) become typed rows Trino reads, bad records become dead letters,
+repeated event ids are dropped, and an event type added to the catalog gets its table."""
+
+import json
+import random
+import re
+import shutil
+import time
+import urllib.request
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from questlog_ingest.game import ROUTES
+
+from questlog.catalog import EVENTS_DIR, load_catalog
+from questlog.settings import StackSettings
+from questlog.stack.spark import spark_submit
+from tests.helpers import free_port, publish, unique
+
+Trino = Callable[[str], list[list[object]]]
+CATALOG = load_catalog()
+ATTRIBUTES = {route.event_type: route.attributes for route in ROUTES}
+LANDING_SECONDS = 120
+
+
+def eventually(trino: Trino, sql: str, expected: Any, timeout: float = LANDING_SECONDS) -> None:
+    """Poll ``sql`` until it answers ``expected``; fail with the last answer."""
+    deadline = time.monotonic() + timeout
+    while (rows := trino(sql)) != expected and time.monotonic() < deadline:
+        time.sleep(1)
+    assert rows == expected, f"{sql}\n answered {rows}, expected {expected}"
+
+
+def stream_metric(stack: StackSettings, name: str) -> float:
+    """The sum of a metric's samples on the streaming app's Prometheus endpoint."""
+    url = f"http://{stack.host}:{stack.stream_metrics_port}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    pattern = re.compile(rf"^{name}(?:{{[^}}]*}})? (\S+)$", re.MULTILINE)
+    return sum(float(value) for value in pattern.findall(text))
+
+
+def test_posted_events_are_queryable_with_their_typed_values(
+    stack: StackSettings, trino: Trino
+) -> None:
+    user, agent, rng = unique("player"), unique("agent"), random.Random(7)
+    # An event of every type, three days old: it lands in its own date and counts as late.
+    occurred = "2026-11-20T10:00:00.250+02:00"
+    events = [
+        {"event_type": t, "user_id": user, "occurred_at": occurred, **ATTRIBUTES[t](rng)}
+        for t in sorted(ATTRIBUTES)
+    ]
+    late_before = stream_metric(stack, "questlog_stream_late_events_total")
+    response = httpx.post(
+        f"{stack.api_url}/v1/events",
+        json={"events": events},
+        headers={"User-Agent": agent, "Host": "game.example"},
+    )
+    assert response.status_code == 202, response.text
+    ids = [a["event_id"] for a in response.json()["accepted"]]
+    assert len(ids) == len(events)
+
+    for event, event_id in zip(events, ids, strict=True):
+        event_type = CATALOG[event["event_type"]]
+        own = list(event_type.properties)
+        columns = ", ".join(["event_id", "event_type", "occurred_at", "host", "user_agent", *own])
+        eventually(
+            trino,
+            f"SELECT {columns}, event_date FROM hive.default.{event_type.table} "
+            f"WHERE user_id = '{user}'",
+            [
+                [
+                    event_id,
+                    event_type.name,
+                    datetime(2026, 11, 20, 8, 0, 0, 250000),  # UTC
+                    "game.example",
+                    agent,
+                    *(event[name] for name in own),
+                    date(2026, 11, 20),
+                ]
+            ],
+        )
+    (received,) = trino(
+        f"SELECT received_at FROM hive.default.sword_purchases WHERE user_id = '{user}'"
+    )
+    assert abs(received[0] - datetime.now(UTC).replace(tzinfo=None)).total_seconds() < 600  # type: ignore[operator]
+    assert stream_metric(stack, "questlog_stream_late_events_total") >= late_before + len(events)
+
+
+def test_bad_records_become_dead_letters_and_repeated_ids_are_dropped(
+    stack: StackSettings, trino: Trino
+) -> None:
+    marker, now = unique("bad"), datetime.now(UTC).isoformat()
+    envelope = {"user_id": marker, "occurred_at": now, "received_at": now}
+    sword = {
+        **envelope,
+        "event_type": "purchase_sword",
+        "sword_type": "katana",
+        "sword_cost": 300,
+        "strength": 7.5,
+    }
+    bad = {
+        f"{marker}-text": f"not json {marker}",
+        f"{marker}-dragon": json.dumps(
+            {**envelope, "event_id": f"{marker}-dragon", "event_type": "summon_dragon"}
+        ),
+        f"{marker}-cost": json.dumps({**sword, "event_id": f"{marker}-cost", "sword_cost": "x"}),
+        f"{marker}-guild": json.dumps(
+            {**envelope, "event_id": f"{marker}-guild", "event_type": "join_guild"}
+        ),
+    }
+    repeated = json.dumps({**sword, "event_id": f"{marker}-once"})
+    records = [(marker, value) for value in [*bad.values(), repeated, repeated]]
+    assert publish(stack.kafka_bootstrap, "events", records) == len(records)
+
+    eventually(
+        trino,
+        f"SELECT event_id, event_type, reason FROM hive.default.dead_letters "
+        f"WHERE value LIKE '%{marker}%' ORDER BY reason",
+        [
+            [f"{marker}-dragon", "summon_dragon", "event_type: unknown event type summon_dragon"],
+            [f"{marker}-guild", "join_guild", "guild: missing"],
+            [f"{marker}-cost", "purchase_sword", "sword_cost: expected bigint, got x"],
+            [None, None, "value is not a JSON object"],
+        ],
+    )
+    (text,) = trino(
+        f"SELECT value, topic FROM hive.default.dead_letters WHERE value = 'not json {marker}'"
+    )
+    assert text == [f"not json {marker}", "events"]
+
+    # Once more, in a later micro-batch; a record sent after it proves that batch is in.
+    publish(stack.kafka_bootstrap, "events", [(marker, repeated)])
+    publish(stack.kafka_bootstrap, "events", [(marker, json.dumps({**sword, "event_id": marker}))])
+    eventually(
+        trino,
+        f"SELECT event_id, count(*) FROM hive.default.sword_purchases "
+        f"WHERE user_id = '{marker}' GROUP BY event_id ORDER BY event_id",
+        [[marker, 1], [f"{marker}-once", 1]],
+    )
+
+
+def test_an_event_type_added_to_the_catalog_gets_its_table(
+    stack: StackSettings, trino: Trino, tmp_path: Path
+) -> None:
+    """A catalog with one more schema file, and nothing else changed: the stream creates
+    the table and lands the new type's events in it (run here on a topic, database and lake
+    of its own, with ``--available-now``)."""
+    catalog = tmp_path / "catalog"
+    shutil.copytree(EVENTS_DIR, catalog)
+    schema = json.loads((EVENTS_DIR / "join_guild.v1.json").read_text())
+    schema |= {
+        "$id": "urn:questlog:event:tame_dragon:1",
+        "title": "tame_dragon",
+        "x-questlog-table": "dragon_tamings",
+        "properties": {
+            "dragon": {"type": "string"},
+            "wingspan": {"type": "number"},
+            "tamed": {"type": "boolean"},
+        },
+        "required": ["dragon"],
+    }
+    (catalog / "tame_dragon.v1.json").write_text(json.dumps(schema))
+    topic, database = unique("events"), unique("lake")
+    now = datetime.now(UTC).isoformat()
+    dragon = {
+        "event_id": "d-1",
+        "event_type": "tame_dragon",
+        "user_id": "player-1",
+        "occurred_at": now,
+        "received_at": now,
+        "dragon": "Smaug",
+        "wingspan": 42.5,
+        "tamed": True,
+    }
+    publish(stack.kafka_bootstrap, topic, [("player-1", json.dumps(dragon))])
+
+    spark_submit(
+        stack,
+        "stream",
+        "--available-now",
+        env={
+            "QUESTLOG_EVENTS_TOPIC": topic,
+            "QUESTLOG_DATABASE": database,
+            "QUESTLOG_CATALOG_DIR": str(catalog),
+            "QUESTLOG_LAKE_ROOT": (tmp_path / "lake").as_uri(),
+            "QUESTLOG_CHECKPOINT_ROOT": (tmp_path / "checkpoints").as_uri(),
+            "QUESTLOG_STREAM_METRICS_PORT": str(free_port()),
+        },
+    )
+
+    assert trino(
+        f"SELECT event_id, dragon, wingspan, tamed FROM hive.{database}.dragon_tamings"
+    ) == [["d-1", "Smaug", 42.5, True]]
+    assert trino(f"SELECT count(*) FROM hive.{database}.sword_purchases") == [[0]]

@@ -1,0 +1,42 @@
+"""The lake's naming rules, which the exactly-once commit relies on."""
+
+import pytest
+from questlog_spark.lake import (
+    batch_file_name,
+    batches_in,
+    compacted_file_name,
+    data_files,
+    last_batch,
+    partition_folder,
+    version_of,
+)
+
+
+def test_file_names_say_which_batches_they_hold() -> None:
+    assert batches_in(batch_file_name(7)) == (7, 7)
+    assert batches_in(compacted_file_name(3, 41)) == (3, 41)
+    assert batches_in("part-00000-1234.c000.snappy.parquet") is None
+    assert batches_in("_superseded") is None
+
+
+def test_last_batch_of_a_partition_counts_compacted_files() -> None:
+    names = [compacted_file_name(0, 40), batch_file_name(44), batch_file_name(42), "_SUCCESS"]
+    assert last_batch(names) == 44
+    assert last_batch(["_superseded"]) == -1
+    assert data_files(names) == sorted(names[:3])
+
+
+def test_batch_files_sort_in_batch_order() -> None:
+    assert sorted([batch_file_name(10), batch_file_name(9)]) == [
+        batch_file_name(9),
+        batch_file_name(10),
+    ]
+
+
+def test_partition_versions() -> None:
+    folder = partition_folder("s3a://lake/guild_joins", "2026-11-25", 3)
+    assert folder == "s3a://lake/guild_joins/event_date=2026-11-25/v3"
+    assert version_of(folder) == 3
+    assert version_of(folder + "/") == 3
+    with pytest.raises(ValueError, match="not a partition version folder"):
+        version_of("file:///lake/guild_joins/event_date=2026-11-25")

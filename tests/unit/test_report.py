@@ -1,0 +1,30 @@
+import re
+
+from questlog_spark.schemas import DEAD_LETTER_TABLE
+
+from questlog.catalog import load_catalog
+from questlog.report import Answer, format_table, questions
+
+
+def test_every_question_has_a_title_and_asks_only_tables_the_lake_has() -> None:
+    tables = {t.table for t in load_catalog().values()} | {DEAD_LETTER_TABLE}
+    found = questions()
+    assert len(found) >= 8
+    for name, (title, sql) in found.items():
+        assert title and not title.startswith("-"), name
+        asked = set(re.findall(r"hive\.default\.(\w+)", sql))
+        assert asked and asked <= tables, f"{name} asks {asked - tables}"
+
+
+def test_answers_print_as_aligned_columns() -> None:
+    answer = Answer(
+        "x", "Guilds", ["guild", "players"], [["Iron Legion", 12], ["Silver Hand", 7], [None, 0]]
+    )
+    assert format_table(answer) == [
+        "guild        players",
+        "-----------  -------",
+        "Iron Legion       12",
+        "Silver Hand        7",
+        "                   0",
+    ]
+    assert format_table(Answer("y", "None", ["a"], [])) == ["a", "-", "(no rows)"]
