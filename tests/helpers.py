@@ -1,8 +1,10 @@
 """Small helpers shared by the unit and integration tests."""
 
 import socket
+import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
@@ -22,8 +24,6 @@ def unique(prefix: str) -> str:
 def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[tuple[str, bytes]]:
     """``(key, value)`` of every record ``topic`` holds now: each partition is read from
     its start up to the end offset it had when this was called."""
-    import time
-
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("reader")})
@@ -85,3 +85,14 @@ def publish(
             f"to {topic}: {failures[:3] or 'timed out'}"
         )
     return acknowledged
+
+
+Trino = Callable[[str], list[list[object]]]
+
+
+def eventually(trino: Trino, sql: str, expected: Any, timeout: float = 120) -> None:
+    """Poll ``sql`` until it answers ``expected``; fail with the last answer."""
+    deadline = time.monotonic() + timeout
+    while (rows := trino(sql)) != expected and time.monotonic() < deadline:
+        time.sleep(1)
+    assert rows == expected, f"{sql}\n answered {rows}, expected {expected}"

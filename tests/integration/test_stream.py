@@ -6,12 +6,9 @@ import json
 import random
 import re
 import shutil
-import time
 import urllib.request
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 from questlog_ingest.game import ROUTES
@@ -19,20 +16,10 @@ from questlog_ingest.game import ROUTES
 from questlog.catalog import EVENTS_DIR, load_catalog
 from questlog.settings import StackSettings
 from questlog.stack.spark import spark_submit
-from tests.helpers import free_port, publish, unique
+from tests.helpers import Trino, eventually, free_port, publish, unique
 
-Trino = Callable[[str], list[list[object]]]
 CATALOG = load_catalog()
 ATTRIBUTES = {route.event_type: route.attributes for route in ROUTES}
-LANDING_SECONDS = 120
-
-
-def eventually(trino: Trino, sql: str, expected: Any, timeout: float = LANDING_SECONDS) -> None:
-    """Poll ``sql`` until it answers ``expected``; fail with the last answer."""
-    deadline = time.monotonic() + timeout
-    while (rows := trino(sql)) != expected and time.monotonic() < deadline:
-        time.sleep(1)
-    assert rows == expected, f"{sql}\n answered {rows}, expected {expected}"
 
 
 def stream_metric(stack: StackSettings, name: str) -> float:
