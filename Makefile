@@ -67,8 +67,15 @@ distclean: clean ## Also delete the virtual environment and the download cache
 HEY := $(CACHE)/tools/go/bin/hey
 
 .PHONY: bench
-bench: setup $(HEY) ## Measure the ingest API against the original game API, side by side
+bench: bench-ingest bench-lake ## Run every benchmark (each prints its ratios, side by side)
+
+.PHONY: bench-ingest
+bench-ingest: setup $(HEY) ## Measure the ingest API against the original game API, side by side
 	$(VENV)/bin/python -m bench.ingest $(ARGS)
+
+.PHONY: bench-lake
+bench-lake: setup ## Measure the stream: drain vs the UDF filter, freshness, batch durations
+	$(VENV)/bin/python -m bench.lake $(ARGS)
 
 $(HEY):
 	@echo "Installing the load generator hey with go install ..."

@@ -30,6 +30,9 @@ def spark_conf(settings: StackSettings) -> dict[str, str]:
         # Micro-batches are small: a few shuffle partitions, not 200 (fixed at a query's
         # first start, since its state is partitioned by it).
         "spark.sql.shuffle.partitions": "2",
+        # No micro-batch only to move the dedup window on: the next batch with data does,
+        # and an empty one would hold the cores when data arrives.
+        "spark.sql.streaming.noDataMicroBatches.enabled": "false",
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
         # Stay on the stack's address (loopback) rather than the first network interface.
         "spark.driver.host": settings.host,

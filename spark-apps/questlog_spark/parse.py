@@ -45,8 +45,8 @@ def deduplicated(records: DataFrame, window: str) -> DataFrame:
 
 
 def _text_schema(catalog: dict[str, EventType]) -> T.StructType:
-    """Every column of every type, as JSON text: parsing once with this is all a record's
-    parse costs; typed values are cast from the text."""
+    """Every column of the given types, as JSON text: one parse with this reads all a
+    record's fields; typed values are cast from the text."""
     names = {f.name: None for t in catalog.values() for f in event_columns(t).fields}
     return T.StructType([T.StructField(name, T.StringType()) for name in names])
 
@@ -91,8 +91,8 @@ def _problems(catalog: dict[str, EventType]) -> Column:
 def parse_events(
     records: DataFrame, catalog: dict[str, EventType], allowed_lateness: str
 ) -> DataFrame:
-    """Each record with its fields as text, its target table (or the dead-letter table),
-    the reason it is a dead letter, whether it is late, and its ``event_date``."""
+    """Each record with its target table (or the dead-letter table), the reason it is a
+    dead letter, whether it is late, and its ``event_date``."""
     value = F.col("value")
     event_type = F.col(RAW)["event_type"]
     tables = F.create_map(*(F.lit(x) for t in catalog.values() for x in (t.name, t.table)))
@@ -120,21 +120,26 @@ def parse_events(
             PARTITION_COLUMN,
             F.when(valid, F.to_date(occurred_at)).otherwise(F.to_date("timestamp")),
         )
+        # Narrow again: a batch shuffles and keeps this frame, and the typed values are
+        # cheaper to parse again, per table, than to carry.
+        .drop(RAW)
     )
 
 
 def table_rows(parsed: DataFrame, event_type: EventType) -> DataFrame:
     """The rows of ``event_type``'s table, with its columns in table order."""
     columns = [_typed(f).alias(f.name) for f in event_columns(event_type).fields]
-    return parsed.where(F.col(TABLE) == event_type.table).select(*columns, PARTITION_COLUMN)
+    texts = F.from_json("value", _text_schema({event_type.name: event_type}))
+    rows = parsed.where(F.col(TABLE) == event_type.table).withColumn(RAW, texts)
+    return rows.select(*columns, PARTITION_COLUMN)
 
 
 def dead_letter_rows(parsed: DataFrame) -> DataFrame:
     """The dead letters: where each record was in Kafka, its raw value and the reason."""
     sources = {
         "kafka_timestamp": F.col("timestamp"),
-        "event_type": F.col(RAW)["event_type"],
-        "event_id": F.col(RAW)["event_id"],
+        "event_type": F.get_json_object("value", "$.event_type"),
+        "event_id": F.get_json_object("value", "$.event_id"),
         "reason": F.col(REASON),
     }
     columns = [

@@ -1,6 +1,7 @@
 """The streaming app of the running stack, end to end: events posted to the ingest API (or
 produced straight to Kafka) become typed rows Trino reads, bad records become dead letters,
-repeated event ids are dropped, and an event type added to the catalog gets its table."""
+repeated event ids are dropped, an event type added to the catalog gets its table, and the
+table job creates tables and registers date folders."""
 
 import json
 import random
@@ -11,7 +12,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
+from pyspark.sql import SparkSession
 from questlog_ingest.game import ROUTES
+from questlog_spark.schemas import DEAD_LETTER_TABLE
 
 from questlog.catalog import EVENTS_DIR, load_catalog
 from questlog.settings import StackSettings
@@ -184,3 +187,30 @@ def test_an_event_type_added_to_the_catalog_gets_its_table(
         f"SELECT event_id, dragon, wingspan, tamed FROM hive.{database}.dragon_tamings"
     ) == [["d-1", "Smaug", 42.5, True]]
     assert trino(f"SELECT count(*) FROM hive.{database}.sword_purchases") == [[0]]
+
+
+def test_the_table_job_creates_every_table_and_registers_unknown_date_folders(
+    stack: StackSettings, trino: Trino, spark: SparkSession, tmp_path: Path
+) -> None:
+    database, lake = unique("tables"), tmp_path / "lake"
+    env = {"QUESTLOG_DATABASE": database, "QUESTLOG_LAKE_ROOT": lake.as_uri()}
+    spark_submit(stack, "tables", env=env)
+    tables = {t.table for t in CATALOG.values()} | {DEAD_LETTER_TABLE}
+    assert {row[0] for row in trino(f"SHOW TABLES FROM hive.{database}")} == tables
+
+    # A date folder written by someone else (a backfill, say) in the lake's layout.
+    guild_joins = spark.createDataFrame(
+        [("e-1", "join_guild", 1, "player-1", "Iron Legion")],
+        "event_id string, event_type string, event_version int, user_id string, guild string",
+    )
+    staging = tmp_path / "staging"
+    guild_joins.coalesce(1).write.parquet(str(staging))
+    folder = lake / "guild_joins" / "event_date=2026-01-02" / "v0"
+    folder.mkdir(parents=True)
+    (written,) = staging.glob("*.parquet")
+    written.rename(folder / "batch-000000000001.snappy.parquet")
+    spark_submit(stack, "tables", env=env)  # a second run: idempotent, and it registers
+
+    assert trino(
+        f"SELECT event_id, guild, occurred_at, event_date FROM hive.{database}.guild_joins"
+    ) == [["e-1", "Iron Legion", None, date(2026, 1, 2)]]

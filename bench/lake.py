@@ -1,0 +1,341 @@
+"""``make bench-lake``: the streaming side of the pipeline, measured on the local stack.
+
+1. Drain: a Kafka backlog of realistic events parsed and landed as one Parquet table per
+   event type, by questlog's native parse (``questlog_spark.parse``) and by the course
+   projects' Python-UDF filter (``../shared/baselines/seed_udf_filter.py``: ``json.loads``
+   of every row, one pass per event type), in one Spark session, alternating, each round
+   on the same backlog. The figure is the median of the per-round ratios of rows/s.
+2. Freshness: at a moderate load on the ingest API, probe events are posted every half
+   second and Trino is polled until it returns each; p95 of 202 -> visible in Trino,
+   against the streaming app's trigger interval.
+3. Micro-batch duration at the peak rate this machine ingests (the API posting 100-event
+   batches back to back, on the same cores), from the streaming app's own histogram,
+   against the trigger interval.
+"""
+
+import argparse
+import importlib.util
+import json
+import random
+import statistics
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import ModuleType
+from typing import Any
+
+import httpx
+from confluent_kafka import Producer
+from pyspark.sql import DataFrame, SparkSession
+from questlog_spark.parse import TABLE, dead_letter_rows, parse_events, table_rows, with_dedup_key
+from questlog_spark.schemas import DEAD_LETTER_TABLE, PARTITION_COLUMN
+from questlog_spark.settings import LakeSettings
+
+from questlog.catalog import load_catalog
+from questlog.demo import sample_events
+from questlog.settings import REPO_ROOT, StackSettings, get_settings
+from questlog.stack import lifecycle
+from questlog.stack.probes import create_topics, trino_query
+from questlog.stack.spark import spark_conf
+
+SEED_FILTER = REPO_ROOT.parent / "shared" / "baselines" / "seed_udf_filter.py"
+REPORT = REPO_ROOT / "reports" / "bench-lake.md"
+CATALOG = load_catalog()
+
+
+def seed_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("seed_udf_filter", SEED_FILTER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def envelope(event: dict[str, Any]) -> dict[str, Any]:
+    """An event as the ingest API publishes it."""
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {
+        "event_id": str(uuid.uuid4()),
+        "event_version": 1,
+        "occurred_at": now,
+        "received_at": now,
+        "host": "bench.example",
+        "user_agent": "questlog-bench",
+        **event,
+    }
+
+
+def fill_topic(settings: StackSettings, topic: str, count: int) -> None:
+    create_topics(settings.kafka_bootstrap, [topic], 3)
+    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 20})
+    rng = random.Random(5)
+    for start in range(0, count, 1000):
+        for event in sample_events(min(1000, count - start), rng):
+            producer.produce(topic, key=event["user_id"], value=json.dumps(envelope(event)))
+            producer.poll(0)
+    if producer.flush(60):
+        raise SystemExit(f"bench: Kafka did not take the backlog of {topic}")
+
+
+def backlog(spark: SparkSession, settings: StackSettings, topic: str) -> DataFrame:
+    return (
+        spark.read.format("kafka")
+        .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
+        .option("subscribe", topic)
+        .option("startingOffsets", "earliest")
+        .option("endingOffsets", "latest")
+        .load()
+    )
+
+
+def drain_native(raw: DataFrame, out: str) -> int:
+    """Parse once, land each table; the rows landed."""
+    parsed = parse_events(with_dedup_key(raw), CATALOG, LakeSettings().allowed_lateness)
+    parsed = parsed.repartition(TABLE, PARTITION_COLUMN).persist()
+    for event_type in CATALOG.values():
+        rows = table_rows(parsed, event_type)
+        rows.write.mode("overwrite").partitionBy(PARTITION_COLUMN).parquet(
+            f"{out}/{event_type.table}"
+        )
+    dead = dead_letter_rows(parsed)
+    dead.write.mode("overwrite").partitionBy(PARTITION_COLUMN).parquet(f"{out}/{DEAD_LETTER_TABLE}")
+    landed = parsed.count()
+    parsed.unpersist()
+    return landed
+
+
+def drain_seed(raw: DataFrame, out: str, seed: ModuleType) -> int:
+    """The course projects' way: a json.loads UDF pass per event type."""
+    for name in CATALOG:
+        seed.seed_filter(raw, name).write.mode("overwrite").parquet(f"{out}/{name}")
+    spark = raw.sparkSession
+    return sum(spark.read.parquet(f"{out}/{name}").count() for name in CATALOG)
+
+
+def timed(run: Callable[[], int]) -> tuple[float, int]:
+    started = time.perf_counter()
+    rows = run()
+    return time.perf_counter() - started, rows
+
+
+def bench_drain(settings: StackSettings, events: int, rounds: int) -> list[tuple[float, float]]:
+    """(native rows/s, seed rows/s) per round."""
+    topic = f"bench.backlog.{uuid.uuid4().hex[:8]}"
+    print(f"Filling the backlog: {events} events into topic {topic} ...")
+    fill_topic(settings, topic, events)
+    builder = SparkSession.builder.master("local[2]").appName("questlog-bench")
+    for key, value in spark_conf(settings).items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    seed = seed_module()
+    out = tempfile.mkdtemp(prefix="questlog-bench-lake-")
+    results = []
+    try:
+        raw = backlog(spark, settings, topic)
+        for round_ in range(1, rounds + 1):
+            native_s, native_rows = timed(lambda: drain_native(raw, f"{out}/native"))
+            seed_s, seed_rows = timed(lambda: drain_seed(raw, f"{out}/seed", seed))
+            if native_rows != events or seed_rows != events:
+                raise SystemExit(
+                    f"bench: landed {native_rows} (native) and {seed_rows} (seed) of {events}"
+                )
+            print(
+                f"  round {round_}: native {native_s:.1f} s ({events / native_s:,.0f} rows/s), "
+                f"UDF {seed_s:.1f} s ({events / seed_s:,.0f} rows/s)"
+            )
+            results.append((events / native_s, events / seed_s))
+    finally:
+        spark.stop()
+    return results
+
+
+class Poster:
+    """Posts sample events to the ingest API from threads until stopped."""
+
+    def __init__(self, settings: StackSettings, batch: int, pause: float, threads: int) -> None:
+        self.url, self.batch, self.pause = f"{settings.api_url}/v1/events", batch, pause
+        self.accepted = 0
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+
+    def _run(self) -> None:
+        rng = random.Random()
+        with httpx.Client(headers={"User-Agent": "questlog-bench"}, timeout=30) as client:
+            while not self._stop.is_set():
+                response = client.post(self.url, json={"events": sample_events(self.batch, rng)})
+                if response.status_code == 202:
+                    self.accepted += len(response.json()["accepted"])
+                time.sleep(self.pause)
+
+    def __enter__(self) -> "Poster":
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(60)
+
+
+def bench_freshness(settings: StackSettings, seconds: float) -> list[float]:
+    """Seconds from each probe's 202 until Trino returned it."""
+    agent = f"questlog-probe/{uuid.uuid4().hex[:8]}"
+    acked: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    done = threading.Event()
+
+    def poll() -> None:
+        sql = f"SELECT event_id FROM hive.default.sword_purchases WHERE user_agent = '{agent}'"
+        while not done.is_set():
+            rows = trino_query(settings.host, settings.trino_port, sql, timeout=30)
+            now = time.monotonic()
+            for (event_id,) in rows:
+                seen.setdefault(str(event_id), now)
+            time.sleep(0.25)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    probe = {
+        "event_type": "purchase_sword",
+        "user_id": "probe",
+        "sword_type": "katana",
+        "sword_cost": 300,
+        "strength": 5.0,
+    }
+    with Poster(settings, batch=10, pause=0.1, threads=1), httpx.Client() as client:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            response = client.post(
+                f"{settings.api_url}/v1/events", json=probe, headers={"User-Agent": agent}
+            )
+            acked[response.json()["accepted"][0]["event_id"]] = time.monotonic()
+            time.sleep(0.5)
+    wait_until = time.monotonic() + 120
+    while len(seen) < len(acked) and time.monotonic() < wait_until:
+        time.sleep(0.5)
+    done.set()
+    poller.join(30)
+    missing = set(acked) - set(seen)
+    if missing:
+        raise SystemExit(f"bench: {len(missing)} probe events never became visible in Trino")
+    return [seen[event_id] - acked[event_id] for event_id in acked]
+
+
+def stream_metric(settings: StackSettings, name: str) -> float:
+    """One sample of the streaming app's Prometheus endpoint."""
+    url = f"http://{settings.host}:{settings.stream_metrics_port}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        lines = response.read().decode().splitlines()
+    values = dict(line.rsplit(" ", 1) for line in lines if line and not line.startswith("#"))
+    return float(values[name])
+
+
+def batch_histogram(settings: StackSettings) -> tuple[float, float]:
+    """(sum, count) of the streaming app's batch duration histogram."""
+    name = "questlog_stream_batch_duration_seconds"
+    return stream_metric(settings, f"{name}_sum"), stream_metric(settings, f"{name}_count")
+
+
+def bench_peak_batches(settings: StackSettings, seconds: float) -> tuple[float, list[float]]:
+    """(events/s the API accepted, durations of the micro-batches that ran meanwhile)."""
+    durations: list[float] = []
+    last = batch_histogram(settings)
+    with Poster(settings, batch=100, pause=0, threads=2) as poster:
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            time.sleep(0.5)
+            now = batch_histogram(settings)
+            if now[1] > last[1]:
+                durations.append((now[0] - last[0]) / (now[1] - last[1]))
+            last = now
+        rate = poster.accepted / (time.monotonic() - started)
+    return rate, durations
+
+
+def wait_until_caught_up(settings: StackSettings, timeout: float = 600) -> None:
+    """Wait until the streaming app has landed what Kafka holds, so that what it still has
+    to do does not share the cores with what is measured next."""
+    deadline = time.monotonic() + timeout
+    while stream_metric(settings, "questlog_stream_kafka_offsets_behind") > 0:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"bench: the streaming app did not catch up within {timeout:.0f} s")
+        time.sleep(2)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[round(q) - 1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000, help="backlog size")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=90, help="length of each load")
+    args = parser.parse_args(argv)
+    if not SEED_FILTER.exists():
+        raise SystemExit(f"bench: the baseline {SEED_FILTER} is missing (it sits beside the repo)")
+    settings = get_settings()
+    trigger = LakeSettings().trigger_seconds
+    lifecycle.up(settings)
+
+    print(f"\n1. Draining a backlog of {args.events} events, {args.rounds} rounds:")
+    wait_until_caught_up(settings)
+    drains = bench_drain(settings, args.events, args.rounds)
+    drain_ratio = statistics.median(native / seed for native, seed in drains)
+
+    print(f"\n2. Freshness at a moderate load, {args.seconds:.0f} s of probes:")
+    wait_until_caught_up(settings)
+    latencies = bench_freshness(settings, args.seconds)
+    p95 = percentile(latencies, 95)
+
+    print(f"\n3. Micro-batches at peak ingest, {args.seconds:.0f} s:")
+    wait_until_caught_up(settings)
+    rate, durations = bench_peak_batches(settings, args.seconds)
+    if not durations:  # not one batch finished: the load's length is the least it took
+        durations = [args.seconds]
+
+    rows = [
+        ("native parse rows/s (median)", f"{statistics.median(n for n, _ in drains):,.0f}", "", ""),
+        ("UDF filter rows/s (median)", f"{statistics.median(s for _, s in drains):,.0f}", "", ""),
+        ("1. drain, native vs UDF filter", f"{drain_ratio:.1f}x", ">= 10x", drain_ratio >= 10),
+        (
+            f"2. p95 202 -> visible in Trino ({len(latencies)} probes)",
+            f"{p95:.1f} s = {p95 / trigger:.2f}x trigger",
+            "<= 1.3x",
+            p95 <= 1.3 * trigger,
+        ),
+        (
+            f"3. batch duration at {rate:,.0f} events/s, max of {len(durations)}",
+            f"{max(durations):.1f} s = {max(durations) / trigger:.2f}x trigger",
+            "<= 0.3x",
+            max(durations) <= 0.3 * trigger,
+        ),
+        (
+            "3. batch duration at that rate, median",
+            f"{statistics.median(durations):.1f} s",
+            "",
+            "",
+        ),
+    ]
+    table = ["| figure | measured | goal | met |", "|---|---:|---:|:---:|"]
+    for name, value, goal, met in rows:
+        verdict = "" if met == "" else ("yes" if met else "no")
+        table.append(f"| {name} | {value} | {goal} | {verdict} |")
+    print(
+        f"\nTrigger interval {trigger:.0f} s; median latency {statistics.median(latencies):.1f} s."
+    )
+    print("\n".join(table))
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text("\n".join(table) + "\n")
+    print(f"\n(also written to {REPORT})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
