@@ -41,7 +41,7 @@ class StackSettings(BaseSettings):
     kafka_heap: str = "512m"
     metastore_heap: str = "512m"
     trino_heap: str = "1536m"
-    spark_heap: str = "1g"
+    spark_heap: str = "1536m"
 
     # Seconds each component gets to become ready after it is started.
     start_timeout: float = Field(default=180.0, gt=0)

@@ -110,7 +110,7 @@ def status(settings: StackSettings) -> list[ComponentStatus]:
                 name=component.name,
                 endpoint=component.endpoint,
                 pid=process.pid if process else None,
-                rss_bytes=process.memory_info().rss if process else 0,
+                rss_bytes=supervisor.tree_rss(process) if process else 0,
                 answer=answer,
                 ready=ready,
                 log=str(supervisor.log_file(settings, component.name)),

@@ -4,6 +4,7 @@ A pid file records the pid and the process's start time, so a pid the kernel has
 given to another process is never mistaken for ours.
 """
 
+import contextlib
 import json
 import os
 import socket
@@ -41,6 +42,16 @@ def find(settings: StackSettings, name: str) -> psutil.Process | None:
         pass
     path.unlink(missing_ok=True)
     return None
+
+
+def tree_rss(process: psutil.Process) -> int:
+    """Resident memory of a process and its children (the streaming app's JVM runs its
+    Python driver and workers as children)."""
+    total = 0
+    for member in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):  # exited meanwhile
+            total += member.memory_info().rss
+    return total
 
 
 def start(

@@ -30,7 +30,7 @@ class LakeSettings(BaseSettings):
     allowed_lateness: str = "1 hour"
     # Cap on Kafka records per micro-batch, which bounds a batch's memory when a backlog
     # is drained.
-    max_offsets_per_trigger: int = Field(default=200_000, gt=0)
+    max_offsets_per_trigger: int = Field(default=50_000, gt=0)
     # The streaming app's Prometheus endpoint.
     stream_metrics_host: str = "127.0.0.1"
     stream_metrics_port: int = 8001

@@ -33,7 +33,7 @@ def test_second_up_is_a_no_op(stack: StackSettings) -> None:
 
 def test_status_reports_every_component_within_the_memory_budget(stack: StackSettings) -> None:
     statuses = lifecycle.status(stack)
-    assert [s.name for s in statuses] == ["kafka", "metastore", "trino", "api"]
+    assert [s.name for s in statuses] == ["kafka", "metastore", "trino", "api", "stream"]
     assert all(s.ready and s.pid for s in statuses), statuses
     total = sum(s.rss_bytes for s in statuses)
     print(
@@ -43,7 +43,7 @@ def test_status_reports_every_component_within_the_memory_budget(stack: StackSet
     assert total < MEMORY_BUDGET
     result = questlog("status")
     assert result.returncode == 0
-    assert result.stdout.count(" up ") == 4, result.stdout
+    assert result.stdout.count(" up ") == 5, result.stdout
 
 
 def test_state_survives_down_and_up(stack: StackSettings, trino: Any) -> None:
@@ -54,7 +54,14 @@ def test_state_survives_down_and_up(stack: StackSettings, trino: Any) -> None:
     assert questlog("down").returncode == 0
     statuses = lifecycle.status(stack)
     assert not any(s.pid for s in statuses)
-    for port in (stack.kafka_port, stack.metastore_port, stack.trino_port, stack.api_port):
+    ports = (
+        stack.kafka_port,
+        stack.metastore_port,
+        stack.trino_port,
+        stack.api_port,
+        stack.stream_metrics_port,
+    )
+    for port in ports:
         assert supervisor.port_owner(stack.host, port) is None, f"port {port} still taken"
 
     started = time.monotonic()
