@@ -12,6 +12,7 @@ from trino.dbapi import connect as trino_connect
 
 from questlog.settings import StackSettings
 from questlog.stack.install import Say
+from questlog.stack.probes import NotReady
 
 SQL_DIR = Path(__file__).parent / "sql"
 # The questions drawn in the chart: (file stem, panel title, label column, value column).
@@ -56,8 +57,14 @@ def ask(settings: StackSettings) -> list[Answer]:
     try:
         for name, (title, sql) in questions().items():
             cursor = connection.cursor()
-            cursor.execute(sql)
-            rows = cursor.fetchall()
+            try:
+                cursor.execute(sql)
+                rows = cursor.fetchall()
+            except Exception as error:
+                raise NotReady(
+                    f"Trino at {settings.trino_url} could not answer {name}.sql "
+                    f"(is the stack up? `make up`): {error}"
+                ) from error
             columns = [column[0] for column in cursor.description]
             answers.append(Answer(name, title, columns, rows))
     finally:

@@ -108,7 +108,7 @@ class BatchCommitter:
             staging = f"{self.settings.staging_uri}/batch-{batch_id}"
             self.files.delete(staging)  # what an earlier attempt of this batch left
             tables = sorted({row[TABLE] for row in counts})
-            with ThreadPoolExecutor(max_workers=4) as pool:
+            with ThreadPoolExecutor(max_workers=len(tables)) as pool:
                 for _ in pool.map(lambda t: self.stage(parsed, t, f"{staging}/{t}"), tables):
                     pass
             clock.lap("write")

@@ -30,8 +30,10 @@ PROCESS_RATE = Gauge(
     "questlog_stream_processed_rows_per_second", "Kafka records processed, per second."
 )
 OFFSETS_BEHIND = Gauge(
-    "questlog_stream_kafka_offsets_behind", "Largest lag behind the latest offset of a partition."
+    "questlog_stream_kafka_offsets_behind",
+    "Largest lag behind the latest offset of a partition (NaN until the query first reports).",
 )
+OFFSETS_BEHIND.set(float("nan"))
 DUPLICATES_DROPPED = Counter(
     "questlog_stream_duplicates_dropped_total", "Records dropped as repeats of a seen event_id."
 )
@@ -63,7 +65,7 @@ class ProgressMetrics(StreamingQueryListener):
             )
 
     def onQueryIdle(self, event: Any) -> None:
-        pass
+        OFFSETS_BEHIND.set(0)  # idle: nothing new in Kafka
 
     def onQueryTerminated(self, event: Any) -> None:
         QUERY_ACTIVE.set(0)
