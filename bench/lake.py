@@ -21,7 +21,6 @@ import statistics
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -39,7 +38,8 @@ from questlog.catalog import load_catalog
 from questlog.demo import sample_events
 from questlog.settings import REPO_ROOT, StackSettings, get_settings
 from questlog.stack import lifecycle
-from questlog.stack.probes import create_topics, trino_query
+from questlog.stack.components import Stream
+from questlog.stack.probes import create_topics, prometheus_value, trino_query
 from questlog.stack.spark import spark_conf
 
 SEED_FILTER = REPO_ROOT.parent / "shared" / "baselines" / "seed_udf_filter.py"
@@ -228,12 +228,7 @@ def bench_freshness(settings: StackSettings, seconds: float) -> list[float]:
 
 
 def stream_metric(settings: StackSettings, name: str) -> float:
-    """One sample of the streaming app's Prometheus endpoint."""
-    url = f"http://{settings.host}:{settings.stream_metrics_port}/metrics"
-    with urllib.request.urlopen(url, timeout=10) as response:
-        lines = response.read().decode().splitlines()
-    values = dict(line.rsplit(" ", 1) for line in lines if line and not line.startswith("#"))
-    return float(values[name])
+    return prometheus_value(Stream(settings).endpoint, name, timeout=10)
 
 
 def batch_histogram(settings: StackSettings) -> tuple[float, float]:

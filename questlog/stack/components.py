@@ -346,8 +346,7 @@ class Stream(Component):
         return spark_environment(self.settings)
 
     def probe(self) -> str:
-        metrics = probes.http_ready(self.endpoint)
-        if "questlog_stream_query_active 1.0" not in metrics:
+        if probes.prometheus_value(self.endpoint, "questlog_stream_query_active") != 1:
             raise probes.NotReady("the streaming query has not started yet")
         return "streaming query active"
 

@@ -129,6 +129,17 @@ def trino_announced_catalogs(host: str, port: int, timeout: float = 3.0) -> set[
     }
 
 
+def prometheus_value(url: str, name: str, timeout: float = 3.0) -> float:
+    """The sum over its label sets of metric ``name`` on a Prometheus endpoint (0 when it
+    has no sample)."""
+    total = 0.0
+    for line in http_ready(url, timeout).splitlines():
+        sample, _, value = line.rpartition(" ")
+        if sample.split("{", 1)[0] == name:
+            total += float(value)
+    return total
+
+
 def http_ready(url: str, timeout: float = 3.0) -> str:
     """The body of a 200 answer to GET ``url``."""
     try:

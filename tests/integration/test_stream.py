@@ -5,9 +5,7 @@ table job creates tables and registers date folders."""
 
 import json
 import random
-import re
 import shutil
-import urllib.request
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -18,20 +16,13 @@ from questlog_spark.schemas import DEAD_LETTER_TABLE
 
 from questlog.catalog import EVENTS_DIR, load_catalog
 from questlog.settings import StackSettings
+from questlog.stack.components import Stream
+from questlog.stack.probes import prometheus_value
 from questlog.stack.spark import spark_submit
 from tests.helpers import Trino, eventually, free_port, publish, unique
 
 CATALOG = load_catalog()
 ATTRIBUTES = {route.event_type: route.attributes for route in ROUTES}
-
-
-def stream_metric(stack: StackSettings, name: str) -> float:
-    """The sum of a metric's samples on the streaming app's Prometheus endpoint."""
-    url = f"http://{stack.host}:{stack.stream_metrics_port}/metrics"
-    with urllib.request.urlopen(url, timeout=10) as response:
-        text = response.read().decode()
-    pattern = re.compile(rf"^{name}(?:{{[^}}]*}})? (\S+)$", re.MULTILINE)
-    return sum(float(value) for value in pattern.findall(text))
 
 
 def test_posted_events_are_queryable_with_their_typed_values(
@@ -44,7 +35,7 @@ def test_posted_events_are_queryable_with_their_typed_values(
         {"event_type": t, "user_id": user, "occurred_at": occurred, **ATTRIBUTES[t](rng)}
         for t in sorted(ATTRIBUTES)
     ]
-    late_before = stream_metric(stack, "questlog_stream_late_events_total")
+    late_before = prometheus_value(Stream(stack).endpoint, "questlog_stream_late_events_total")
     response = httpx.post(
         f"{stack.api_url}/v1/events",
         json={"events": events},
@@ -78,7 +69,9 @@ def test_posted_events_are_queryable_with_their_typed_values(
         f"SELECT received_at FROM hive.default.sword_purchases WHERE user_id = '{user}'"
     )
     assert abs(received[0] - datetime.now(UTC).replace(tzinfo=None)).total_seconds() < 600  # type: ignore[operator]
-    assert stream_metric(stack, "questlog_stream_late_events_total") >= late_before + len(events)
+    assert prometheus_value(
+        Stream(stack).endpoint, "questlog_stream_late_events_total"
+    ) >= late_before + len(events)
 
 
 def test_bad_records_become_dead_letters_and_repeated_ids_are_dropped(
