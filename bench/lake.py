@@ -30,9 +30,10 @@ from typing import Any
 import httpx
 from confluent_kafka import Producer
 from pyspark.sql import DataFrame, SparkSession
-from questlog_spark.parse import TABLE, dead_letter_rows, parse_events, table_rows, with_dedup_key
+from questlog_spark.parse import TABLE, parse_events, with_dedup_key
 from questlog_spark.schemas import DEAD_LETTER_TABLE, PARTITION_COLUMN
 from questlog_spark.settings import LakeSettings
+from questlog_spark.stream import stage_tables
 
 from questlog.catalog import load_catalog
 from questlog.demo import sample_events
@@ -93,16 +94,11 @@ def backlog(spark: SparkSession, settings: StackSettings, topic: str) -> DataFra
 
 
 def drain_native(raw: DataFrame, out: str) -> int:
-    """Parse once, land each table; the rows landed."""
+    """Parse once, land each table as the streaming app does; the rows landed."""
     parsed = parse_events(with_dedup_key(raw), CATALOG, LakeSettings().allowed_lateness)
     parsed = parsed.repartition(TABLE, PARTITION_COLUMN).persist()
-    for event_type in CATALOG.values():
-        rows = table_rows(parsed, event_type)
-        rows.write.mode("overwrite").partitionBy(PARTITION_COLUMN).parquet(
-            f"{out}/{event_type.table}"
-        )
-    dead = dead_letter_rows(parsed)
-    dead.write.mode("overwrite").partitionBy(PARTITION_COLUMN).parquet(f"{out}/{DEAD_LETTER_TABLE}")
+    tables = {t.table for t in CATALOG.values()} | {DEAD_LETTER_TABLE}
+    stage_tables(parsed, CATALOG, tables, out)
     landed = parsed.count()
     parsed.unpersist()
     return landed

@@ -23,7 +23,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming.query import StreamingQuery
 
-from questlog.catalog import load_catalog
+from questlog.catalog import EventType, load_catalog
 from questlog_spark import stream_metrics as metrics
 from questlog_spark.lake import (
     SUPERSEDED,
@@ -74,6 +74,30 @@ class Stopwatch:
         return f"{self.total:.2f} s ({steps})"
 
 
+def stage_tables(
+    parsed: DataFrame, catalog: dict[str, EventType], tables: set[str], folder: str
+) -> None:
+    """Write the rows of each of ``tables`` to ``<folder>/<table>/event_date=…/``, one file
+    per (table, date) when ``parsed`` is partitioned by both. The writes are submitted at
+    once, so Spark runs their tasks side by side."""
+    by_table = {t.table: t for t in catalog.values()}
+
+    def write(table: str) -> None:
+        if table == DEAD_LETTER_TABLE:
+            rows = dead_letter_rows(parsed)
+        else:
+            rows = table_rows(parsed, by_table[table])
+        (
+            rows.write.mode("overwrite")
+            .option("compression", "snappy")
+            .partitionBy(PARTITION_COLUMN)
+            .parquet(f"{folder}/{table}")
+        )
+
+    with ThreadPoolExecutor(max_workers=len(tables)) as pool:
+        list(pool.map(write, sorted(tables)))
+
+
 class BatchCommitter:
     """``foreachBatch`` function: lands one micro-batch exactly once."""
 
@@ -84,12 +108,6 @@ class BatchCommitter:
         self.files = LakeFiles(spark, settings.lake_root)
         self.partitions = Partitions(spark, settings)
         self.locations: dict[tuple[str, str], str] = {}
-
-    def rows(self, parsed: DataFrame, table: str) -> DataFrame:
-        if table == DEAD_LETTER_TABLE:
-            return dead_letter_rows(parsed)
-        (event_type,) = (t for t in self.catalog.values() if t.table == table)
-        return table_rows(parsed, event_type)
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         clock = Stopwatch()
@@ -104,13 +122,10 @@ class BatchCommitter:
         )
         clock.lap("parse")
         committed = []
-        if counts:  # batches without data run only to move the watermark on
+        if counts:  # empty when every record of the batch was a repeat
             staging = f"{self.settings.staging_uri}/batch-{batch_id}"
             self.files.delete(staging)  # what an earlier attempt of this batch left
-            tables = sorted({row[TABLE] for row in counts})
-            with ThreadPoolExecutor(max_workers=len(tables)) as pool:
-                for _ in pool.map(lambda t: self.stage(parsed, t, f"{staging}/{t}"), tables):
-                    pass
+            stage_tables(parsed, self.catalog, {row[TABLE] for row in counts}, staging)
             clock.lap("write")
             with lake_lock(self.spark, self.settings.lock_ttl_seconds):
                 for row in counts:
@@ -133,15 +148,6 @@ class BatchCommitter:
                 len(committed),
                 clock,
             )
-
-    def stage(self, parsed: DataFrame, table: str, folder: str) -> None:
-        (
-            self.rows(parsed, table)
-            .write.mode("overwrite")
-            .option("compression", "snappy")
-            .partitionBy(PARTITION_COLUMN)
-            .parquet(folder)
-        )
 
     def commit(self, table: str, date: str, staged_table: str, batch_id: int) -> bool:
         """Move the batch's file for (table, date) into the partition; False if an earlier
