@@ -21,7 +21,7 @@ demo: setup ## Start the local stack, send sample events through it, print the r
 	$(QUESTLOG) demo
 
 .PHONY: test
-test: setup test-deps lint ## Run every test: lint, types, unit and integration (real stack)
+test: setup test-deps chart-tools lint ## Run every test: lint, types, unit, charts and integration (real stack)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 .PHONY: report
@@ -80,6 +80,80 @@ bench-lake: setup ## Measure the stream: drain vs the UDF filter, freshness, bat
 $(HEY):
 	@echo "Installing the load generator hey with go install ..."
 	GOBIN=$(abspath $(CACHE)/tools/go/bin) go install github.com/rakyll/hey@v0.1.4
+
+##@ Kubernetes
+
+# Go tools, pinned, each built into a folder named by its version so a new pin rebuilds it.
+HELM_VERSION := v3.22.0
+KUBECONFORM_VERSION := v0.8.0
+CT_VERSION := v3.14.0
+KIND_VERSION := v0.33.0
+GO_TOOLS := $(abspath $(CACHE)/tools/go)
+HELM := $(GO_TOOLS)/helm-$(HELM_VERSION)/helm
+KUBECONFORM := $(GO_TOOLS)/kubeconform-$(KUBECONFORM_VERSION)/kubeconform
+CT := $(GO_TOOLS)/ct-$(CT_VERSION)/ct
+HELM_DOCS_VERSION := v1.14.2
+HELM_DOCS := $(GO_TOOLS)/helm-docs-$(HELM_DOCS_VERSION)/helm-docs
+KIND := $(GO_TOOLS)/kind-$(KIND_VERSION)/kind
+export QUESTLOG_HELM := $(HELM)
+export QUESTLOG_KUBECONFORM := $(KUBECONFORM)
+export QUESTLOG_CT := $(CT)
+export QUESTLOG_HELM_DOCS := $(HELM_DOCS)
+
+.PHONY: chart-tools
+chart-tools: $(HELM) $(KUBECONFORM) $(CT) $(HELM_DOCS) ## Build helm, kubeconform, ct and helm-docs with Go
+
+.PHONY: chart-docs
+chart-docs: $(HELM_DOCS) ## Regenerate each chart's README from its values.yaml comments
+	$(HELM_DOCS) --chart-search-root helm
+
+.PHONY: chart-lint
+chart-lint: setup chart-tools ## Validate the charts offline: helm lint, ct lint, kubeconform, hadolint
+	$(VENV)/bin/pytest tests/charts $(PYTEST_ARGS)
+
+DEPLOY := HELM=$(HELM) KIND=$(KIND) k8s/deploy.sh
+
+.PHONY: deploy
+deploy: $(HELM) $(KIND) ## Create a kind cluster, build and load the images, install everything (needs Docker, kubectl)
+	$(DEPLOY) deploy
+
+.PHONY: helm-test
+helm-test: $(HELM) ## Run the charts' helm test hooks: events posted to the API must appear in Trino
+	$(DEPLOY) helm-test
+
+.PHONY: port-forward
+port-forward: ## Reach the deployed API (:8000), Trino (:8080), Prometheus (:9090) and Grafana (:3000)
+	$(DEPLOY) port-forward
+
+.PHONY: undeploy
+undeploy: $(KIND) ## Delete the kind cluster and everything in it
+	$(DEPLOY) undeploy
+
+# Builds a Go command from its module, fetched at one version from the Go module proxy.
+# (`go install mod@version` also asks the proxy for every version of the module, which the
+# proxy does not answer for all modules.) Arguments: module, version, package, binary.
+define go_build
+	@echo "Building $(notdir $(4)) $(2) from the Go module proxy ($(1)) ..."
+	@mkdir -p $(dir $(4))
+	@dir=$$(go mod download -json $(1)@$(2) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p') && \
+	  test -n "$$dir" && cd "$$dir" && \
+	  GOFLAGS=-mod=readonly go build -trimpath -ldflags "$(5)" -o $(4) ./$(3)
+endef
+
+$(HELM):
+	$(call go_build,helm.sh/helm/v3,$(HELM_VERSION),cmd/helm,$@,-X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION))
+
+$(KUBECONFORM):
+	$(call go_build,github.com/yannh/kubeconform,$(KUBECONFORM_VERSION),cmd/kubeconform,$@,)
+
+$(CT):
+	$(call go_build,github.com/helm/chart-testing/v3,$(CT_VERSION),ct,$@,-X github.com/helm/chart-testing/v3/ct/cmd.Version=$(CT_VERSION))
+
+$(HELM_DOCS):
+	$(call go_build,github.com/norwoodj/helm-docs,$(HELM_DOCS_VERSION),cmd/helm-docs,$@,)
+
+$(KIND):
+	$(call go_build,sigs.k8s.io/kind,$(KIND_VERSION),,$@,)
 
 ##@ Development
 

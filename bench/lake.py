@@ -36,12 +36,12 @@ from questlog_spark.settings import LakeSettings
 from questlog_spark.stream import stage_tables
 
 from questlog.catalog import load_catalog
-from questlog.demo import sample_events
 from questlog.settings import REPO_ROOT, StackSettings, get_settings
 from questlog.stack import lifecycle
 from questlog.stack.components import Stream
 from questlog.stack.probes import create_topics, prometheus_value, trino_query
 from questlog.stack.spark import spark_conf
+from questlog.traffic import sample_events
 
 SEED_FILTER = REPO_ROOT.parent / "shared" / "baselines" / "seed_udf_filter.py"
 REPORT = REPO_ROOT / "reports" / "bench-lake.md"

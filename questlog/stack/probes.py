@@ -11,6 +11,8 @@ from thrift.Thrift import TApplicationException, TMessageType, TType
 from thrift.transport import TSocket, TTransport
 from trino.dbapi import connect as trino_connect
 
+from questlog.metrics_text import metric_sum
+
 # A probe that fails is expected while a component starts; the thrift socket would log each.
 logging.getLogger("thrift.transport.TSocket").setLevel(logging.CRITICAL)
 
@@ -132,12 +134,7 @@ def trino_announced_catalogs(host: str, port: int, timeout: float = 3.0) -> set[
 def prometheus_value(url: str, name: str, timeout: float = 3.0) -> float:
     """The sum over its label sets of metric ``name`` on a Prometheus endpoint (0 when it
     has no sample)."""
-    total = 0.0
-    for line in http_ready(url, timeout).splitlines():
-        sample, _, value = line.rpartition(" ")
-        if sample.split("{", 1)[0] == name:
-            total += float(value)
-    return total
+    return metric_sum(http_ready(url, timeout), name)
 
 
 def http_ready(url: str, timeout: float = 3.0) -> str:

@@ -18,23 +18,34 @@ SPARK_APPS = REPO_ROOT / "spark-apps" / "questlog_spark"
 SPARK_HOME = Path(pyspark.__file__).parent
 
 
+# The conf every run of the Spark apps has, here and on Kubernetes (where the
+# SparkApplication and the table job set the same keys; tests/charts checks it).
+PIPELINE_CONF = {
+    "spark.sql.catalogImplementation": "hive",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.ui.enabled": "false",
+    # Micro-batches are small: a few shuffle partitions, not 200 (fixed at a query's first
+    # start, since its state is partitioned by it).
+    "spark.sql.shuffle.partitions": "2",
+    # No micro-batch only to move the dedup window on: the next batch with data does, and
+    # an empty one would hold the cores when data arrives.
+    "spark.sql.streaming.noDataMicroBatches.enabled": "false",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+}
+# Keys whose values depend on where the stack runs; a deployment sets its own.
+PLACED_CONF_KEYS = ("spark.hadoop.hive.metastore.uris", "spark.sql.warehouse.dir")
+
+
 def spark_conf(settings: StackSettings) -> dict[str, str]:
     jars = sorted(lib_dir(settings, "spark-kafka").glob("*.jar"))
     return {
-        "spark.jars": ",".join(str(jar) for jar in jars),
-        "spark.sql.catalogImplementation": "hive",
+        **PIPELINE_CONF,
         "spark.hadoop.hive.metastore.uris": settings.metastore_uri,
         "spark.sql.warehouse.dir": settings.lake_dir.as_uri(),
-        "spark.sql.session.timeZone": "UTC",
-        "spark.ui.enabled": "false",
-        # Micro-batches are small: a few shuffle partitions, not 200 (fixed at a query's
-        # first start, since its state is partitioned by it).
-        "spark.sql.shuffle.partitions": "2",
-        # No micro-batch only to move the dedup window on: the next batch with data does,
-        # and an empty one would hold the cores when data arrives.
-        "spark.sql.streaming.noDataMicroBatches.enabled": "false",
-        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
-        # Stay on the stack's address (loopback) rather than the first network interface.
+        # Local only: the connector's jars (the Spark image has them in its jars folder),
+        # the stack's address (loopback) rather than the first network interface, and the
+        # stack's log config.
+        "spark.jars": ",".join(str(jar) for jar in jars),
         "spark.driver.host": settings.host,
         "spark.driver.bindAddress": settings.host,
         "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}",

@@ -1,5 +1,7 @@
 """The Hive Metastore on PostgreSQL, the database it uses on Kubernetes: a real PostgreSQL
-server is started for the test, and a second metastore creates its schema there."""
+server that asks for a password is started for the test, and a second metastore creates
+its schema there. As in the Helm chart, hive-site.xml names the password only as
+``${env.QUESTLOG_METASTORE_DB_PASSWORD}``, which the metastore reads from its environment."""
 
 import glob
 import os
@@ -17,7 +19,8 @@ from questlog.stack.components import Metastore
 from questlog.stack.probes import metastore_databases
 from tests.helpers import free_port
 
-DATABASE, USER = "metastore", "hive"
+DATABASE, USER, PASSWORD = "metastore", "hive", "s3cret-pw"
+PASSWORD_ENV = "QUESTLOG_METASTORE_DB_PASSWORD"
 
 
 def postgres_bin() -> Path:
@@ -41,7 +44,18 @@ def postgres() -> Iterator[int]:
     if os.geteuid() == 0:
         shutil.chown(data, "postgres")
     run = lambda *args: subprocess.run(as_server_user([*args]), check=True, capture_output=True)  # noqa: E731
-    run(str(bin_dir / "initdb"), "-D", str(data / "db"), "-U", USER, "--auth=trust")
+    (data / "pwfile").write_text(PASSWORD)
+    if os.geteuid() == 0:
+        shutil.chown(data / "pwfile", "postgres")
+    run(
+        str(bin_dir / "initdb"),
+        "-D",
+        str(data / "db"),
+        "-U",
+        USER,
+        "--auth=scram-sha-256",
+        f"--pwfile={data / 'pwfile'}",
+    )
     options = f"-p {port} -h 127.0.0.1 -k {data}"
     run(
         str(bin_dir / "pg_ctl"),
@@ -55,7 +69,18 @@ def postgres() -> Iterator[int]:
         "start",
     )
     try:
-        run(str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", USER, DATABASE)
+        run(
+            "env",
+            f"PGPASSWORD={PASSWORD}",
+            str(bin_dir / "createdb"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            USER,
+            DATABASE,
+        )
         yield port
     finally:
         run(str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-m", "fast", "-w", "stop")
@@ -71,15 +96,24 @@ def test_metastore_keeps_its_schema_in_postgres(
         metastore_port=free_port(),
         metastore_db_url=f"jdbc:postgresql://127.0.0.1:{postgres}/{DATABASE}",
         metastore_db_user=USER,
+        metastore_db_password=f"${{env.{PASSWORD_ENV}}}",
     )
     metastore = Metastore(settings)
     metastore.prepare()
-    supervisor.start(settings, metastore.name, metastore.command(), cwd=metastore.data_dir)
+    supervisor.start(
+        settings,
+        metastore.name,
+        metastore.command(),
+        cwd=metastore.data_dir,
+        env={PASSWORD_ENV: PASSWORD},
+    )
     try:
         lifecycle.wait_ready(settings, metastore, print)
         assert metastore_databases(settings.host, settings.metastore_port) == ["default"]
         rows = subprocess.run(
             [
+                "env",
+                f"PGPASSWORD={PASSWORD}",
                 "psql",
                 "-h",
                 "127.0.0.1",

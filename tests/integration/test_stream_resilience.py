@@ -15,10 +15,10 @@ import httpx
 import psutil
 
 from questlog.catalog import load_catalog
-from questlog.demo import sample_events
 from questlog.settings import StackSettings
 from questlog.stack import lifecycle, supervisor
 from questlog.stack.spark import spark_submit
+from questlog.traffic import sample_events
 from tests.helpers import Trino, eventually, unique
 
 TABLES = sorted({t.table for t in load_catalog().values()})

@@ -1,7 +1,7 @@
 import random
 
 from questlog.catalog import load_catalog
-from questlog.demo import EVENT_MIX, sample_events
+from questlog.traffic import EVENT_MIX, sample_events
 
 
 def test_sample_events_are_valid_and_cover_the_game() -> None:

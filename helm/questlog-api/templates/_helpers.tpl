@@ -1,0 +1,17 @@
+{{/* Cross-field checks of the values; rendering fails with the reason. */}}
+{{- define "questlog-api.validateValues" -}}
+{{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
+{{- fail (printf "autoscaling.minReplicas (%v) is above autoscaling.maxReplicas (%v)" .Values.autoscaling.minReplicas .Values.autoscaling.maxReplicas) }}
+{{- end }}
+{{- if hasKey .Values.settings "kafka_bootstrap" }}
+{{- fail "set the Kafka bootstrap servers with kafka.bootstrap, not settings.kafka_bootstrap" }}
+{{- end }}
+{{- if and .Values.podDisruptionBudget.enabled (not .Values.autoscaling.enabled) (le (int .Values.replicaCount) (int .Values.podDisruptionBudget.maxUnavailable)) }}
+{{- fail (printf "podDisruptionBudget.maxUnavailable (%v) lets every one of the %v replicas go down at once" .Values.podDisruptionBudget.maxUnavailable .Values.replicaCount) }}
+{{- end }}
+{{- end }}
+
+{{/* The headless Service: its DNS name resolves to every pod, for per-pod metrics. */}}
+{{- define "questlog-api.headlessName" -}}
+{{- printf "%s-pods" (include "questlog.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}

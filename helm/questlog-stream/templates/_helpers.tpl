@@ -1,0 +1,41 @@
+{{/* Cross-field checks of the values; rendering fails with the reason. */}}
+{{- define "questlog-stream.validateValues" -}}
+{{- range $key := list "kafka_bootstrap" "lake_root" "checkpoint_root" "stream_metrics_host" "stream_metrics_port" }}
+{{- if hasKey $.Values.settings $key }}
+{{- fail (printf "settings.%s is set by the chart from its own values (kafka, lake, metrics); set it there" $key) }}
+{{- end }}
+{{- end }}
+{{- if not (hasPrefix "thrift://" .Values.metastore.uri) }}
+{{- fail (printf "metastore.uri must be a thrift:// URI, not %q" .Values.metastore.uri) }}
+{{- end }}
+{{- if and (hasPrefix "s3a://" .Values.lake.root) (not .Values.lake.s3.endpoint) }}
+{{- fail "lake.root is on s3a:// but lake.s3.endpoint is empty" }}
+{{- end }}
+{{- end }}
+
+{{/* The app's settings as environment variables (questlog/stack/spark.py: lake_environment). */}}
+{{- define "questlog-stream.env" -}}
+- name: QUESTLOG_KAFKA_BOOTSTRAP
+  value: {{ .Values.kafka.bootstrap | quote }}
+- name: QUESTLOG_LAKE_ROOT
+  value: {{ .Values.lake.root | quote }}
+- name: QUESTLOG_CHECKPOINT_ROOT
+  value: {{ printf "%s/stream" (trimSuffix "/" .Values.lake.checkpointRoot) | quote }}
+- name: QUESTLOG_STREAM_METRICS_HOST
+  value: "0.0.0.0"
+- name: QUESTLOG_STREAM_METRICS_PORT
+  value: {{ .Values.metrics.port | quote }}
+{{- include "questlog.settingsEnv" .Values.settings }}
+{{- end }}
+
+{{/* Spark conf of the app: the pipeline's, where the metastore and lake are, S3A. */}}
+{{- define "questlog-stream.sparkConf" -}}
+{{- $conf := dict "spark.hadoop.hive.metastore.uris" .Values.metastore.uri "spark.sql.warehouse.dir" .Values.lake.root }}
+{{- if .Values.lake.s3.endpoint }}
+{{- $_ := set $conf "spark.hadoop.fs.s3a.endpoint" .Values.lake.s3.endpoint }}
+{{- $_ := set $conf "spark.hadoop.fs.s3a.path.style.access" (toString .Values.lake.s3.pathStyleAccess) }}
+{{- $_ := set $conf "spark.hadoop.fs.s3a.endpoint.region" "us-east-1" }}
+{{- $_ := set $conf "spark.hadoop.fs.s3a.connection.ssl.enabled" (toString (hasPrefix "https://" .Values.lake.s3.endpoint)) }}
+{{- end }}
+{{- toYaml (merge $conf .Values.sparkConf) }}
+{{- end }}

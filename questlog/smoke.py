@@ -1,0 +1,120 @@
+"""``python -m questlog.smoke``: proves that a running pipeline carries events end to end.
+
+It posts sample game events to the ingest API, checks that the API's accepted-events
+counter moved by as many, and (given Trino's URL) waits until Trino returns every one of
+them from the lake's tables.
+The integration tests run it against the local stack and the Helm test hook runs it in the
+cluster, so it uses the standard library only (the API's image has no Trino client).
+"""
+
+import argparse
+import json
+import random
+import socket
+import sys
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable
+
+from questlog.metrics_text import metric_sum, scrape
+from questlog.traffic import landed_sql, post_sample
+
+ACCEPTED_METRIC = "questlog_events_accepted_total"
+
+
+class SmokeError(RuntimeError):
+    """The pipeline did not do what the check expected; the message says what."""
+
+
+def trino_scalar(trino_url: str, sql: str, timeout: float = 30.0) -> object:
+    """The single value one statement returns, through Trino's client REST protocol."""
+    headers = {"X-Trino-User": "questlog-smoke"}
+    request: urllib.request.Request | None = urllib.request.Request(
+        f"{trino_url}/v1/statement", data=sql.encode(), headers=headers, method="POST"
+    )
+    rows: list[list[object]] = []
+    while request is not None:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            answer = json.load(response)
+        if "error" in answer:
+            raise SmokeError(f"Trino failed {sql!r}: {answer['error'].get('message')}")
+        rows += answer.get("data", [])
+        next_uri = answer.get("nextUri")
+        request = urllib.request.Request(next_uri, headers=headers) if next_uri else None
+    if len(rows) != 1 or len(rows[0]) != 1:
+        raise SmokeError(f"Trino answered {sql!r} with {rows}, not one value")
+    return rows[0][0]
+
+
+def accepted_total(metrics_url: str) -> float:
+    """The API's accepted-events counter summed over every address the metrics host
+    resolves to: each pod behind a headless Service, or the one local process."""
+    url = urllib.parse.urlsplit(metrics_url)
+    port = url.port or 80
+    addresses = sorted({str(info[4][0]) for info in socket.getaddrinfo(url.hostname, port)})
+    total = 0.0
+    for address in addresses:
+        host = f"[{address}]" if ":" in address else address
+        total += metric_sum(scrape(f"http://{host}:{port}{url.path}"), ACCEPTED_METRIC)
+    return total
+
+
+def run(
+    api_url: str,
+    trino_url: str | None,
+    metrics_url: str,
+    events: int,
+    timeout: float,
+    say: Callable[[str], None] = print,
+) -> float:
+    """The whole check; the seconds from the last 202 until Trino saw every event (0
+    without Trino)."""
+    user_agent = f"questlog-smoke/{uuid.uuid4().hex[:12]}"
+    before = accepted_total(metrics_url)
+    say(f"Posting {events} events to {api_url} as {user_agent} ...")
+    accepted = post_sample(api_url, events, user_agent, random.Random())
+    if accepted != events:
+        raise SmokeError(f"the API accepted {accepted} of {events} valid events")
+    moved = accepted_total(metrics_url) - before
+    if moved < events:
+        raise SmokeError(f"{ACCEPTED_METRIC} moved by {moved:.0f}, not by {events}")
+    say(f"The API accepted all {events}; {ACCEPTED_METRIC} moved by {moved:.0f}.")
+    if trino_url is None:
+        return 0.0
+    started = time.monotonic()
+    sql = landed_sql(user_agent)
+    while (seen := int(str(trino_scalar(trino_url, sql)))) != events:
+        waited = time.monotonic() - started
+        if seen > events:
+            raise SmokeError(f"Trino returns {seen} rows for {events} events: duplicates")
+        if waited > timeout:
+            raise SmokeError(f"Trino returns {seen} of {events} events after {waited:.0f} s")
+        say(f"  {seen}/{events} visible in Trino after {waited:.0f} s ...")
+        time.sleep(3)
+    seconds = time.monotonic() - started
+    say(f"OK: Trino returns all {events} events, {seconds:.0f} s after the last 202.")
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m questlog.smoke", description=__doc__)
+    parser.add_argument("--api", required=True, help="ingest API base URL")
+    parser.add_argument("--trino", help="Trino base URL; without it the lake is not checked")
+    parser.add_argument(
+        "--metrics", help="the API's metrics URL; a headless Service's name reaches every pod"
+    )
+    parser.add_argument("--events", type=int, default=200)
+    parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for Trino")
+    args = parser.parse_args(argv)
+    try:
+        run(args.api, args.trino, args.metrics or f"{args.api}/metrics", args.events, args.timeout)
+    except (SmokeError, OSError) as error:
+        print(f"FAILED: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Sample game traffic: events as the game's players send them, posted to the ingest API in
+batches, and the SQL that counts how many of them landed. Standard library only, so that
+the API's container (which runs ``questlog.smoke`` as a Helm test) can use it."""
+
+import json
+import random
+import urllib.request
+from typing import Any
+
+from questlog_ingest.game import ROUTES
+
+from questlog.catalog import load_catalog
+
+BATCH = 100
+# The original game's events and a share of traffic each.
+EVENT_MIX = {
+    "purchase_sword": 30,
+    "join_guild": 20,
+    "purchase_axe": 12,
+    "purchase_shield": 12,
+    "declare_war": 6,
+    "declare_peace": 6,
+    "enrol_pilot": 8,
+    "fit_ship": 6,
+}
+ATTRIBUTES = {route.event_type: route.attributes for route in ROUTES}
+
+
+def sample_events(count: int, rng: random.Random) -> list[dict[str, Any]]:
+    """Events as the game's players send them, with the game's own random attributes."""
+    types = rng.choices(list(EVENT_MIX), weights=list(EVENT_MIX.values()), k=count)
+    return [
+        {
+            "event_type": event_type,
+            "user_id": f"player-{rng.randrange(200):03d}",
+            **ATTRIBUTES[event_type](rng),
+        }
+        for event_type in types
+    ]
+
+
+def post_batch(api_url: str, events: list[dict[str, Any]], user_agent: str) -> int:
+    """POST one batch to the ingest API; the number of events it accepted."""
+    request = urllib.request.Request(
+        f"{api_url}/v1/events",
+        data=json.dumps({"events": events}).encode(),
+        headers={"Content-Type": "application/json", "User-Agent": user_agent},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return len(json.load(response)["accepted"])
+
+
+def post_sample(api_url: str, count: int, user_agent: str, rng: random.Random) -> int:
+    """POST ``count`` sample events in batches; the number the API accepted."""
+    sample = sample_events(count, rng)
+    return sum(
+        post_batch(api_url, sample[i : i + BATCH], user_agent) for i in range(0, count, BATCH)
+    )
+
+
+def landed_sql(user_agent: str) -> str:
+    """SQL counting the events sent with ``user_agent`` in every event table."""
+    tables = sorted({t.table for t in load_catalog().values()})
+    union = " UNION ALL ".join(
+        f"SELECT count(*) AS n FROM hive.default.{t} WHERE user_agent = '{user_agent}'"
+        for t in tables
+    )
+    return f"SELECT coalesce(sum(n), 0) FROM ({union})"

@@ -1,0 +1,264 @@
+"""The charts, validated offline: helm lint and ct lint, every chart rendered with each of
+its ci/*-values.yaml through kubeconform -strict (Kubernetes and CRD schemas), values
+schemas that refuse unknown keys, cross-field checks, hadolint on the Dockerfiles, and the
+containers running what the local stack runs."""
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from questlog.settings import REPO_ROOT, StackSettings
+from questlog.stack.components import IngestApi, Metastore
+from questlog.stack.install import bundles
+from questlog.stack.spark import PIPELINE_CONF, PLACED_CONF_KEYS, lake_environment
+from tests.charts.conftest import (
+    CHARTS,
+    CRD_SCHEMAS,
+    DEPLOYABLE,
+    HELM_DIR,
+    KUBE_VERSION,
+    ci_values,
+    documents,
+    find,
+    run,
+    template,
+    tool,
+)
+
+pytestmark = pytest.mark.usefixtures("built")
+RENDERINGS = [(chart, values) for chart in DEPLOYABLE for values in ci_values(chart)]
+DOCKERFILES = [REPO_ROOT / "services/ingest/Dockerfile", REPO_ROOT / "spark-apps/Dockerfile"]
+# kubeconform's schema locations: the Kubernetes schemas, then the CRDs'.
+K8S_LOCATION = (
+    "{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}"
+    "/{{ .ResourceKind }}{{ .KindSuffix }}.json"
+)
+CRD_LOCATION = "{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json"
+
+
+def kubeconform(manifests: str, k8s_schemas: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            tool("kubeconform"),
+            "-strict",
+            "-summary",
+            "-kubernetes-version",
+            KUBE_VERSION,
+            "-schema-location",
+            f"{k8s_schemas}/{K8S_LOCATION}",
+            "-schema-location",
+            f"{CRD_SCHEMAS}/{CRD_LOCATION}",
+            "-",
+        ],
+        input=manifests,
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize("chart", CHARTS)
+def test_helm_lint_strict(chart: str) -> None:
+    for values in ci_values(chart) or [None]:
+        extra = ["--values", str(values)] if values else []
+        result = run(tool("helm"), "lint", "--strict", str(HELM_DIR / chart), *extra)
+        assert "0 chart(s) failed" in result.stdout
+
+
+def test_ct_lint_every_chart() -> None:
+    result = run(tool("ct"), "lint", "--config", str(HELM_DIR / "ct.yaml"), "--all")
+    assert "All charts linted successfully" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("chart", "values"), RENDERINGS, ids=[f"{c}-{v.name}" for c, v in RENDERINGS]
+)
+def test_rendered_manifests_are_valid_kubernetes(
+    chart: str, values: Path, k8s_schemas: Path
+) -> None:
+    manifests = template(chart, "--values", str(values)).stdout
+    result = kubeconform(manifests, k8s_schemas)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rendered = sum(1 for doc in yaml.safe_load_all(manifests) if doc)
+    assert f"Valid: {rendered}, Invalid: 0, Errors: 0, Skipped: 0" in result.stdout
+
+
+def test_kubeconform_catches_a_wrong_field(k8s_schemas: Path) -> None:
+    manifests = template("questlog-api").stdout.replace("containerPort:", "containerPorts:")
+    result = kubeconform(manifests, k8s_schemas)
+    assert result.returncode != 0
+    assert "containerPorts" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("chart", "setting"),
+    [
+        ("questlog-api", "replicas=3"),
+        ("questlog-api", "image.tagg=1"),
+        ("questlog-stream", "lake.s3.bucket=x"),
+        ("questlog-metastore", "postgresql.size=1Gi"),
+        ("questlog", "kafka.brokers=3"),
+        ("questlog", "api.autoscaling.max=3"),
+    ],
+)
+def test_values_schema_refuses_unknown_keys(chart: str, setting: str) -> None:
+    result = template(chart, "--set", setting, check=False)
+    assert result.returncode != 0
+    key = setting.split("=")[0].rsplit(".", 1)[-1]
+    assert f"additional properties '{key}' not allowed" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("chart", "settings", "reason"),
+    [
+        (
+            "questlog-api",
+            ["autoscaling.minReplicas=5", "autoscaling.maxReplicas=2"],
+            "autoscaling.minReplicas (5) is above autoscaling.maxReplicas (2)",
+        ),
+        ("questlog-api", ["settings.kafka_bootstrap=x:9092"], "set the Kafka bootstrap servers"),
+        ("questlog-stream", ["metastore.uri=http://hms:9083"], "must be a thrift:// URI"),
+        ("questlog-metastore", ["postgresql.enabled=false"], "externalDatabase.url must be"),
+        ("questlog", ["kafka.topics.replicas=3"], "is more than the 1 Kafka nodes"),
+        ("questlog", ["metastore.enabled=false"], "stream.enabled needs metastore.enabled"),
+    ],
+)
+def test_inconsistent_values_fail_with_the_reason(
+    chart: str, settings: list[str], reason: str
+) -> None:
+    args = [arg for setting in settings for arg in ("--set", setting)]
+    result = template(chart, *args, check=False)
+    assert result.returncode != 0
+    assert reason in result.stderr
+
+
+def test_config_change_rolls_the_api_pods() -> None:
+    def checksum(*args: str) -> str:
+        deployment = find(documents("questlog-api", *args), "Deployment")
+        annotations: dict[str, str] = deployment["spec"]["template"]["metadata"]["annotations"]
+        return annotations["checksum/config"]
+
+    assert checksum() != checksum("--set", "settings.max_batch_events=100")
+
+
+def test_api_container_runs_the_local_stack_command() -> None:
+    docs = documents("questlog-api", "--set", "settings.max_batch_events=100")
+    (container,) = find(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
+    local = IngestApi(StackSettings(host="0.0.0.0", api_port=8000))
+    assert container["command"] == ["python", *local.command()[1:]]
+    settings = find(docs, "ConfigMap")["data"]
+    assert set(local.environment()) <= set(settings)
+    assert settings["QUESTLOG_MAX_BATCH_EVENTS"] == "100"
+
+
+def container_env(pod: dict[str, Any]) -> dict[str, str]:
+    return {item["name"]: item.get("value", "") for item in pod["env"]}
+
+
+def test_spark_application_runs_the_local_stream_with_its_settings() -> None:
+    app = find(documents("questlog-stream"), "SparkApplication")["spec"]
+    assert app["mainApplicationFile"].endswith("/questlog_spark/stream.py")
+    assert app["restartPolicy"]["type"] == "Always"
+    conf = app["sparkConf"]
+    assert PIPELINE_CONF.items() <= conf.items()
+    assert set(PLACED_CONF_KEYS) <= set(conf)
+    local_keys = set(lake_environment(StackSettings()))
+    for role in ("driver", "executor"):
+        assert set(container_env(app[role])) == local_keys
+    assert container_env(app["driver"])["QUESTLOG_CHECKPOINT_ROOT"].startswith("s3a://")
+
+
+def test_metastore_runs_the_local_command_and_hive_site() -> None:
+    docs = documents("questlog-metastore")
+    (container,) = find(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
+    local = Metastore(StackSettings(metastore_port=9083)).command()
+    # The same JVM flags, class and arguments; only the paths of java and jars differ.
+    assert container["command"][0] == "java"
+    assert container["command"][1:4] == local[1:4]
+    assert container["command"][-3:] == local[-3:]
+    hive_site = find(docs, "ConfigMap")["data"]["hive-site.xml"]
+    assert "${" not in hive_site.replace("${env.QUESTLOG_METASTORE_DB_PASSWORD}", "")
+    assert "jdbc:postgresql://questlog-metastore-postgresql:5432/metastore" in hive_site
+
+
+def test_table_job_submits_tables_py_with_the_pipeline_conf() -> None:
+    job = find(documents("questlog-metastore"), "Job")
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "post-install,post-upgrade"
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    command = container["command"]
+    assert command[-1].endswith("/questlog_spark/tables.py")
+    conf = dict(arg.removeprefix("--conf=").split("=", 1) for arg in command if "--conf=" in arg)
+    assert PIPELINE_CONF.items() <= conf.items()
+    assert set(PLACED_CONF_KEYS) <= set(conf)
+
+
+def test_every_chart_has_real_test_hooks() -> None:
+    hooks = [
+        doc
+        for doc in documents("questlog")
+        if doc.get("metadata", {}).get("annotations", {}).get("helm.sh/hook") == "test"
+    ]
+    commands = {
+        hook["metadata"]["name"]: hook["spec"]["containers"][0]["command"] for hook in hooks
+    }
+    assert set(commands) == {
+        "questlog-api-test",
+        "questlog-metastore-test",
+        "questlog-stream-test",
+        "questlog-pipeline-test",
+    }
+    pipeline = commands["questlog-pipeline-test"]
+    assert pipeline[:3] == ["python", "-m", "questlog.smoke"]
+    assert "--trino=http://trino:8080" in pipeline
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_hadolint(dockerfile: Path) -> None:
+    result = subprocess.run(
+        [str(REPO_ROOT / ".venv" / "bin" / "hadolint"), str(dockerfile)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_spark_image_fetches_the_local_stacks_jars() -> None:
+    dockerfile = (REPO_ROOT / "spark-apps" / "Dockerfile").read_text()
+    local = {bundle.name for bundle in bundles()} - {"kafka", "trino"}
+    for module in local | {"object-store"}:
+        assert f"questlog/stack/ivy/{module}.xml" in dockerfile
+
+
+def test_shellcheck_deploy_script() -> None:
+    result = subprocess.run(
+        [str(REPO_ROOT / ".venv" / "bin" / "shellcheck"), "-x", "k8s/deploy.sh"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_deploy_installs_the_pinned_platform() -> None:
+    pins = dict(
+        line.split("=", 1)
+        for line in (HELM_DIR / "platform" / "versions.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    script = (REPO_ROOT / "k8s" / "deploy.sh").read_text()
+    for name in ("STRIMZI", "SPARK_OPERATOR", "TRINO", "PROMETHEUS"):
+        assert f'--version "${name}_VERSION"' in script, name
+        assert pins[f"{name}_VERSION"][0].isdigit()
+    trino_catalog = yaml.safe_load((HELM_DIR / "platform" / "trino.yaml").read_text())
+    assert (
+        "hive.metastore.uri=thrift://questlog-metastore:9083" in trino_catalog["catalogs"]["hive"]
+    )
+
+
+def test_chart_readmes_are_generated_from_the_values() -> None:
+    result = run(tool("helm_docs"), "--chart-search-root", str(HELM_DIR), "--dry-run")
+    for chart in CHARTS:
+        readme = (HELM_DIR / chart / "README.md").read_text()
+        assert readme.strip() in result.stdout, f"helm/{chart}/README.md: run make chart-docs"
