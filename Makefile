@@ -108,7 +108,7 @@ chart-docs: $(HELM_DOCS) ## Regenerate each chart's README from its values.yaml 
 	$(HELM_DOCS) --chart-search-root helm
 
 .PHONY: chart-lint
-chart-lint: setup chart-tools ## Validate the charts offline: helm lint, ct lint, kubeconform, hadolint
+chart-lint: $(VENV)/.synced chart-tools ## Validate the charts offline: helm lint, ct lint, kubeconform, hadolint
 	$(VENV)/bin/pytest tests/charts $(PYTEST_ARGS)
 
 DEPLOY := HELM=$(HELM) KIND=$(KIND) k8s/deploy.sh
