@@ -99,6 +99,7 @@ export QUESTLOG_HELM := $(HELM)
 export QUESTLOG_KUBECONFORM := $(KUBECONFORM)
 export QUESTLOG_CT := $(CT)
 export QUESTLOG_HELM_DOCS := $(HELM_DOCS)
+export QUESTLOG_UV := $(abspath $(UV))
 
 .PHONY: chart-tools
 chart-tools: $(HELM) $(KUBECONFORM) $(CT) $(HELM_DOCS) ## Build helm, kubeconform, ct and helm-docs with Go
