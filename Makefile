@@ -28,6 +28,10 @@ test: setup test-deps chart-tools lint ## Run every test: lint, types, unit, cha
 report: $(VENV)/.synced ## Run the analytics report on Trino (the running stack); chart in reports/
 	$(QUESTLOG) report
 
+.PHONY: load
+load: setup ## Play the game with Locust for 2 minutes, check thresholds, reconcile in Trino (ARGS=--shape spike)
+	$(QUESTLOG) load $(ARGS)
+
 .PHONY: compact
 compact: $(VENV)/.synced ## Rewrite the lake's partitions of many small files into one file each
 	$(QUESTLOG) compact $(ARGS)
@@ -35,11 +39,20 @@ compact: $(VENV)/.synced ## Rewrite the lake's partitions of many small files in
 ##@ Local stack
 
 .PHONY: setup
-setup: $(VENV)/.synced ## Create the virtual environment and fetch the pinned Java components
+setup: $(VENV)/.synced stack-packages ## Create the virtual environment and fetch the pinned Java components
 	$(QUESTLOG) setup
 
+.PHONY: stack-packages
+stack-packages: ## Install Prometheus (Debian's package) when it is missing
+	@if [ -z "$$QUESTLOG_PROMETHEUS_BIN" ] && ! command -v prometheus >/dev/null; then \
+	  echo "Installing Prometheus (the prometheus package) ..."; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	  else echo "Prometheus was not found; install the prometheus package." >&2; exit 1; fi; \
+	fi
+
 .PHONY: up
-up: setup ## Start Kafka, the Hive Metastore and Trino in the background; wait until ready
+up: setup ## Start the local stack (Kafka, metastore, Trino, API, stream, Prometheus); wait until ready
 	$(QUESTLOG) up
 
 .PHONY: status

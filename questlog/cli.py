@@ -7,7 +7,7 @@ import sys
 
 from pydantic import ValidationError
 
-from questlog import demo, report
+from questlog import demo, load, report
 from questlog.settings import get_settings
 from questlog.stack import lifecycle, supervisor
 from questlog.stack.components import COMPONENTS
@@ -68,6 +68,13 @@ def cmd_compact(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_load(args: argparse.Namespace) -> int:
+    result = load.run(
+        get_settings(), _say, shape=args.shape, users=args.users, seconds=args.seconds
+    )
+    return 1 if result.problems else 0
+
+
 def cmd_logs(args: argparse.Namespace) -> int:
     settings = get_settings()
     names = [args.component] if args.component else [c.name for c in COMPONENTS]
@@ -112,6 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     compact.add_argument("--min-files", type=int, help="only partitions with this many files (2)")
     compact.add_argument("--grace-minutes", type=float, help="keep replaced files this long (30)")
     compact.set_defaults(run=cmd_compact)
+    load_run = commands.add_parser(
+        "load", help="a headless Locust run against the stack, then reconcile it in Trino"
+    )
+    load_run.add_argument("--shape", choices=load.SHAPES, default="ramp")
+    load_run.add_argument("--users", type=int, default=50)
+    load_run.add_argument("--seconds", type=float, default=120)
+    load_run.set_defaults(run=cmd_load)
     logs = commands.add_parser("logs", help="show (or follow) the components' logs")
     logs.add_argument("component", nargs="?", choices=[c.name for c in COMPONENTS])
     logs.add_argument("-f", "--follow", action="store_true")

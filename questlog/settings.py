@@ -31,6 +31,9 @@ class StackSettings(BaseSettings):
     api_port: int = 8000
     # The streaming app's Prometheus endpoint.
     stream_metrics_port: int = 8001
+    prometheus_port: int = 9090
+    # Seconds between Prometheus' scrapes of the API and the stream.
+    scrape_interval_seconds: int = Field(default=5, gt=0)
 
     # JDBC store of the Hive Metastore; empty means an embedded Derby database under state_dir.
     metastore_db_url: str = ""
@@ -56,6 +59,7 @@ class StackSettings(BaseSettings):
             "trino_port",
             "api_port",
             "stream_metrics_port",
+            "prometheus_port",
         ):
             port = getattr(self, setting)
             if port in ports:
@@ -81,6 +85,10 @@ class StackSettings(BaseSettings):
     @property
     def api_url(self) -> str:
         return f"http://{self.host}:{self.api_port}"
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://{self.host}:{self.prometheus_port}"
 
     @property
     def lake_dir(self) -> Path:

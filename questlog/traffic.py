@@ -58,11 +58,12 @@ def post_sample(api_url: str, count: int, user_agent: str, rng: random.Random) -
     )
 
 
-def landed_sql(user_agent: str) -> str:
-    """SQL counting the events sent with ``user_agent`` in every event table."""
+def landed_sql(user_agent: str, prefix: bool = False) -> str:
+    """SQL counting the events sent with ``user_agent`` (or any User-Agent starting with
+    it) in every event table."""
     tables = sorted({t.table for t in load_catalog().values()})
+    match = f"LIKE '{user_agent}%'" if prefix else f"= '{user_agent}'"
     union = " UNION ALL ".join(
-        f"SELECT count(*) AS n FROM hive.default.{t} WHERE user_agent = '{user_agent}'"
-        for t in tables
+        f"SELECT count(*) AS n FROM hive.default.{t} WHERE user_agent {match}" for t in tables
     )
     return f"SELECT coalesce(sum(n), 0) FROM ({union})"

@@ -5,6 +5,7 @@ files a running process reads are there to inspect (and are what the containers 
 """
 
 import base64
+import os
 import shutil
 import subprocess
 import sys
@@ -351,8 +352,60 @@ class Stream(Component):
         return "streaming query active"
 
 
+class Prometheus(Component):
+    """Prometheus (the system's package, or QUESTLOG_PROMETHEUS_BIN): scrapes the API and
+    the stream, and evaluates questlog's alert rules."""
+
+    name = "prometheus"
+    RULES = TEMPLATES / "prometheus-rules.yml"
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return {"prometheus_port": self.settings.prometheus_port}
+
+    @property
+    def endpoint(self) -> str:
+        return self.settings.prometheus_url
+
+    def prepare(self) -> None:
+        settings = self.settings
+        render(
+            "prometheus.yml",
+            self.conf_dir / "prometheus.yml",
+            interval=settings.scrape_interval_seconds,
+            rules=self.RULES,
+            api=f"{settings.host}:{settings.api_port}",
+            stream=f"{settings.host}:{settings.stream_metrics_port}",
+            prometheus=f"{settings.host}:{settings.prometheus_port}",
+        )
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+    def command(self) -> list[str]:
+        return [
+            prometheus_binary(),
+            f"--config.file={self.conf_dir / 'prometheus.yml'}",
+            f"--storage.tsdb.path={self.data_dir}",
+            "--storage.tsdb.retention.time=7d",
+            f"--web.listen-address={self.settings.host}:{self.settings.prometheus_port}",
+        ]
+
+    def probe(self) -> str:
+        probes.http_ready(f"{self.endpoint}/-/ready")
+        return "ready"
+
+
+def prometheus_binary() -> str:
+    found = os.environ.get("QUESTLOG_PROMETHEUS_BIN") or shutil.which("prometheus")
+    if not found:
+        raise SetupError(
+            "Prometheus was not found: install the prometheus package (`make setup` does as "
+            "root on Debian or Ubuntu) or set QUESTLOG_PROMETHEUS_BIN"
+        )
+    return found
+
+
 # In start order; the stack stops them in reverse.
-COMPONENTS: tuple[type[Component], ...] = (Kafka, Metastore, Trino, IngestApi, Stream)
+COMPONENTS: tuple[type[Component], ...] = (Kafka, Metastore, Trino, IngestApi, Stream, Prometheus)
 
 
 def all_components(settings: StackSettings) -> list[Component]:

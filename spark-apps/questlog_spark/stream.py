@@ -139,6 +139,7 @@ class BatchCommitter:
             metrics.ROWS_LANDED.labels(row[TABLE]).inc(row["rows"])
             metrics.LATE_EVENTS.labels(row[TABLE]).inc(row["late"])
         metrics.LAST_BATCH.set(batch_id)
+        metrics.LAST_COMMIT.set_to_current_time()
         metrics.BATCH_SECONDS.observe(clock.total)
         if counts:
             log.info(

@@ -21,6 +21,9 @@ BATCH_SECONDS = Histogram(
     buckets=(0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120),
 )
 LAST_BATCH = Gauge("questlog_stream_last_committed_batch", "Id of the last committed batch.")
+LAST_COMMIT = Gauge(
+    "questlog_stream_last_commit_timestamp_seconds", "Unix time of the last committed batch."
+)
 QUERY_ACTIVE = Gauge("questlog_stream_query_active", "1 while the streaming query runs.")
 QUERY_RESTARTS = Counter(
     "questlog_stream_query_restarts_total", "Times the query failed and was started again."

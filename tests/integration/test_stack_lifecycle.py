@@ -33,7 +33,14 @@ def test_second_up_is_a_no_op(stack: StackSettings) -> None:
 
 def test_status_reports_every_component_within_the_memory_budget(stack: StackSettings) -> None:
     statuses = lifecycle.status(stack)
-    assert [s.name for s in statuses] == ["kafka", "metastore", "trino", "api", "stream"]
+    assert [s.name for s in statuses] == [
+        "kafka",
+        "metastore",
+        "trino",
+        "api",
+        "stream",
+        "prometheus",
+    ]
     assert all(s.ready and s.pid for s in statuses), statuses
     total = sum(s.rss_bytes for s in statuses)
     print(

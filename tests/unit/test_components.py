@@ -1,8 +1,10 @@
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import yaml
+
 from questlog.settings import StackSettings
-from questlog.stack.components import Metastore, Stream, Trino, render
+from questlog.stack.components import Metastore, Prometheus, Stream, Trino, render
 from questlog.stack.java import trino_java
 
 
@@ -87,3 +89,16 @@ def test_stream_runs_the_streaming_app_with_the_stacks_settings(tmp_path: Path) 
     assert env["QUESTLOG_CHECKPOINT_ROOT"].startswith((tmp_path / "state").as_uri())
     assert env["QUESTLOG_STREAM_METRICS_PORT"] == "18001"
     assert stream.endpoint == "http://127.0.0.1:18001/metrics"
+
+
+def test_prometheus_scrapes_the_api_and_stream_and_loads_the_rules(tmp_path: Path) -> None:
+    prometheus = Prometheus(settings(tmp_path, prometheus_port=19090, api_port=18000))
+    prometheus.prepare()
+    config = yaml.safe_load((prometheus.conf_dir / "prometheus.yml").read_text())
+    targets = {
+        job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]
+    }
+    assert targets["questlog-api"] == ["127.0.0.1:18000"]
+    assert targets["questlog-stream"] == ["127.0.0.1:8001"]
+    assert config["rule_files"] == [str(Prometheus.RULES)]
+    assert "--web.listen-address=127.0.0.1:19090" in prometheus.command()

@@ -1,0 +1,161 @@
+"""Players of the game against the ingest API, as Locust users.
+
+* ``Player``: enrols a pilot, then buys swords, axes and shields, joins guilds, declares
+  war and peace and fits its ship through the original game routes, and now and then
+  sends an event as JSON; each player has its own user id, User-Agent and Host (one of
+  many realms and providers), as the course's players had.
+* ``BatchClient``: a game server forwarding its players' events 100 at a time.
+* ``ApacheBench``: the course's ``ab -n 10 -H "Host: user1.comcast.com" .../purchase_a_sword``
+  loops, ten requests at a time.
+
+Every event carries the User-Agent ``questlog-load/<run>/...``, so a run's events can be
+counted in Trino afterwards. Thresholds (failure ratio, p95) are checked when Locust
+quits and fail the run. Shapes are in ``loadtest/shapes/``. ``make load`` runs it.
+"""
+
+import json
+import os
+import random
+import uuid
+from collections import Counter
+from typing import Any
+
+from locust import FastHttpUser, between, constant, events, task
+from locust.env import Environment
+from questlog_ingest.game import ROUTES
+
+from questlog.traffic import ATTRIBUTES, sample_events
+
+RUN = os.environ.get("QUESTLOG_LOAD_RUN") or uuid.uuid4().hex[:12]
+AGENT = f"questlog-load/{RUN}"
+# Thresholds the run must meet, or Locust exits with 1.
+MAX_FAILURE_RATIO = float(os.environ.get("QUESTLOG_LOAD_MAX_FAILURE_RATIO", "0.01"))
+MAX_P95_MS = float(os.environ.get("QUESTLOG_LOAD_MAX_P95_MS", "500"))
+# Where the run's summary (events accepted, by client) is written when Locust quits.
+SUMMARY = os.environ.get("QUESTLOG_LOAD_SUMMARY", "")
+
+REALMS = ["eu", "us", "asia", "oce"]
+PROVIDERS = ["comcast.com", "att.com", "verizon.net", "bt.co.uk", "orange.fr", "ntt.jp"]
+ROUTE_ANSWERS = {route.path: route.answer for route in ROUTES}
+accepted: Counter[str] = Counter()
+
+
+class GameClient(FastHttpUser):
+    abstract = True
+
+    def call_route(self, path: str, user_id: str, headers: dict[str, str]) -> None:
+        """GET a game route; it answers its text once Kafka has the event."""
+        url = f"{path}?user_id={user_id}"
+        with self.client.get(url, name=path, headers=headers, catch_response=True) as response:
+            if response.status_code != 200 or response.text != ROUTE_ANSWERS[path]:
+                response.failure(f"{response.status_code} {response.text[:100]!r}")
+            else:
+                accepted[type(self).__name__] += 1
+
+
+class Player(GameClient):
+    weight = 8
+    wait_time = between(0.5, 2.0)
+
+    def on_start(self) -> None:
+        self.user_id = f"player-{uuid.uuid4().hex[:10]}"
+        host = f"{random.choice(REALMS)}.user{random.randrange(1000)}.{random.choice(PROVIDERS)}"
+        self.headers = {"Host": host, "User-Agent": f"{AGENT}/player"}
+        self.call_route("/Enrol_pilot", self.user_id, self.headers)
+
+    @task(30)
+    def buy_sword(self) -> None:
+        self.call_route("/purchase_a_sword", self.user_id, self.headers)
+
+    @task(12)
+    def buy_axe(self) -> None:
+        self.call_route("/purchase_an_axe", self.user_id, self.headers)
+
+    @task(12)
+    def buy_shield(self) -> None:
+        self.call_route("/purchase_a_shield", self.user_id, self.headers)
+
+    @task(20)
+    def join_guild(self) -> None:
+        self.call_route("/join_a_guild", self.user_id, self.headers)
+
+    @task(6)
+    def declare_war(self) -> None:
+        self.call_route("/declare_a_war", self.user_id, self.headers)
+
+    @task(6)
+    def declare_peace(self) -> None:
+        self.call_route("/declare_peace", self.user_id, self.headers)
+
+    @task(6)
+    def fit_ship(self) -> None:
+        self.call_route("/Fit_ship", self.user_id, self.headers)
+
+    @task(8)
+    def send_event(self) -> None:
+        """One event as JSON, with the client's own event_id, through the v1 API."""
+        event = {
+            "event_type": "purchase_sword",
+            "event_id": str(uuid.uuid4()),
+            "user_id": self.user_id,
+            **ATTRIBUTES["purchase_sword"](random.Random()),
+        }
+        with self.rest("POST", "/v1/events", json=event, headers=self.headers) as response:
+            assert response.status_code == 202, f"{response.status_code},"
+            assert response.js["accepted"][0]["event_id"] == event["event_id"]
+            accepted["Player"] += 1
+
+
+class BatchClient(FastHttpUser):
+    weight = 1
+    wait_time = between(1.0, 3.0)
+
+    @task
+    def send_batch(self) -> None:
+        batch = sample_events(100, random.Random())
+        headers = {"User-Agent": f"{AGENT}/batch"}
+        with self.rest("POST", "/v1/events", json={"events": batch}, headers=headers) as response:
+            assert response.status_code == 202, f"{response.status_code},"
+            assert len(response.js["accepted"]) == 100, f"{response.js['rejected'][:2]},"
+            accepted["BatchClient"] += 100
+
+
+class ApacheBench(GameClient):
+    weight = 1
+    wait_time = constant(2.0)
+
+    @task
+    def ab_loop(self) -> None:
+        host = random.choice(["user1.comcast.com", "user2.att.com"])
+        headers = {"Host": host, "User-Agent": f"{AGENT}/ab"}
+        for _ in range(10):
+            self.call_route("/purchase_a_sword", "ab-user", headers)
+
+
+@events.quitting.add_listener
+def check_thresholds(environment: Environment, **_: Any) -> None:
+    stats = environment.stats.total
+    p95 = stats.get_response_time_percentile(0.95) or 0.0
+    failed = []
+    if stats.num_requests == 0:
+        failed.append("no request was made")
+    if stats.fail_ratio > MAX_FAILURE_RATIO:
+        failed.append(f"failure ratio {stats.fail_ratio:.2%} > {MAX_FAILURE_RATIO:.2%}")
+    if p95 > MAX_P95_MS:
+        failed.append(f"p95 {p95:.0f} ms > {MAX_P95_MS:.0f} ms")
+    for reason in failed:
+        print(f"THRESHOLD FAILED: {reason}")
+    if failed:
+        environment.process_exit_code = 1
+    if SUMMARY:
+        summary = {
+            "run": RUN,
+            "agent_prefix": AGENT,
+            "accepted": dict(accepted),
+            "requests": stats.num_requests,
+            "failures": stats.num_failures,
+            "p95_ms": p95,
+            "thresholds_failed": failed,
+        }
+        with open(SUMMARY, "w") as file:
+            json.dump(summary, file, indent=2)

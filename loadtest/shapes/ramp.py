@@ -1,0 +1,20 @@
+"""Ramp: users grow in ten steps to QUESTLOG_LOAD_USERS over the first third of the run
+(QUESTLOG_LOAD_SECONDS), then hold."""
+
+import math
+import os
+
+from locust import LoadTestShape
+
+USERS = int(os.environ.get("QUESTLOG_LOAD_USERS", "50"))
+SECONDS = float(os.environ.get("QUESTLOG_LOAD_SECONDS", "120"))
+STEPS = 10
+
+
+class Ramp(LoadTestShape):
+    def tick(self) -> tuple[int, float] | None:
+        elapsed = self.get_run_time()
+        if elapsed > SECONDS:
+            return None
+        step = min(STEPS, math.floor(elapsed / (SECONDS / 3) * STEPS) + 1)
+        return max(1, round(USERS * step / STEPS)), float(USERS)
