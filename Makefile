@@ -80,7 +80,8 @@ distclean: clean ## Also delete the virtual environment and the download cache
 HEY := $(CACHE)/tools/go/bin/hey
 
 .PHONY: bench
-bench: bench-ingest bench-lake ## Run every benchmark (each prints its ratios, side by side)
+bench: setup $(HEY) ## Run every benchmark in one run; one table of ratios (reports/bench.md, .png)
+	$(VENV)/bin/python -m bench $(ARGS)
 
 .PHONY: bench-ingest
 bench-ingest: setup $(HEY) ## Measure the ingest API against the original game API, side by side
@@ -89,6 +90,10 @@ bench-ingest: setup $(HEY) ## Measure the ingest API against the original game A
 .PHONY: bench-lake
 bench-lake: setup ## Measure the stream: drain vs the UDF filter, freshness, batch durations
 	$(VENV)/bin/python -m bench.lake $(ARGS)
+
+.PHONY: bench-query
+bench-query: setup ## Measure queries: Trino vs DuckDB on the same Parquet, small files vs compacted
+	$(VENV)/bin/python -m bench.query $(ARGS)
 
 $(HEY):
 	@echo "Installing the load generator hey with go install ..."
@@ -134,6 +139,10 @@ deploy: $(HELM) $(KIND) ## Create a kind cluster, build and load the images, ins
 .PHONY: helm-test
 helm-test: $(HELM) ## Run the charts' helm test hooks: events posted to the API must appear in Trino
 	$(DEPLOY) helm-test
+
+.PHONY: loadtest
+loadtest: $(HELM) $(KIND) ## Run the Locust scenarios as a Job on the kind cluster (LOAD_SHAPE, LOAD_USERS, LOAD_SECONDS)
+	$(DEPLOY) loadtest
 
 .PHONY: port-forward
 port-forward: ## Reach the deployed API (:8000), Trino (:8080), Prometheus (:9090) and Grafana (:3000)

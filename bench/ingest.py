@@ -27,13 +27,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import hey
+from bench import BASELINES, hey
+from bench.figures import Figure, write_table
+from bench.stack import wait_until_caught_up
 from questlog.settings import REPO_ROOT, get_settings
 from questlog.stack import lifecycle
 from questlog.stack.components import API_COMMAND
 from questlog.stack.probes import NotReady, http_ready
 
-SEED_APP = REPO_ROOT.parent / "shared" / "baselines" / "seed_game_api.py"
+SEED_APP = BASELINES / "seed_game_api.py"
 HEY = REPO_ROOT / ".cache" / "tools" / "go" / "bin" / "hey"
 REPORT = REPO_ROOT / "reports" / "bench-ingest.md"
 BATCH = 100
@@ -102,20 +104,30 @@ def ratio(numerators: list[float], denominators: list[float]) -> float:
     return statistics.median(n / d for n, d in zip(numerators, denominators, strict=True))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=8, help="length of each load")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16)
-    args = parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    write_table(run(parser.parse_args(argv)), REPORT)
+    return 0
+
+
+def run(args: argparse.Namespace) -> list[Figure]:
+    """The figures; the loads' own rates and p99s are printed on the way."""
     if not SEED_APP.exists():
-        raise SystemExit(f"bench: the baseline {SEED_APP} is missing (it sits beside the repo)")
+        raise SystemExit(f"bench: the baseline {SEED_APP} is missing; see bench/README.md")
     if not HEY.exists():
         raise SystemExit(f"bench: {HEY} is missing; `make bench` installs it")
 
     settings = get_settings()
     say = print
     lifecycle.up(settings, say)
+    wait_until_caught_up(settings)
     api_port, seed_port = free_port(), free_port()
     work = Path(tempfile.mkdtemp(prefix="questlog-bench-"))
     (work / "single.json").write_text(json.dumps(SWORD))
@@ -163,12 +175,8 @@ def main(argv: list[str] | None = None) -> int:
                 if unexpected:
                     say(f"    unexpected answers: {unexpected}")
                 results[load.name].append(result)
-    table = _table(loads, results, args)
-    say("\n" + table)
-    REPORT.parent.mkdir(exist_ok=True)
-    REPORT.write_text(table + "\n")
-    say(f"(also written to {REPORT.relative_to(REPO_ROOT)})")
-    return 0
+    say("\n" + _loads_table(loads, results, args))
+    return _figures(loads, results)
 
 
 def _run(
@@ -178,53 +186,55 @@ def _run(
     return hey.run(HEY, f"http://127.0.0.1:{port}{load.path}", seconds, concurrency, load.body)
 
 
-def _table(
+def _loads_table(
     loads: list[Load], results: dict[str, list[hey.LoadResult]], args: argparse.Namespace
 ) -> str:
-    def events(load: Load) -> list[float]:
-        return [r.rate_of(load.status) * load.events_per_request for r in results[load.name]]
-
-    def p99(load: Load) -> str:
-        return f"{statistics.median(r.p99_seconds for r in results[load.name]) * 1000:.0f} ms"
-
-    seed, game, single, batch, noop = loads
-    rows = [
-        ("1. events/s, same game route vs seed app", events(game), events(seed), 10.0, "x"),
-        (f"1. events/s, {BATCH}-event batches vs seed app", events(batch), events(seed), 10.0, "x"),
-        ("2. single-event POST req/s vs no-op route", events(single), events(noop), 0.75, "%"),
-        (
-            f"3. {BATCH}-event batches vs single events, events/s",
-            events(batch),
-            events(single),
-            10.0,
-            "x",
-        ),
-    ]
     lines = [
         f"Ingest benchmark: {args.rounds} rounds x {args.seconds:g} s per load, concurrency "
         f"{args.concurrency}, medians over rounds.",
         "",
         "| load | accepted events/s | p99 |",
         "|---|---:|---:|",
-        *(
-            f"| {load.name} | {statistics.median(events(load)):,.0f} | {p99(load)} |"
-            for load in loads
-        ),
-        "",
-        "| figure | ratio | goal | met |",
-        "|---|---:|---:|:---:|",
     ]
-    for name, numerator, denominator, goal, unit in rows:
-        value = ratio(numerator, denominator)
-        shown = f"{value:.0%}" if unit == "%" else f"{value:.1f}x"
-        wanted = f">= {goal:.0%}" if unit == "%" else f">= {goal:g}x"
-        lines.append(f"| {name} | {shown} | {wanted} | {'yes' if value >= goal else 'no'} |")
-    worst = max(statistics.median(r.p99_seconds for r in results[x.name]) for x in (game, single))
-    lines.append(
-        f"| 1. p99 of single-event loads (game route / POST) | {p99(game)} / {p99(single)} "
-        f"| <= 50 ms | {'yes' if worst <= 0.05 else 'no'} |"
-    )
+    for load in loads:
+        rate = statistics.median(_events(load, results))
+        lines.append(f"| {load.name} | {rate:,.0f} | {_p99_ms(load, results):.0f} ms |")
     return "\n".join(lines)
+
+
+def _events(load: Load, results: dict[str, list[hey.LoadResult]]) -> list[float]:
+    return [r.rate_of(load.status) * load.events_per_request for r in results[load.name]]
+
+
+def _p99_ms(load: Load, results: dict[str, list[hey.LoadResult]]) -> float:
+    return statistics.median(r.p99_seconds for r in results[load.name]) * 1000
+
+
+def _figures(loads: list[Load], results: dict[str, list[hey.LoadResult]]) -> list[Figure]:
+    seed, game, single, batch, noop = loads
+
+    def compare(
+        name: str, a: Load, b: Load, goal: float, unit: str = "events/s", percent: bool = False
+    ) -> Figure:
+        value = ratio(_events(a, results), _events(b, results))
+        rates = (statistics.median(_events(x, results)) for x in (a, b))
+        measured = " vs ".join(f"{rate:,.0f}" for rate in rates) + f" {unit}"
+        wanted = f">= {goal:.0%}" if percent else f">= {goal:g}x"
+        return Figure(name, measured, value, wanted, value >= goal, percent)
+
+    worst = max(_p99_ms(game, results), _p99_ms(single, results))
+    return [
+        compare("ingest: events/s, game route vs seed app", game, seed, 10),
+        compare(f"ingest: {BATCH}-event batches vs seed app", batch, seed, 10),
+        compare("ingest: single-event POST vs no-op route", single, noop, 0.75, "req/s", True),
+        compare(f"ingest: {BATCH}-event batches vs single events", batch, single, 10),
+        Figure(
+            "ingest: p99, game route / single-event POST",
+            f"{_p99_ms(game, results):.0f} ms / {_p99_ms(single, results):.0f} ms",
+            goal="<= 50 ms",
+            met=worst <= 50,
+        ),
+    ]
 
 
 if __name__ == "__main__":

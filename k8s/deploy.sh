@@ -3,6 +3,7 @@
 #   deploy        create the kind cluster if absent, build and load the images, install the
 #                 platform charts (helm/platform) and questlog, wait until all is ready
 #   helm-test     run the charts' test hooks (an event posted to the API, found in Trino)
+#   loadtest      a headless Locust Job against the API (LOAD_SHAPE, LOAD_USERS, LOAD_SECONDS)
 #   port-forward  the API on :8000, Trino on :8080, Prometheus on :9090, Grafana on :3000
 #   undeploy      delete the kind cluster
 # HELM and KIND are the pinned builds the Makefile passes; docker and kubectl must be
@@ -17,6 +18,7 @@ NAMESPACE=${NAMESPACE:-questlog}
 VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 API_IMAGE=questlog/ingest-api:$VERSION
 SPARK_IMAGE=questlog/spark:$VERSION
+LOADTEST_IMAGE=questlog/loadtest:$VERSION
 # shellcheck source=helm/platform/versions.env
 source helm/platform/versions.env
 
@@ -85,6 +87,33 @@ helm_test() {
   "$HELM" test questlog --namespace "$NAMESPACE" --logs --timeout 15m
 }
 
+loadtest() {
+  require docker kubectl "$HELM" "$KIND"
+  local run job
+  run=$(date -u +%Y%m%d-%H%M%S)
+  job=questlog-loadtest-$run
+  say "Building $LOADTEST_IMAGE and loading it into kind"
+  docker build -f loadtest/Dockerfile --build-arg "API_IMAGE=$API_IMAGE" -t "$LOADTEST_IMAGE" .
+  "$KIND" load docker-image --name "$CLUSTER" "$LOADTEST_IMAGE"
+  say "Running $job: shape ${LOAD_SHAPE:-ramp}, ${LOAD_USERS:-50} users, ${LOAD_SECONDS:-120} s"
+  "$HELM" template questlog helm/questlog --namespace "$NAMESPACE" \
+    --values helm/questlog/ci/kind-values.yaml --show-only templates/loadtest-job.yaml \
+    --set loadtest.enabled=true --set-string "loadtest.run=$run" \
+    --set "loadtest.shape=${LOAD_SHAPE:-ramp}" --set "loadtest.users=${LOAD_USERS:-50}" \
+    --set "loadtest.seconds=${LOAD_SECONDS:-120}" | kubectl --namespace "$NAMESPACE" create -f -
+  kubectl --namespace "$NAMESPACE" wait "job/$job" --for=condition=complete --timeout=30m &
+  local complete=$!
+  kubectl --namespace "$NAMESPACE" wait "job/$job" --for=condition=failed --timeout=30m &
+  local failed=$!
+  wait -n "$complete" "$failed" || true
+  kill "$complete" "$failed" 2> /dev/null || true
+  kubectl --namespace "$NAMESPACE" logs "job/$job" --tail=60
+  if ! kubectl --namespace "$NAMESPACE" get "job/$job" -o jsonpath='{.status.succeeded}' | grep -q 1; then
+    echo "The load test failed its thresholds (see above)." >&2
+    exit 1
+  fi
+}
+
 port_forward() {
   require kubectl
   say "API http://127.0.0.1:8000  Trino http://127.0.0.1:8080  Prometheus http://127.0.0.1:9090  Grafana http://127.0.0.1:3000 (Ctrl-C stops)"
@@ -105,7 +134,8 @@ undeploy() {
 case "${1:-}" in
   deploy) deploy ;;
   helm-test) helm_test ;;
+  loadtest) loadtest ;;
   port-forward) port_forward ;;
   undeploy) undeploy ;;
-  *) echo "usage: $0 deploy|helm-test|port-forward|undeploy" >&2; exit 2 ;;
+  *) echo "usage: $0 deploy|helm-test|loadtest|port-forward|undeploy" >&2; exit 2 ;;
 esac

@@ -31,6 +31,9 @@ class StackSettings(BaseSettings):
     api_port: int = 8000
     # The streaming app's Prometheus endpoint.
     stream_metrics_port: int = 8001
+    # The freshness canary's Prometheus endpoint, and seconds between its canary events.
+    canary_port: int = 8002
+    canary_interval_seconds: float = Field(default=30.0, gt=0)
     prometheus_port: int = 9090
     # Seconds between Prometheus' scrapes of the API and the stream.
     scrape_interval_seconds: int = Field(default=5, gt=0)
@@ -59,6 +62,7 @@ class StackSettings(BaseSettings):
             "trino_port",
             "api_port",
             "stream_metrics_port",
+            "canary_port",
             "prometheus_port",
         ):
             port = getattr(self, setting)

@@ -352,6 +352,41 @@ class Stream(Component):
         return "streaming query active"
 
 
+class Canary(Component):
+    """The freshness canary (``questlog.canary``): an event posted every interval and timed
+    until Trino returns it; run exactly as its container runs it."""
+
+    name = "canary"
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return {"canary_port": self.settings.canary_port}
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.settings.host}:{self.settings.canary_port}/metrics"
+
+    def prepare(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+    def command(self) -> list[str]:
+        settings = self.settings
+        return [
+            sys.executable,
+            "-m",
+            "questlog.canary",
+            f"--api={settings.api_url}",
+            f"--trino={settings.trino_url}",
+            f"--host={settings.host}",
+            f"--port={settings.canary_port}",
+            f"--interval={settings.canary_interval_seconds:g}",
+        ]
+
+    def probe(self) -> str:
+        probes.http_ready(self.endpoint)
+        return "serving its metrics"
+
+
 class Prometheus(Component):
     """Prometheus (the system's package, or QUESTLOG_PROMETHEUS_BIN): scrapes the API and
     the stream, and evaluates questlog's alert rules."""
@@ -376,6 +411,7 @@ class Prometheus(Component):
             rules=self.RULES,
             api=f"{settings.host}:{settings.api_port}",
             stream=f"{settings.host}:{settings.stream_metrics_port}",
+            canary=f"{settings.host}:{settings.canary_port}",
             prometheus=f"{settings.host}:{settings.prometheus_port}",
         )
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -405,7 +441,15 @@ def prometheus_binary() -> str:
 
 
 # In start order; the stack stops them in reverse.
-COMPONENTS: tuple[type[Component], ...] = (Kafka, Metastore, Trino, IngestApi, Stream, Prometheus)
+COMPONENTS: tuple[type[Component], ...] = (
+    Kafka,
+    Metastore,
+    Trino,
+    IngestApi,
+    Stream,
+    Canary,
+    Prometheus,
+)
 
 
 def all_components(settings: StackSettings) -> list[Component]:

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
+from questlog import load
 from questlog.settings import REPO_ROOT, StackSettings
-from questlog.stack.components import IngestApi, Metastore, Prometheus
+from questlog.stack.components import Canary, IngestApi, Metastore, Prometheus
 from questlog.stack.install import bundles
 from questlog.stack.spark import PIPELINE_CONF, PLACED_CONF_KEYS, lake_environment
 from tests.charts.conftest import (
@@ -31,7 +32,11 @@ from tests.charts.conftest import (
 
 pytestmark = pytest.mark.usefixtures("built")
 RENDERINGS = [(chart, values) for chart in DEPLOYABLE for values in ci_values(chart)]
-DOCKERFILES = [REPO_ROOT / "services/ingest/Dockerfile", REPO_ROOT / "spark-apps/Dockerfile"]
+DOCKERFILES = [
+    REPO_ROOT / "services/ingest/Dockerfile",
+    REPO_ROOT / "spark-apps/Dockerfile",
+    REPO_ROOT / "loadtest/Dockerfile",
+]
 # kubeconform's schema locations: the Kubernetes schemas, then the CRDs'.
 K8S_LOCATION = (
     "{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}"
@@ -219,6 +224,36 @@ def test_every_chart_has_real_test_hooks() -> None:
     pipeline = commands["questlog-pipeline-test"]
     assert pipeline[:3] == ["python", "-m", "questlog.smoke"]
     assert "--trino=http://trino:8080" in pipeline
+
+
+def test_canary_runs_the_local_stack_command() -> None:
+    deployment = find(documents("questlog"), "Deployment", "questlog-canary")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    settings = StackSettings(host="0.0.0.0", canary_port=8002, canary_interval_seconds=30)
+    in_cluster = {"--api": "http://questlog-api:8000", "--trino": "http://trino:8080"}
+    expected = ["python"]
+    for arg in Canary(settings).command()[1:]:
+        option = arg.split("=", 1)[0]
+        expected.append(f"{option}={in_cluster[option]}" if option in in_cluster else arg)
+    assert container["command"] == expected
+
+
+def test_loadtest_job_runs_the_local_scenarios() -> None:
+    values = str(HELM_DIR / "questlog" / "ci" / "loadtest-values.yaml")
+    job = find(documents("questlog", "--values", values), "Job", "questlog-loadtest-20261125-1200")
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    files = container["command"][container["command"].index("-f") + 1].split(",")
+    assert [Path(f).relative_to("/opt/questlog") for f in files] == [
+        Path("loadtest/locustfile.py"),
+        Path("loadtest/shapes/spike.py"),
+    ]
+    assert {e["name"] for e in container["env"]} >= {
+        "QUESTLOG_LOAD_USERS",
+        "QUESTLOG_LOAD_SECONDS",
+        "QUESTLOG_LOAD_MAX_P95_MS",
+    }
+    schema = json.loads((HELM_DIR / "questlog" / "values.schema.json").read_text())
+    assert schema["properties"]["loadtest"]["properties"]["shape"]["enum"] == load.SHAPES
 
 
 def test_monitoring_ships_the_local_rules_and_the_dashboard() -> None:

@@ -13,10 +13,11 @@ from questlog.settings import REPO_ROOT
 from tests.charts.conftest import tool
 
 
-def environment(tmp_path: Path, extra: str) -> Path:
-    env = tmp_path / f"env-{extra}"
+def environment(tmp_path: Path, *extras: str) -> Path:
+    env = tmp_path / f"env-{'-'.join(extras)}"
+    options = [option for extra in extras for option in ("--extra", extra)]
     subprocess.run(
-        [tool("uv"), "sync", "--quiet", "--frozen", "--no-dev", "--extra", extra, "--no-editable"],
+        [tool("uv"), "sync", "--quiet", "--frozen", "--no-dev", *options, "--no-editable"],
         check=True,
         cwd=REPO_ROOT,
         env={**os.environ, "UV_PROJECT_ENVIRONMENT": str(env)},
@@ -55,3 +56,18 @@ def test_spark_image_imports_the_apps_with_sparks_own_pyspark(tmp_path: Path, ap
     hook = run(python, "-m", "questlog.metrics_text", "--help")
     assert hook.returncode == 0, hook.stderr
     assert run(python, "-c", "import pyspark").returncode != 0, "pyspark comes from the image"
+
+
+def test_loadtest_image_loads_the_scenarios(tmp_path: Path) -> None:
+    python = environment(tmp_path, "api", "load")
+    shape = REPO_ROOT / "loadtest" / "shapes" / "ramp.py"
+    listed = run(
+        python,
+        "-m",
+        "locust",
+        "-f",
+        f"{REPO_ROOT / 'loadtest' / 'locustfile.py'},{shape}",
+        "--list",
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert {"Player", "BatchClient", "ApacheBench"} <= set(listed.stdout.split())

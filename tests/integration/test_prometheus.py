@@ -1,5 +1,5 @@
-"""The local stack's Prometheus: it scrapes the ingest API and the streaming app, and
-evaluates every questlog rule without error."""
+"""The local stack's Prometheus: it scrapes the ingest API, the streaming app and the
+freshness canary, and evaluates every questlog rule without error."""
 
 import json
 import time
@@ -7,7 +7,10 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+import yaml
+
 from questlog.settings import StackSettings
+from questlog.stack.components import Prometheus
 
 
 def api(stack: StackSettings, path: str, **params: str) -> Any:
@@ -33,7 +36,12 @@ def test_prometheus_scrapes_the_api_and_the_stream(stack: StackSettings) -> None
     def targets_up() -> dict[str, str]:
         targets = api(stack, "targets")["activeTargets"]
         health = {t["labels"]["job"]: t["health"] for t in targets}
-        assert health == {"questlog-api": "up", "questlog-stream": "up", "prometheus": "up"}
+        assert health == {
+            "questlog-api": "up",
+            "questlog-stream": "up",
+            "questlog-canary": "up",
+            "prometheus": "up",
+        }
         return health
 
     eventually(targets_up)
@@ -55,4 +63,5 @@ def test_every_rule_evaluates_without_error(stack: StackSettings) -> None:
 
     rules = eventually(evaluated)
     assert [r["name"] for r in rules if r["health"] != "ok"] == []
-    assert len(rules) == 9
+    shipped = yaml.safe_load(Prometheus.RULES.read_text())["groups"]
+    assert len(rules) == sum(len(group["rules"]) for group in shipped)

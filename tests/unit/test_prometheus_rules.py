@@ -19,6 +19,7 @@ DASHBOARD = REPO_ROOT / "helm" / "questlog" / "files" / "questlog-dashboard.json
 METRIC_SOURCES = [
     REPO_ROOT / "services" / "ingest" / "questlog_ingest" / "metrics.py",
     REPO_ROOT / "spark-apps" / "questlog_spark" / "stream_metrics.py",
+    REPO_ROOT / "questlog" / "canary.py",
 ]
 
 

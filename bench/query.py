@@ -1,0 +1,232 @@
+"""``make bench-query``: querying the lake, measured on the local stack.
+
+1. Trino against DuckDB on the very same Parquet files: ~1M ``sword_purchases`` rows over
+   ten dates, one file per date, as compaction leaves them. A point query (one
+   ``event_id``) and a group-by (count, revenue and average strength per sword type); p50
+   of alternating runs after a warm-up, Trino through its REST protocol, DuckDB in process.
+2. Small files: an hour of 10 s micro-batches (360 files in one date, as the stream commits
+   them) queried by Trino, then the same partition compacted by ``questlog_spark.compact``
+   and queried again; the ratio of the group-by's p50s.
+
+The tables live in databases of their own (``bench_query``, ``bench_files``) under the
+lake, built with the streaming app's own table job, file layout and compactor.
+"""
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import duckdb
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from questlog_spark.compact import Compactor
+from questlog_spark.lake import LakeFiles, batch_file_name, partition_folder
+from questlog_spark.schemas import PARTITION_COLUMN, event_columns
+from questlog_spark.settings import LakeSettings
+from questlog_spark.tables import ensure_tables, sync_partitions
+
+from bench import spark as bench_spark
+from bench.figures import Figure, write_table
+from bench.stack import wait_until_caught_up
+from questlog.catalog import load_catalog
+from questlog.settings import REPO_ROOT, StackSettings, get_settings
+from questlog.smoke import trino_scalar
+from questlog.stack import lifecycle
+from questlog.stack.probes import trino_query
+
+TABLE = "sword_purchases"
+REPORT = REPO_ROOT / "reports" / "bench-query.md"
+SWORDS = ["longsword", "broadsword", "katana", "rapier", "scimitar"]
+GROUP_BY = (
+    "SELECT sword_type, count(*) AS swords, sum(sword_cost) AS revenue, "
+    "round(avg(strength), 3) AS strength FROM {table} GROUP BY sword_type ORDER BY sword_type"
+)
+POINT = "SELECT user_id, sword_type, sword_cost FROM {table} WHERE event_id = '{event_id}'"
+
+
+def generated_rows(spark: SparkSession, rows: int, dates: list[str]) -> DataFrame:
+    """``rows`` sword purchases with the table's exact columns, spread over ``dates``."""
+    ids = F.col("id")
+    values: dict[str, Column] = {
+        "event_id": F.expr("uuid()"),
+        "event_type": F.lit("purchase_sword"),
+        "event_version": F.lit(1),
+        "occurred_at": F.timestamp_seconds(F.lit(1_790_000_000) + ids % 864_000),
+        "received_at": F.timestamp_seconds(F.lit(1_790_000_001) + ids % 864_000),
+        "user_id": F.concat(F.lit("player-"), (ids % 1000).cast("string")),
+        "host": F.lit("bench.example"),
+        "user_agent": F.lit("questlog-bench"),
+        "sword_type": F.element_at(F.array(*map(F.lit, SWORDS)), (ids % 5 + 1).cast("int")),
+        "sword_cost": 90 + ids % 211,
+        "strength": F.round(F.rand(7) * 10, 1),
+    }
+    columns = event_columns(load_catalog()["purchase_sword"])
+    date_of = F.element_at(F.array(*map(F.lit, dates)), (ids % len(dates) + 1).cast("int"))
+    return spark.range(rows).select(
+        *[values[field.name].cast(field.dataType).alias(field.name) for field in columns],
+        date_of.alias(PARTITION_COLUMN),
+    )
+
+
+def land_as_batches(
+    spark: SparkSession, settings: LakeSettings, frame: DataFrame, files_per_date: int
+) -> None:
+    """Write ``frame`` into the table's partitions as micro-batch files, the stream's
+    layout, and register the partitions with the table job's own sync."""
+    ensure_tables(spark, settings, say=lambda _: None)
+    files = LakeFiles(spark, settings.lake_root)
+    staging = f"{settings.staging_uri}/bench"
+    files.delete(staging)
+    frame.repartition(files_per_date, PARTITION_COLUMN, F.col("event_id")).write.partitionBy(
+        PARTITION_COLUMN
+    ).parquet(staging, compression="snappy")
+    for folder in files.names(staging):
+        if not folder.startswith(f"{PARTITION_COLUMN}="):
+            continue
+        day = folder.split("=", 1)[1]
+        parts = [uri for uri, _ in files.files(f"{staging}/{folder}") if uri.endswith(".parquet")]
+        target = partition_folder(settings.table_uri(TABLE), day)
+        for batch, part in enumerate(sorted(parts)):
+            files.rename(part, f"{target}/{batch_file_name(batch)}")
+    files.delete(staging)
+    sync_partitions(spark, settings, files, say=lambda _: None)
+
+
+def drop_tables(spark: SparkSession, database: str) -> None:
+    """Drop a database's tables (the metastore's DROP DATABASE ... CASCADE fails here once
+    the database is gone: it retries the call after its transaction cleanup fails)."""
+    if spark.catalog.databaseExists(database):
+        for table in spark.catalog.listTables(database):
+            spark.sql(f"DROP TABLE `{database}`.`{table.name}`")
+
+
+def p50(run: Callable[[], object], times: int) -> float:
+    run()  # warm-up: metadata and file caches
+    seconds = []
+    for _ in range(times):
+        started = time.perf_counter()
+        run()
+        seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds)
+
+
+@dataclass(frozen=True)
+class QueryTimes:
+    trino_point: float
+    duckdb_point: float
+    trino_group: float
+    duckdb_group: float
+
+
+def trino_vs_duckdb(stack: StackSettings, settings: LakeSettings, times: int) -> QueryTimes:
+    table = f"hive.{settings.database}.{TABLE}"
+    (row,) = trino_query(stack.host, stack.trino_port, f"SELECT min(event_id) FROM {table}")
+    event_id = str(row[0])
+    files = f"{settings.table_uri(TABLE).removeprefix('file://')}/*/v*/*.parquet"
+    duck = duckdb.connect()
+    duck.execute("SET threads = 2")
+    parquet = f"read_parquet('{files}')"
+    by_trino = trino_rows(stack, GROUP_BY.format(table=table))
+    by_duckdb = [list(row) for row in duck.execute(GROUP_BY.format(table=parquet)).fetchall()]
+    if by_duckdb != by_trino:
+        raise SystemExit(f"bench: Trino and DuckDB disagree:\n{by_trino}\n{by_duckdb}")
+
+    def trino(sql: str) -> Callable[[], object]:
+        return lambda: trino_rows(stack, sql)
+
+    def duckdb_run(sql: str) -> Callable[[], object]:
+        return lambda: duck.execute(sql).fetchall()
+
+    point = {"table": table, "event_id": event_id}
+    duck_point = {"table": parquet, "event_id": event_id}
+    return QueryTimes(
+        trino_point=p50(trino(POINT.format(**point)), times),
+        duckdb_point=p50(duckdb_run(POINT.format(**duck_point)), times),
+        trino_group=p50(trino(GROUP_BY.format(table=table)), times),
+        duckdb_group=p50(duckdb_run(GROUP_BY.format(table=parquet)), times),
+    )
+
+
+def trino_rows(stack: StackSettings, sql: str) -> list[list[object]]:
+    return trino_query(stack.host, stack.trino_port, sql, timeout=120)
+
+
+def small_files_vs_compacted(
+    spark: SparkSession, stack: StackSettings, settings: LakeSettings, times: int
+) -> tuple[float, float, int]:
+    """p50 of the group-by on 360 micro-batch files, then on the compacted partition."""
+    table = f"hive.{settings.database}.{TABLE}"
+    sql = GROUP_BY.format(table=table)
+    before = trino_rows(stack, sql)
+    small = p50(lambda: trino_rows(stack, sql), times)
+    day = trino_scalar(stack.trino_url, f"SELECT CAST(max(event_date) AS varchar) FROM {table}")
+    compacted = Compactor(spark, settings, say=lambda _: None).compact(TABLE, str(day))
+    if compacted is None:
+        raise SystemExit("bench: the partition was not compacted")
+    if trino_rows(stack, sql) != before:
+        raise SystemExit("bench: compaction changed the query's answer")
+    return small, p50(lambda: trino_rows(stack, sql), times), compacted.files_before
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows for Trino vs DuckDB")
+    parser.add_argument("--batches", type=int, default=360, help="micro-batch files")
+    parser.add_argument("--times", type=int, default=7, help="timed runs of each query")
+
+
+def run(args: argparse.Namespace) -> list[Figure]:
+    rows, batches, times = args.rows, args.batches, args.times
+    stack = get_settings()
+    lifecycle.up(stack)
+    wait_until_caught_up(stack)
+    spark = bench_spark.session(stack, "questlog-bench-query")
+    lake = stack.lake_dir.as_uri()
+    today = date.today()
+    try:
+        query = LakeSettings(database="bench_query", lake_root=f"{lake}/bench_query")
+        files = LakeSettings(database="bench_files", lake_root=f"{lake}/bench_files")
+        for settings in (query, files):  # what an earlier run left
+            drop_tables(spark, settings.database)
+            LakeFiles(spark, lake).delete(settings.lake_root)
+        print(f"\n1. Trino vs DuckDB: {rows:,} rows over 10 dates, one file each ...")
+        dates = [(today - timedelta(days=d)).isoformat() for d in range(10)]
+        land_as_batches(spark, query, generated_rows(spark, rows, dates), files_per_date=1)
+        q = trino_vs_duckdb(stack, query, times)
+        print(f"\n2. An hour of micro-batches: {batches * 1000:,} rows in {batches} files ...")
+        frame = generated_rows(spark, batches * 1000, [today.isoformat()])
+        land_as_batches(spark, files, frame, files_per_date=batches)
+        small, compacted, files_before = small_files_vs_compacted(spark, stack, files, times)
+    finally:
+        spark.stop()
+    ms = 1000
+    return [
+        Figure(
+            f"query: Trino vs DuckDB, point query on {rows:,} rows (p50)",
+            f"{q.trino_point * ms:.0f} ms vs {q.duckdb_point * ms:.0f} ms",
+            q.trino_point / q.duckdb_point,
+        ),
+        Figure(
+            f"query: Trino vs DuckDB, group-by on {rows:,} rows (p50)",
+            f"{q.trino_group * ms:.0f} ms vs {q.duckdb_group * ms:.0f} ms",
+            q.trino_group / q.duckdb_group,
+        ),
+        Figure(
+            f"query: Trino group-by, {files_before} micro-batch files vs compacted (p50)",
+            f"{small * ms:.0f} ms vs {compacted * ms:.0f} ms",
+            small / compacted,
+        ),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    write_table(run(parser.parse_args(argv)), REPORT)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,22 @@
+"""The running stack, as the benchmarks see it."""
+
+import time
+
+from questlog.settings import StackSettings
+from questlog.stack.components import Stream
+from questlog.stack.probes import prometheus_value
+
+
+def stream_metric(settings: StackSettings, name: str) -> float:
+    return prometheus_value(Stream(settings).endpoint, name, timeout=10)
+
+
+def wait_until_caught_up(settings: StackSettings, timeout: float = 600) -> None:
+    """Wait until the streaming app has landed what Kafka holds, so that what it still has
+    to do does not share the cores with what is measured next."""
+    deadline = time.monotonic() + timeout
+    # NaN until the query first reports, then the lag it saw last (0 once idle).
+    while stream_metric(settings, "questlog_stream_kafka_offsets_behind") != 0:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"bench: the streaming app did not catch up within {timeout:.0f} s")
+        time.sleep(2)
