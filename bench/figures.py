@@ -1,5 +1,7 @@
 """The figures a benchmark reports, and their table (Markdown) and chart (PNG)."""
 
+import argparse
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +43,20 @@ def write_table(figures: list[Figure], path: Path, preface: str = "") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"{preface}\n\n{table}\n" if preface else f"{table}\n")
     print(f"\n(also written to {path})")
+
+
+def run_alone(
+    doc: str,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    run: Callable[[argparse.Namespace], list["Figure"]],
+    report: Path,
+    argv: list[str] | None,
+) -> int:
+    """One benchmark part on its own (``make bench-<part>``): its options, its table."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    add_arguments(parser)
+    write_table(run(parser.parse_args(argv)), report)
+    return 0
 
 
 def chart(figures: list[Figure], path: Path, title: str) -> None:

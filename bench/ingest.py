@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import BASELINES, hey
-from bench.figures import Figure, write_table
+from bench.figures import Figure, run_alone
 from bench.stack import wait_until_caught_up
 from questlog.settings import REPO_ROOT, get_settings
 from questlog.stack import lifecycle
@@ -111,10 +111,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    write_table(run(parser.parse_args(argv)), REPORT)
-    return 0
+    return run_alone(__doc__, add_arguments, run, REPORT, argv)
 
 
 def run(args: argparse.Namespace) -> list[Figure]:

@@ -37,7 +37,7 @@ from questlog_spark.stream import stage_tables
 
 from bench import BASELINES
 from bench import spark as bench_spark
-from bench.figures import Figure, write_table
+from bench.figures import Figure, run_alone
 from bench.stack import stream_metric, wait_until_caught_up
 from questlog.catalog import load_catalog
 from questlog.settings import REPO_ROOT, StackSettings, get_settings
@@ -254,10 +254,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    write_table(run(parser.parse_args(argv)), REPORT)
-    return 0
+    return run_alone(__doc__, add_arguments, run, REPORT, argv)
 
 
 def run(args: argparse.Namespace) -> list[Figure]:

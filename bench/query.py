@@ -29,7 +29,7 @@ from questlog_spark.settings import LakeSettings
 from questlog_spark.tables import ensure_tables, sync_partitions
 
 from bench import spark as bench_spark
-from bench.figures import Figure, write_table
+from bench.figures import Figure, run_alone
 from bench.stack import wait_until_caught_up
 from questlog.catalog import load_catalog
 from questlog.settings import REPO_ROOT, StackSettings, get_settings
@@ -222,10 +222,7 @@ def run(args: argparse.Namespace) -> list[Figure]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    write_table(run(parser.parse_args(argv)), REPORT)
-    return 0
+    return run_alone(__doc__, add_arguments, run, REPORT, argv)
 
 
 if __name__ == "__main__":
