@@ -39,6 +39,7 @@ def test_status_reports_every_component_within_the_memory_budget(stack: StackSet
         "trino",
         "api",
         "stream",
+        "canary",
         "prometheus",
     ]
     assert all(s.ready and s.pid for s in statuses), statuses
@@ -50,7 +51,7 @@ def test_status_reports_every_component_within_the_memory_budget(stack: StackSet
     assert total < MEMORY_BUDGET
     result = questlog("status")
     assert result.returncode == 0
-    assert result.stdout.count(" up ") == 5, result.stdout
+    assert result.stdout.count(" up ") == len(statuses), result.stdout
 
 
 def test_state_survives_down_and_up(stack: StackSettings, trino: Any) -> None:
