@@ -3,7 +3,7 @@
 1. Trino against DuckDB on the very same Parquet files: ~1M ``sword_purchases`` rows over
    ten dates, one file per date, as compaction leaves them. A point query (one
    ``event_id``) and a group-by (count, revenue and average strength per sword type); p50
-   of alternating runs after a warm-up, Trino through its REST protocol, DuckDB in process.
+   of each engine's runs after a warm-up, Trino through its client, DuckDB in process.
 2. Small files: an hour of 10 s micro-batches (360 files in one date, as the stream commits
    them) queried by Trino, then the same partition compacted by ``questlog_spark.compact``
    and queried again; the ratio of the group-by's p50s.
@@ -33,7 +33,6 @@ from bench.figures import Figure, run_alone
 from bench.stack import wait_until_caught_up
 from questlog.catalog import load_catalog
 from questlog.settings import REPO_ROOT, StackSettings, get_settings
-from questlog.smoke import trino_scalar
 from questlog.stack import lifecycle
 from questlog.stack.probes import trino_query
 
@@ -123,8 +122,7 @@ class QueryTimes:
 
 def trino_vs_duckdb(stack: StackSettings, settings: LakeSettings, times: int) -> QueryTimes:
     table = f"hive.{settings.database}.{TABLE}"
-    (row,) = trino_query(stack.host, stack.trino_port, f"SELECT min(event_id) FROM {table}")
-    event_id = str(row[0])
+    ((event_id,),) = trino_rows(stack, f"SELECT min(event_id) FROM {table}")
     files = f"{settings.table_uri(TABLE).removeprefix('file://')}/*/v*/*.parquet"
     duck = duckdb.connect()
     duck.execute("SET threads = 2")
@@ -162,7 +160,7 @@ def small_files_vs_compacted(
     sql = GROUP_BY.format(table=table)
     before = trino_rows(stack, sql)
     small = p50(lambda: trino_rows(stack, sql), times)
-    day = trino_scalar(stack.trino_url, f"SELECT CAST(max(event_date) AS varchar) FROM {table}")
+    ((day,),) = trino_rows(stack, f"SELECT CAST(max(event_date) AS varchar) FROM {table}")
     compacted = Compactor(spark, settings, say=lambda _: None).compact(TABLE, str(day))
     if compacted is None:
         raise SystemExit("bench: the partition was not compacted")

@@ -18,7 +18,7 @@ import uuid
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from questlog.smoke import SmokeError, trino_scalar
-from questlog.traffic import landed_sql, post_batch
+from questlog.traffic import landed_sql, post_batch, wait_until_landed
 
 log = logging.getLogger("questlog.canary")
 FRESHNESS = Histogram(
@@ -39,13 +39,11 @@ def probe(api_url: str, trino_url: str, timeout: float, poll: float) -> float | 
     agent = f"questlog-canary/{uuid.uuid4().hex[:12]}"
     event = {"event_type": "default", "user_id": "canary"}
     post_batch(api_url, [event], agent)
-    accepted = time.monotonic()
     sql = landed_sql(agent)
-    while time.monotonic() - accepted < timeout:
-        if int(str(trino_scalar(trino_url, sql))) >= 1:
-            return time.monotonic() - accepted
-        time.sleep(poll)
-    return None
+    seen, seconds = wait_until_landed(
+        lambda: int(str(trino_scalar(trino_url, sql))), 1, timeout, poll
+    )
+    return seconds if seen >= 1 else None
 
 
 def main(argv: list[str] | None = None) -> int:

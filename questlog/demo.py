@@ -4,7 +4,6 @@ one typed Parquet table per event type, registered in the Hive Metastore; once T
 them all, the analytics report runs on Trino."""
 
 import random
-import time
 import uuid
 
 from questlog import report
@@ -12,7 +11,7 @@ from questlog.settings import StackSettings
 from questlog.stack import lifecycle
 from questlog.stack.install import Say
 from questlog.stack.probes import trino_query
-from questlog.traffic import landed_sql, post_sample
+from questlog.traffic import landed_sql, post_sample, wait_until_landed
 
 TOPIC = "events"
 # Seconds the demo waits for the stream to land what the API accepted.
@@ -25,19 +24,23 @@ def landed(settings: StackSettings, user_agent: str) -> int:
     return int(str(row[0]))
 
 
-def wait_until_landed(settings: StackSettings, user_agent: str, sent: int, say: Say) -> float:
+def wait_until_all_landed(settings: StackSettings, user_agent: str, sent: int, say: Say) -> float:
     """Poll Trino until it sees all ``sent`` events; the seconds that took."""
-    started = time.monotonic()
-    while (seen := landed(settings, user_agent)) < sent:
-        waited = time.monotonic() - started
-        if waited > LANDING_TIMEOUT:
-            raise lifecycle.StackError(
-                f"only {seen} of {sent} events reached the lake within {LANDING_TIMEOUT} s; "
-                "see `questlog logs stream`"
-            )
-        say(f"  {seen}/{sent} events visible in Trino after {waited:.0f} s ...")
-        time.sleep(2)
-    return time.monotonic() - started
+    seen, seconds = wait_until_landed(
+        lambda: landed(settings, user_agent),
+        sent,
+        LANDING_TIMEOUT,
+        poll=2,
+        progress=lambda seen, waited: say(
+            f"  {seen}/{sent} events visible in Trino after {waited:.0f} s ..."
+        ),
+    )
+    if seen < sent:
+        raise lifecycle.StackError(
+            f"only {seen} of {sent} events reached the lake within {LANDING_TIMEOUT} s; "
+            "see `questlog logs stream`"
+        )
+    return seconds
 
 
 def run(settings: StackSettings, say: Say, events: int = 2000) -> list[report.Answer]:
@@ -48,6 +51,6 @@ def run(settings: StackSettings, say: Say, events: int = 2000) -> list[report.An
     accepted = post_sample(settings.api_url, events, user_agent, random.Random())
     say(f"The API accepted {accepted} events; Kafka has them in topic '{TOPIC}'.")
     say("Waiting for the streaming app to land them in the lake's tables ...")
-    seconds = wait_until_landed(settings, user_agent, accepted, say)
+    seconds = wait_until_all_landed(settings, user_agent, accepted, say)
     say(f"All {accepted} events are queryable in Trino, {seconds:.0f} s after the last 202.")
     return report.run(settings, say)

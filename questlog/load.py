@@ -12,7 +12,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from questlog.settings import REPO_ROOT, StackSettings
 from questlog.stack import lifecycle
 from questlog.stack.install import Say
 from questlog.stack.probes import trino_query
-from questlog.traffic import landed_sql
+from questlog.traffic import landed_sql, wait_until_landed
 
 LOADTEST = REPO_ROOT / "loadtest"
 SHAPES = sorted(path.stem for path in (LOADTEST / "shapes").glob("*.py"))
@@ -109,20 +108,11 @@ def run_locust(
     return summary, samples[1:] or samples
 
 
-def wait_until_landed(
-    settings: StackSettings, agent_prefix: str, accepted: int, timeout: float, say: Say
-) -> int:
-    """Poll Trino until it has as many of the run's events as were accepted (or time is
-    up); the number it has."""
+def run_landed(settings: StackSettings, agent_prefix: str) -> int:
+    """How many of the run's events Trino returns."""
     sql = landed_sql(agent_prefix, prefix=True)
-    deadline = time.monotonic() + timeout
-    while True:
-        (row,) = trino_query(settings.host, settings.trino_port, sql, timeout=60)
-        landed = int(str(row[0]))
-        if landed >= accepted or time.monotonic() > deadline:
-            return landed
-        say(f"  {landed}/{accepted} of the run's events visible in Trino ...")
-        time.sleep(3)
+    (row,) = trino_query(settings.host, settings.trino_port, sql, timeout=60)
+    return int(str(row[0]))
 
 
 def run(
@@ -146,8 +136,14 @@ def run(
     assert isinstance(accepted_by_client, dict)
     accepted = sum(int(n) for n in accepted_by_client.values())
     say(f"The API accepted {accepted} events ({accepted_by_client}); reconciling in Trino ...")
-    landed = wait_until_landed(
-        settings, str(summary["agent_prefix"]), accepted, landing_timeout, say
+    landed, _ = wait_until_landed(
+        lambda: run_landed(settings, str(summary["agent_prefix"])),
+        accepted,
+        landing_timeout,
+        poll=3,
+        progress=lambda seen, _: say(
+            f"  {seen}/{accepted} of the run's events visible in Trino ..."
+        ),
     )
     thresholds = summary["thresholds_failed"]
     assert isinstance(thresholds, list)

@@ -35,7 +35,7 @@ class StackSettings(BaseSettings):
     canary_port: int = 8002
     canary_interval_seconds: float = Field(default=30.0, gt=0)
     prometheus_port: int = 9090
-    # Seconds between Prometheus' scrapes of the API and the stream.
+    # Seconds between Prometheus' scrapes of the API, the stream and the canary.
     scrape_interval_seconds: int = Field(default=5, gt=0)
 
     # JDBC store of the Hive Metastore; empty means an embedded Derby database under state_dir.

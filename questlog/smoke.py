@@ -12,14 +12,13 @@ import json
 import random
 import socket
 import sys
-import time
 import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable
 
 from questlog.metrics_text import metric_sum, scrape
-from questlog.traffic import landed_sql, post_sample
+from questlog.traffic import landed_sql, post_sample, wait_until_landed
 
 ACCEPTED_METRIC = "questlog_events_accepted_total"
 
@@ -83,17 +82,20 @@ def run(
     say(f"The API accepted all {events}; {ACCEPTED_METRIC} moved by {moved:.0f}.")
     if trino_url is None:
         return 0.0
-    started = time.monotonic()
     sql = landed_sql(user_agent)
-    while (seen := int(str(trino_scalar(trino_url, sql)))) != events:
-        waited = time.monotonic() - started
-        if seen > events:
-            raise SmokeError(f"Trino returns {seen} rows for {events} events: duplicates")
-        if waited > timeout:
-            raise SmokeError(f"Trino returns {seen} of {events} events after {waited:.0f} s")
-        say(f"  {seen}/{events} visible in Trino after {waited:.0f} s ...")
-        time.sleep(3)
-    seconds = time.monotonic() - started
+    seen, seconds = wait_until_landed(
+        lambda: int(str(trino_scalar(trino_url, sql))),
+        events,
+        timeout,
+        poll=3,
+        progress=lambda seen, waited: say(
+            f"  {seen}/{events} visible in Trino after {waited:.0f} s ..."
+        ),
+    )
+    if seen > events:
+        raise SmokeError(f"Trino returns {seen} rows for {events} events: duplicates")
+    if seen < events:
+        raise SmokeError(f"Trino returns {seen} of {events} events after {seconds:.0f} s")
     say(f"OK: Trino returns all {events} events, {seconds:.0f} s after the last 202.")
     return seconds
 

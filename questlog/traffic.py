@@ -4,7 +4,9 @@ the API's container (which runs ``questlog.smoke`` as a Helm test) can use it.""
 
 import json
 import random
+import time
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 from questlog_ingest.game import ROUTES
@@ -67,3 +69,23 @@ def landed_sql(user_agent: str, prefix: bool = False) -> str:
         f"SELECT count(*) AS n FROM hive.default.{t} WHERE user_agent {match}" for t in tables
     )
     return f"SELECT coalesce(sum(n), 0) FROM ({union})"
+
+
+def wait_until_landed(
+    count: Callable[[], int],
+    expected: int,
+    timeout: float,
+    poll: float,
+    progress: Callable[[int, float], None] = lambda seen, waited: None,
+) -> tuple[int, float]:
+    """Poll ``count`` (events Trino returns) until it reaches ``expected`` or ``timeout``
+    seconds have passed: the last count, and the seconds waited. ``progress`` hears of each
+    count short of ``expected``."""
+    started = time.monotonic()
+    while (seen := count()) < expected:
+        waited = time.monotonic() - started
+        if waited > timeout:
+            return seen, waited
+        progress(seen, waited)
+        time.sleep(poll)
+    return seen, time.monotonic() - started

@@ -11,7 +11,7 @@ from thrift.Thrift import TApplicationException, TMessageType, TType
 from thrift.transport import TSocket, TTransport
 from trino.dbapi import connect as trino_connect
 
-from questlog.metrics_text import metric_sum
+from questlog.metrics_text import metric_sum, scrape
 
 # A probe that fails is expected while a component starts; the thrift socket would log each.
 logging.getLogger("thrift.transport.TSocket").setLevel(logging.CRITICAL)
@@ -140,8 +140,6 @@ def prometheus_value(url: str, name: str, timeout: float = 3.0) -> float:
 def http_ready(url: str, timeout: float = 3.0) -> str:
     """The body of a 200 answer to GET ``url``."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            body: bytes = response.read()
-            return body.decode()
+        return scrape(url, timeout)
     except Exception as error:
         raise NotReady(f"{url} did not answer 200: {error}") from error
