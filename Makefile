@@ -36,6 +36,14 @@ load: setup ## Play the game with Locust for 2 minutes, check thresholds, reconc
 compact: $(VENV)/.synced ## Rewrite the lake's partitions of many small files into one file each
 	$(QUESTLOG) compact $(ARGS)
 
+ASSESSMENTS_FILE ?= $(or $(QUESTLOG_STATE_DIR),.stack)/assessment-attempts.jsonl
+
+.PHONY: assessments
+assessments: up ## The ed-tech project: generate assessment attempts, load them into Kafka, build their tables (ARGS=--records 300)
+	$(QUESTLOG) assessments generate $(ASSESSMENTS_FILE) $(ARGS)
+	$(QUESTLOG) load $(ASSESSMENTS_FILE) --topic assessments
+	$(QUESTLOG) assessments build
+
 ##@ Local stack
 
 .PHONY: setup
@@ -196,11 +204,16 @@ test-unit: $(VENV)/.synced ## Unit tests only (no stack needed)
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
 
 .PHONY: test-deps
-test-deps: ## Install what the integration tests need beyond the stack (PostgreSQL server)
-	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then \
-	  echo "Installing the PostgreSQL server (the metastore's database on Kubernetes) ..."; \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; \
-	  else echo "PostgreSQL's initdb was not found; install the postgresql package." >&2; exit 1; fi; \
+test-deps: ## Install what the tests need beyond the stack: PostgreSQL server, Chromium (Debian packages)
+	@missing=""; \
+	if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then \
+	  missing="postgresql"; fi; \
+	if [ ! -x "$${QUESTLOG_CHROMIUM:-/usr/bin/chromium}" ]; then missing="$$missing chromium fonts-dejavu-core"; fi; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing$${missing/#/ } (the metastore's and registry's database; the page tests' browser) ..."; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "Missing: $$missing; install these packages." >&2; exit 1; fi; \
 	fi
 
 .PHONY: lock

@@ -4,16 +4,20 @@ import argparse
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from pydantic import ValidationError
+from questlog_ingest.registry.fleets import WEAPONS
+from questlog_spark.settings import get_lake_settings
 
-from questlog import demo, load, report
+from questlog import demo, load, pilots, publish, report
+from questlog.assessments.generate import DEFAULT_RECORDS, DEFAULT_SEED, generate
 from questlog.settings import get_settings
 from questlog.stack import lifecycle, supervisor
 from questlog.stack.components import COMPONENTS
 from questlog.stack.install import SetupError, install
 from questlog.stack.java import system_java
-from questlog.stack.probes import NotReady
+from questlog.stack.probes import NotReady, kafka_topics
 from questlog.stack.spark import spark_submit
 
 
@@ -69,10 +73,54 @@ def cmd_compact(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
+    if args.file is not None:
+        if args.topic is None:
+            topics = ", ".join(publish.LOADABLE)
+            raise publish.LoadError(f"loading a file needs --topic (one of: {topics})")
+        kind = publish.record_kind(args.topic)
+        publish.publish_file(get_settings(), args.file, args.topic, kind, _say)
+        return 0
+    if args.topic is not None:
+        raise publish.LoadError("--topic names the topic a FILE is loaded into; give the FILE")
     result = load.run(
         get_settings(), _say, shape=args.shape, users=args.users, seconds=args.seconds
     )
     return 1 if result.problems else 0
+
+
+def cmd_pilots(args: argparse.Namespace) -> int:
+    api = get_settings().api_url
+    if args.action == "create":
+        pilots.create(api, _say, args.name, args.alliance, args.ship, args.player)
+    elif args.action == "fit":
+        pilots.fit(api, _say, args.name, {weapon: getattr(args, weapon) for weapon in WEAPONS})
+    elif args.action == "list":
+        pilots.show(api, _say, args.limit)
+    else:
+        pilots.replay(api, _say)
+    return 0
+
+
+def cmd_assessments(args: argparse.Namespace) -> int:
+    if args.action == "generate":
+        _say(generate(args.file, args.records, args.seed).describe())
+        return 0
+    settings = get_settings()
+    topic = get_lake_settings().assessments_topic
+    if topic not in kafka_topics(settings.kafka_bootstrap):
+        raise lifecycle.StackError(
+            f"Kafka has no topic {topic!r}: load a file into it first "
+            f"(questlog load FILE --topic {topic})"
+        )
+    spark_submit(settings, "assessments", f"--grace-minutes={args.grace_minutes}")
+    return 0
+
+
+def positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
@@ -120,12 +168,58 @@ def main(argv: list[str] | None = None) -> int:
     compact.add_argument("--grace-minutes", type=float, help="keep replaced files this long (30)")
     compact.set_defaults(run=cmd_compact)
     load_run = commands.add_parser(
-        "load", help="a headless Locust run against the stack, then reconcile it in Trino"
+        "load",
+        help="a headless Locust run against the stack, then reconcile it in Trino; "
+        "or, given a FILE, publish its JSON records to a Kafka topic",
     )
+    load_run.add_argument(
+        "file", nargs="?", type=Path, help="JSON Lines, or one JSON array, to publish to --topic"
+    )
+    load_run.add_argument("--topic", help=f"the topic FILE goes to: {', '.join(publish.LOADABLE)}")
     load_run.add_argument("--shape", choices=load.SHAPES, default="ramp")
     load_run.add_argument("--users", type=int, default=50)
     load_run.add_argument("--seconds", type=float, default=120)
     load_run.set_defaults(run=cmd_load)
+    pilot_commands = commands.add_parser(
+        "pilots", help="the space game's pilot registry, through the ingest API"
+    ).add_subparsers(dest="action", required=True)
+    create = pilot_commands.add_parser("create", help="enrol a pilot (emits enrol_pilot)")
+    create.add_argument("name", help="unique pilot name (case-insensitive)")
+    create.add_argument("--alliance", required=True, help="Federation, Empire or Free Traders")
+    create.add_argument("--ship", required=True, help="a ship of the alliance's fleet")
+    create.add_argument("--player", default="cli-player", help="the player's user id")
+    fit = pilot_commands.add_parser("fit", help="fit weapons to a pilot's ship (emits fit_ship)")
+    fit.add_argument("name")
+    for weapon in WEAPONS:
+        fit.add_argument(f"--{weapon.replace('_', '-')}", type=int, default=0)
+    listing = pilot_commands.add_parser("list", help="the pilots, the latest enrolled first")
+    listing.add_argument("--limit", type=int, help="at most this many (default: all)")
+    pilot_commands.add_parser(
+        "replay", help="publish every stored enrolment and fitting into the pipeline again"
+    )
+    for action in pilot_commands.choices.values():
+        action.set_defaults(run=cmd_pilots)
+    assessments = commands.add_parser(
+        "assessments", help="the ed-tech project's assessment attempts"
+    ).add_subparsers(dest="action", required=True)
+    generated = assessments.add_parser(
+        "generate", help="write a realistic JSON Lines file of nested assessment attempts"
+    )
+    generated.add_argument("file", type=Path, help="the file to write (and FILE.summary.json)")
+    generated.add_argument(
+        "--records", type=positive, default=DEFAULT_RECORDS, help="unique attempts (%(default)s)"
+    )
+    generated.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help="the same seed writes the same file"
+    )
+    build = assessments.add_parser(
+        "build", help="build the tables assessments and assessment_questions from Kafka (Spark)"
+    )
+    build.add_argument(
+        "--grace-minutes", type=float, default=30, help="keep replaced table versions this long"
+    )
+    for action in assessments.choices.values():
+        action.set_defaults(run=cmd_assessments)
     logs = commands.add_parser("logs", help="show (or follow) the components' logs")
     logs.add_argument("component", nargs="?", choices=[c.name for c in COMPONENTS])
     logs.add_argument("-f", "--follow", action="store_true")
@@ -147,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         NotReady,
         OSError,  # the API or Trino could not be reached
         subprocess.CalledProcessError,
+        pilots.RegistryRefused,
+        publish.LoadError,
     ) as error:
         print(f"questlog {args.command}: {error}", file=sys.stderr)
         return 1

@@ -21,27 +21,44 @@ def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
 
 
-def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[tuple[str, bytes]]:
-    """``(key, value)`` of every record ``topic`` holds now: each partition is read from
-    its start up to the end offset it had when this was called."""
-    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+def topic_ends(bootstrap: str, topic: str) -> dict[int, int]:
+    """The end offset of each partition of ``topic`` now (empty if there is no such topic)."""
+    from confluent_kafka import Consumer, TopicPartition
 
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("reader")})
     try:
         metadata = consumer.list_topics(topic, timeout=10).topics[topic]
         if metadata.error is not None:
-            return []  # no such topic: nothing was ever published to it
-        ends = {
+            return {}
+        return {
             p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
             for p in metadata.partitions
         }
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
-        unread = {p for p, end in ends.items() if end > 0}
+    finally:
+        consumer.close()
+
+
+def read_topic(
+    bootstrap: str, topic: str, timeout: float = 30.0, since: dict[int, int] | None = None
+) -> list[tuple[str, bytes]]:
+    """``(key, value)`` of every record ``topic`` holds now: each partition is read from
+    its start (or its offset in ``since``, see ``topic_ends``) up to the end offset it had
+    when this was called."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+    ends = topic_ends(bootstrap, topic)
+    # Without ``since``, from the first offset the broker still holds (retention may have
+    # deleted earlier ones).
+    starts = {p: (since or {}).get(p, OFFSET_BEGINNING) for p in ends}
+    unread = {p for p, end in ends.items() if end > 0 and end > starts[p]}
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("reader")})
+    try:
+        consumer.assign([TopicPartition(topic, p, starts[p]) for p in unread])
         records: list[tuple[str, bytes]] = []
         deadline = time.monotonic() + timeout
         while unread and time.monotonic() < deadline:
             message = consumer.poll(0.5)
-            if message is None or message.error():
+            if message is None or message.error() or message.partition() not in unread:
                 continue
             records.append(((message.key() or b"").decode(), message.value()))
             if message.offset() + 1 >= ends[message.partition()]:

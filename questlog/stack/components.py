@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from pathlib import Path
 from string import Template
 from xml.sax.saxutils import escape
@@ -24,8 +25,11 @@ from questlog.stack.spark import spark_environment, spark_submit_command
 TEMPLATES = Path(__file__).parent / "templates"
 # The topics the pipeline reads and writes, created when Kafka first answers (as KafkaTopic
 # resources do on Kubernetes), so the streaming app finds its topic before any event.
-PIPELINE_TOPICS = ("events", "events.invalid")
+PIPELINE_TOPICS = ("events", "events.invalid", "assessments", "assessments.invalid")
 TOPIC_PARTITIONS = 3
+# Topic configuration beyond the broker's defaults. The assessments batch job rebuilds its
+# tables from the whole topic, so the topic keeps its records forever.
+TOPIC_CONFIGS = {"assessments": {"retention.ms": "-1"}}
 # The API's command line after the interpreter; services/ingest/Dockerfile runs the same.
 API_COMMAND = [
     "uvicorn",
@@ -35,6 +39,16 @@ API_COMMAND = [
     "--timeout-graceful-shutdown",
     "10",
 ]
+
+
+def ensure_topics(bootstrap: str, topics: Iterable[str]) -> tuple[list[str], int]:
+    """Create those of ``topics`` Kafka does not have yet; the ones created, and how many
+    topics Kafka had."""
+    existing = probes.kafka_topics(bootstrap)
+    missing = sorted(set(topics) - set(existing))
+    if missing:
+        probes.create_topics(bootstrap, missing, TOPIC_PARTITIONS, TOPIC_CONFIGS)
+    return missing, len(existing)
 
 
 def render(template: str, target: Path, **values: object) -> Path:
@@ -156,11 +170,8 @@ class Kafka(Component):
         return [*self._java(), "kafka.Kafka", str(self.conf_dir / "server.properties")]
 
     def probe(self) -> str:
-        topics = probes.kafka_topics(self.settings.kafka_bootstrap)
-        if missing := sorted(set(PIPELINE_TOPICS) - set(topics)):
-            probes.create_topics(self.settings.kafka_bootstrap, missing, TOPIC_PARTITIONS)
-            return f"created topics {', '.join(missing)}"
-        return f"{len(topics)} topics"
+        created, existing = ensure_topics(self.settings.kafka_bootstrap, PIPELINE_TOPICS)
+        return f"created topics {', '.join(created)}" if created else f"{existing} topics"
 
 
 class Metastore(Component):
@@ -317,7 +328,10 @@ class IngestApi(Component):
         return [sys.executable, "-m", *API_COMMAND, "--host", host, "--port", port]
 
     def environment(self) -> dict[str, str]:
-        return {"QUESTLOG_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap}
+        return {
+            "QUESTLOG_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
+            "QUESTLOG_REGISTRY_URL": f"sqlite:///{self.data_dir / 'registry.db'}",
+        }
 
     def probe(self) -> str:
         probes.http_ready(f"{self.settings.api_url}/readyz")

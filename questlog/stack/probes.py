@@ -32,13 +32,19 @@ def kafka_topics(bootstrap: str, timeout: float = 3.0) -> list[str]:
 
 
 def create_topics(
-    bootstrap: str, topics: list[str], partitions: int, timeout: float = 10.0
+    bootstrap: str,
+    topics: list[str],
+    partitions: int,
+    configs: dict[str, dict[str, str]] | None = None,
+    timeout: float = 10.0,
 ) -> None:
-    """Create the topics (one replica each, as on a one-broker cluster)."""
+    """Create the topics (one replica each, as on a one-broker cluster), each with its
+    ``configs`` entry, if any, as topic configuration."""
     admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
-    futures = admin.create_topics(
-        [NewTopic(topic, partitions, 1) for topic in topics], request_timeout=timeout
-    )
+    new_topics = [
+        NewTopic(topic, partitions, 1, config=(configs or {}).get(topic, {})) for topic in topics
+    ]
+    futures = admin.create_topics(new_topics, request_timeout=timeout)
     for topic, future in futures.items():
         try:
             future.result(timeout=timeout)

@@ -19,13 +19,13 @@ from pyspark.sql import SparkSession
 from questlog.catalog import load_catalog
 from questlog_spark.lake import (
     SUPERSEDED,
-    VERSION_DIR,
     LakeFiles,
     batches_in,
     compacted_file_name,
     data_files,
     lake_lock,
     partition_folder,
+    vacuum_versions,
     version_of,
 )
 from questlog_spark.schemas import PARTITION_COLUMN
@@ -90,21 +90,12 @@ class Compactor:
 
     def vacuum(self, table: str, grace_seconds: float) -> int:
         """Delete the table's superseded folders older than the grace period; how many."""
-        deleted = 0
         table_uri = self.settings.table_uri(table)
-        for folder in self.files.names(table_uri):
-            if not folder.startswith(PARTITION_PREFIX):
-                continue
-            for version in self.files.names(f"{table_uri}/{folder}"):
-                marker = f"{table_uri}/{folder}/{version}/{SUPERSEDED}"
-                if (
-                    VERSION_DIR.match(version)
-                    and self.files.exists(marker)
-                    and time.time() - self.files.modified(marker) > grace_seconds
-                ):
-                    self.files.delete(f"{table_uri}/{folder}/{version}")
-                    deleted += 1
-        return deleted
+        return sum(
+            vacuum_versions(self.files, f"{table_uri}/{folder}", grace_seconds)
+            for folder in self.files.names(table_uri)
+            if folder.startswith(PARTITION_PREFIX)
+        )
 
     def run(
         self, tables: list[str], date: str | None, min_files: int, grace_seconds: float

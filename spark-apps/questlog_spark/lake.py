@@ -57,12 +57,16 @@ def last_batch(names: Iterable[str]) -> int:
 def version_of(location: str) -> int:
     match = VERSION_DIR.match(location.rstrip("/").rsplit("/", 1)[-1])
     if match is None:
-        raise ValueError(f"{location} is not a partition version folder (…/v<k>)")
+        raise ValueError(f"{location} is not a version folder (…/v<k>)")
     return int(match["version"])
 
 
+def version_folder(parent: str, version: int) -> str:
+    return f"{parent}/v{version}"
+
+
 def partition_folder(table_uri: str, date: str, version: int = 0) -> str:
-    return f"{table_uri}/event_date={date}/v{version}"
+    return version_folder(f"{table_uri}/event_date={date}", version)
 
 
 class LakeFiles:
@@ -116,6 +120,22 @@ class LakeFiles:
     def modified(self, uri: str) -> float:
         """Seconds since the epoch."""
         return float(self._fs.getFileStatus(self._path(uri)).getModificationTime()) / 1000
+
+
+def vacuum_versions(files: LakeFiles, parent: str, grace_seconds: float) -> int:
+    """Delete the version folders under ``parent`` marked superseded more than
+    ``grace_seconds`` ago (no query can still be reading them); how many."""
+    deleted = 0
+    for version in files.names(parent):
+        marker = f"{parent}/{version}/{SUPERSEDED}"
+        if (
+            VERSION_DIR.match(version)
+            and files.exists(marker)
+            and time.time() - files.modified(marker) > grace_seconds
+        ):
+            files.delete(f"{parent}/{version}")
+            deleted += 1
+    return deleted
 
 
 class LockBusy(TimeoutError):

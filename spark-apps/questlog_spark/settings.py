@@ -15,6 +15,8 @@ class LakeSettings(BaseSettings):
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     events_topic: str = "events"
+    # The topic the assessments batch job builds its tables from.
+    assessments_topic: str = "assessments"
     # Root of the lake as a Hadoop URI: file:///… locally, s3a://bucket/… on Kubernetes.
     lake_root: str = "file:///tmp/questlog/lake"
     # Where the streaming query keeps its offsets and dedup state (durable storage).

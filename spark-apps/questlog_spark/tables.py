@@ -1,5 +1,6 @@
 """The table job: the database and one table per catalog event type (plus the dead-letter
-table) in the Hive Metastore, and their partitions kept in step with the lake.
+table and the assessment tables) in the Hive Metastore, and their partitions kept in step
+with the lake.
 
 Idempotent: run it any number of times. A new event type gets its table; a new version
 of a type that adds properties gets the new columns; a date folder in the lake that the
@@ -15,7 +16,8 @@ from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
 from questlog.catalog import EventType, load_catalog
-from questlog_spark.lake import VERSION_DIR, LakeFiles, partition_folder, version_of
+from questlog_spark.attempts import TABLES as ASSESSMENT_TABLES
+from questlog_spark.lake import VERSION_DIR, LakeFiles, partition_folder, version_folder, version_of
 from questlog_spark.schemas import (
     DEAD_LETTER_COLUMNS,
     DEAD_LETTER_TABLE,
@@ -35,29 +37,51 @@ def table_columns(catalog: dict[str, EventType]) -> dict[str, T.StructType]:
     return {**tables, DEAD_LETTER_TABLE: DEAD_LETTER_COLUMNS}
 
 
-def create_table_sql(name: str, columns: T.StructType, location: str) -> str:
+def create_table_sql(
+    name: str, columns: T.StructType, location: str, partitioned: bool = True
+) -> str:
+    partitioning = f"PARTITIONED BY ({PARTITION_COLUMN} date) " if partitioned else ""
     return (
         f"CREATE TABLE IF NOT EXISTS {name} ({hive_columns(columns)}) "
-        f"PARTITIONED BY ({PARTITION_COLUMN} date) STORED AS PARQUET "
+        f"{partitioning}STORED AS PARQUET "
         f"LOCATION '{location}' TBLPROPERTIES ('parquet.compression'='SNAPPY')"
     )
 
 
+def ensure_table(
+    spark: SparkSession,
+    database: str,
+    table: str,
+    columns: T.StructType,
+    location: str,
+    partitioned: bool = True,
+    say: Say = print,
+) -> None:
+    """Create the table at ``location`` when it is missing, else add the columns it lacks."""
+    name = f"`{database}`.`{table}`"
+    if not spark.catalog.tableExists(f"{database}.{table}"):
+        spark.sql(create_table_sql(name, columns, location, partitioned))
+        say(f"created table {database}.{table}")
+        return
+    existing = {column.name for column in spark.catalog.listColumns(f"{database}.{table}")}
+    added = T.StructType([f for f in columns.fields if f.name not in existing])
+    if added.fields:
+        spark.sql(f"ALTER TABLE {name} ADD COLUMNS ({hive_columns(added)})")
+        say(f"added columns {', '.join(added.fieldNames())} to {database}.{table}")
+
+
 def ensure_tables(spark: SparkSession, settings: LakeSettings, say: Say = print) -> None:
-    """Create what is missing: the database, each table, columns new catalog versions add."""
+    """Create what is missing: the database, each table, columns new catalog versions add.
+    The assessment tables are created empty, at version 0, until their batch job builds
+    them (so queries of them answer before that)."""
     catalog = load_catalog(settings.catalog_dir)
-    spark.sql(f"CREATE DATABASE IF NOT EXISTS `{settings.database}`")
+    database = settings.database
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
     for table, columns in table_columns(catalog).items():
-        name = f"`{settings.database}`.`{table}`"
-        if not spark.catalog.tableExists(f"{settings.database}.{table}"):
-            spark.sql(create_table_sql(name, columns, settings.table_uri(table)))
-            say(f"created table {settings.database}.{table}")
-            continue
-        existing = {column.name for column in spark.catalog.listColumns(table, settings.database)}
-        added = T.StructType([f for f in columns.fields if f.name not in existing])
-        if added.fields:
-            spark.sql(f"ALTER TABLE {name} ADD COLUMNS ({hive_columns(added)})")
-            say(f"added columns {', '.join(added.fieldNames())} to {settings.database}.{table}")
+        ensure_table(spark, database, table, columns, settings.table_uri(table), say=say)
+    for table, columns in ASSESSMENT_TABLES.items():
+        location = version_folder(settings.table_uri(table), 0)
+        ensure_table(spark, database, table, columns, location, partitioned=False, say=say)
 
 
 class Partitions:

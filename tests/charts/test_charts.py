@@ -13,7 +13,14 @@ import yaml
 
 from questlog import load
 from questlog.settings import REPO_ROOT, StackSettings
-from questlog.stack.components import Canary, IngestApi, Metastore, Prometheus
+from questlog.stack.components import (
+    PIPELINE_TOPICS,
+    TOPIC_CONFIGS,
+    Canary,
+    IngestApi,
+    Metastore,
+    Prometheus,
+)
 from questlog.stack.install import bundles
 from questlog.stack.spark import PIPELINE_CONF, PLACED_CONF_KEYS, lake_environment
 from tests.charts.conftest import (
@@ -131,6 +138,12 @@ def test_values_schema_refuses_unknown_keys(chart: str, setting: str) -> None:
             "autoscaling.minReplicas (5) is above autoscaling.maxReplicas (2)",
         ),
         ("questlog-api", ["settings.kafka_bootstrap=x:9092"], "set the Kafka bootstrap servers"),
+        (
+            "questlog-api",
+            ["registry.url=sqlite:////tmp/questlog/registry.db"],
+            "SQLite keeps each pod's pilots to itself",
+        ),
+        ("questlog-api", ["settings.registry_url=sqlite://"], "with registry.url, not settings"),
         ("questlog-stream", ["metastore.uri=http://hms:9083"], "must be a thrift:// URI"),
         ("questlog-metastore", ["postgresql.enabled=false"], "externalDatabase.url must be"),
         ("questlog", ["kafka.topics.replicas=3"], "is more than the 1 Kafka nodes"),
@@ -165,6 +178,26 @@ def test_api_container_runs_the_local_stack_command() -> None:
     assert settings["QUESTLOG_MAX_BATCH_EVENTS"] == "100"
 
 
+def test_the_pilot_registry_shares_the_metastores_postgresql() -> None:
+    """On Kubernetes the API's replicas keep their pilots in one PostgreSQL database: the
+    one the metastore chart runs, which creates it and holds its password."""
+    docs = documents("questlog")
+    url = find(docs, "ConfigMap", "questlog-api")["data"]["QUESTLOG_REGISTRY_URL"]
+    service = find(docs, "StatefulSet", "questlog-metastore-postgresql")["spec"]["serviceName"]
+    assert url == f"postgresql+psycopg://metastore@{service}:5432/registry"
+    initdb = find(docs, "ConfigMap", f"{service}-initdb")
+    assert "CREATE DATABASE registry;" in initdb["data"]["extra-databases.sql"]
+    [api_pod] = find(docs, "Deployment", "questlog-api")["spec"]["template"]["spec"]["containers"]
+    [password] = [e for e in api_pod["env"] if e["name"] == "QUESTLOG_REGISTRY_PASSWORD"]
+    assert password["valueFrom"]["secretKeyRef"] == {"name": service, "key": "password"}
+    single = documents(
+        "questlog-api",
+        *("--set", "autoscaling.enabled=false", "--set", "podDisruptionBudget.enabled=false"),
+        *("--set", "replicaCount=1", "--set", "registry.url=sqlite:////tmp/r.db"),
+    )
+    assert find(single, "ConfigMap")["data"]["QUESTLOG_REGISTRY_URL"] == "sqlite:////tmp/r.db"
+
+
 def container_env(pod: dict[str, Any]) -> dict[str, str]:
     return {item["name"]: item.get("value", "") for item in pod["env"]}
 
@@ -190,7 +223,7 @@ def test_metastore_runs_the_local_command_and_hive_site() -> None:
     assert container["command"][0] == "java"
     assert container["command"][1:4] == local[1:4]
     assert container["command"][-3:] == local[-3:]
-    hive_site = find(docs, "ConfigMap")["data"]["hive-site.xml"]
+    hive_site = find(docs, "ConfigMap", "questlog-metastore")["data"]["hive-site.xml"]
     assert "${" not in hive_site.replace("${env.QUESTLOG_METASTORE_DB_PASSWORD}", "")
     assert "jdbc:postgresql://questlog-metastore-postgresql:5432/metastore" in hive_site
 
@@ -204,6 +237,16 @@ def test_table_job_submits_tables_py_with_the_pipeline_conf() -> None:
     conf = dict(arg.removeprefix("--conf=").split("=", 1) for arg in command if "--conf=" in arg)
     assert PIPELINE_CONF.items() <= conf.items()
     assert set(PLACED_CONF_KEYS) <= set(conf)
+
+
+def test_kafka_topics_are_the_local_stacks() -> None:
+    topics = [doc["spec"] for doc in documents("questlog") if doc["kind"] == "KafkaTopic"]
+    assert sorted(topic["topicName"] for topic in topics) == sorted(PIPELINE_TOPICS)
+    values = yaml.safe_load((HELM_DIR / "questlog" / "values.yaml").read_text())
+    default = str(values["kafka"]["topics"]["retentionHours"] * 3600 * 1000)
+    for topic in topics:
+        configured = TOPIC_CONFIGS.get(topic["topicName"], {}).get("retention.ms", default)
+        assert topic["config"]["retention.ms"] == configured, topic["topicName"]
 
 
 def test_every_chart_has_real_test_hooks() -> None:

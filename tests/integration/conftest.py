@@ -8,6 +8,7 @@ import pytest
 from questlog.settings import StackSettings, get_settings
 from questlog.stack import lifecycle
 from questlog.stack.probes import trino_query
+from tests.postgres import postgres_server
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -35,3 +36,11 @@ def trino(stack: StackSettings) -> Callable[[str], list[list[object]]]:
         return trino_query(stack.host, stack.trino_port, sql, timeout=60)
 
     return query
+
+
+@pytest.fixture
+def postgres() -> Iterator[int]:
+    """The port of a PostgreSQL server started for the test (user and password in
+    tests/postgres.py)."""
+    with postgres_server() as server:
+        yield server.port

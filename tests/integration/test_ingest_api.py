@@ -14,7 +14,7 @@ from questlog_ingest.game import ROUTES
 from questlog_ingest.settings import IngestSettings, get_settings
 
 from questlog.settings import StackSettings
-from tests.helpers import read_topic, unique
+from tests.helpers import read_topic, topic_ends, unique
 
 
 @pytest.fixture
@@ -234,22 +234,27 @@ def test_openapi_describes_every_event_type(client: TestClient) -> None:
 
 def test_every_original_game_route_answers_and_emits_its_event(stack: StackSettings) -> None:
     """Against the stack's own Uvicorn process, as the course's ab scripts called it."""
-    user = unique("player")
+    user, pilot = unique("player"), unique("Maverick")
+    before = topic_ends(stack.kafka_bootstrap, "events")
     with httpx.Client(base_url=stack.api_url, headers={"Host": "user1.comcast.com"}) as http:
         for route in ROUTES:
             response = http.get(route.path, params={"user_id": user})
             assert (response.status_code, response.text) == (200, route.answer), route.path
         assert http.get("/purchase_a_dragon").status_code == 404
-        chosen = http.post("/Enrol_pilot", params={"user_id": user}, json={"pilot": "Maverick"})
+        chosen = http.post("/Enrol_pilot", params={"user_id": user}, json={"pilot": pilot})
         assert chosen.status_code == 200
-    records = [json.loads(v) for k, v in read_topic(stack.kafka_bootstrap, "events") if k == user]
+    records = [
+        json.loads(v)
+        for k, v in read_topic(stack.kafka_bootstrap, "events", since=before)
+        if k == user
+    ]
     assert sorted(r["event_type"] for r in records) == sorted(
         [r.event_type for r in ROUTES] + ["enrol_pilot"]
     )
     assert {r["host"] for r in records} == {"user1.comcast.com"}
     swords = [r for r in records if r["event_type"] == "purchase_sword"]
     assert 0 <= swords[0]["strength"] <= 10 and swords[0]["sword_type"]
-    assert any(r.get("pilot") == "Maverick" for r in records)
+    assert any(r.get("pilot") == pilot for r in records)
 
 
 def test_an_event_type_that_is_not_a_string_is_rejected_not_a_crash(client: TestClient) -> None:

@@ -13,11 +13,12 @@ from questlog_ingest.app import create_app
 
 from questlog.settings import StackSettings
 from questlog.stack import lifecycle, supervisor
-from tests.helpers import read_topic, unique
+from tests.helpers import read_topic, topic_ends, unique
 
 
 def test_broker_stopped_mid_stream_then_recovers_with_nothing_lost(stack: StackSettings) -> None:
     user, statuses, acknowledged = unique("steady"), Counter[int](), []
+    before = topic_ends(stack.kafka_bootstrap, "events")
     retry_after: set[str] = set()
     stop = threading.Event()
 
@@ -70,7 +71,7 @@ def test_broker_stopped_mid_stream_then_recovers_with_nothing_lost(stack: StackS
     assert set(statuses) <= {202, 503}, statuses
     landed = [
         json.loads(v)["event_id"]
-        for k, v in read_topic(stack.kafka_bootstrap, "events")
+        for k, v in read_topic(stack.kafka_bootstrap, "events", since=before)
         if k == user
     ]
     assert len(landed) == len(set(landed)), "no event landed twice"

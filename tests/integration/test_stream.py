@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 from pyspark.sql import SparkSession
 from questlog_ingest.game import ROUTES
+from questlog_spark.attempts import TABLES as ASSESSMENT_TABLES
 from questlog_spark.schemas import DEAD_LETTER_TABLE
 
 from questlog.catalog import EVENTS_DIR, load_catalog
@@ -60,7 +61,7 @@ def test_posted_events_are_queryable_with_their_typed_values(
                     datetime(2026, 11, 20, 8, 0, 0, 250000),  # UTC
                     "game.example",
                     agent,
-                    *(event[name] for name in own),
+                    *(event.get(name) for name in own),  # an optional one absent: NULL
                     date(2026, 11, 20),
                 ]
             ],
@@ -188,8 +189,10 @@ def test_the_table_job_creates_every_table_and_registers_unknown_date_folders(
     database, lake = unique("tables"), tmp_path / "lake"
     env = {"QUESTLOG_DATABASE": database, "QUESTLOG_LAKE_ROOT": lake.as_uri()}
     spark_submit(stack, "tables", env=env)
-    tables = {t.table for t in CATALOG.values()} | {DEAD_LETTER_TABLE}
+    tables = {t.table for t in CATALOG.values()} | {DEAD_LETTER_TABLE, *ASSESSMENT_TABLES}
     assert {row[0] for row in trino(f"SHOW TABLES FROM hive.{database}")} == tables
+    # Empty until their batch job builds them, so the report can ask them already.
+    assert trino(f"SELECT count(*) FROM hive.{database}.assessments") == [[0]]
 
     # A date folder written by someone else (a backfill, say) in the lake's layout.
     guild_joins = spark.createDataFrame(

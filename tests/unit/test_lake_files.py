@@ -1,13 +1,21 @@
 """The lake's naming rules, which the exactly-once commit relies on."""
 
+import os
+import time
+from pathlib import Path
+
 import pytest
+from pyspark.sql import SparkSession
 from questlog_spark.lake import (
+    SUPERSEDED,
+    LakeFiles,
     batch_file_name,
     batches_in,
     compacted_file_name,
     data_files,
     last_batch,
     partition_folder,
+    vacuum_versions,
     version_of,
 )
 
@@ -38,5 +46,19 @@ def test_partition_versions() -> None:
     assert folder == "s3a://lake/guild_joins/event_date=2026-11-25/v3"
     assert version_of(folder) == 3
     assert version_of(folder + "/") == 3
-    with pytest.raises(ValueError, match="not a partition version folder"):
+    with pytest.raises(ValueError, match="not a version folder"):
         version_of("file:///lake/guild_joins/event_date=2026-11-25")
+
+
+def test_vacuum_deletes_only_versions_superseded_longer_than_the_grace_period(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    for version in ("v0", "v1", "v2", "v3-not-a-version"):
+        (tmp_path / version).mkdir()
+    for version in ("v0", "v1", "v3-not-a-version"):
+        (tmp_path / version / SUPERSEDED).touch()
+    an_hour_ago = time.time() - 3600
+    os.utime(tmp_path / "v0" / SUPERSEDED, (an_hour_ago, an_hour_ago))
+
+    assert vacuum_versions(LakeFiles(spark, tmp_path.as_uri()), tmp_path.as_uri(), 1800) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v1", "v2", "v3-not-a-version"]

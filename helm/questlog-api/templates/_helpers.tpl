@@ -6,6 +6,12 @@
 {{- if hasKey .Values.settings "kafka_bootstrap" }}
 {{- fail "set the Kafka bootstrap servers with kafka.bootstrap, not settings.kafka_bootstrap" }}
 {{- end }}
+{{- if hasKey .Values.settings "registry_url" }}
+{{- fail "set the pilot registry's database with registry.url, not settings.registry_url" }}
+{{- end }}
+{{- if and (hasPrefix "sqlite" .Values.registry.url) (or .Values.autoscaling.enabled (gt (int .Values.replicaCount) 1)) }}
+{{- fail "registry.url: SQLite keeps each pod's pilots to itself; with more than one replica use a database they share (PostgreSQL)" }}
+{{- end }}
 {{- if and .Values.podDisruptionBudget.enabled (not .Values.autoscaling.enabled) (le (int .Values.replicaCount) (int .Values.podDisruptionBudget.maxUnavailable)) }}
 {{- fail (printf "podDisruptionBudget.maxUnavailable (%v) lets every one of the %v replicas go down at once" .Values.podDisruptionBudget.maxUnavailable .Values.replicaCount) }}
 {{- end }}

@@ -7,45 +7,30 @@ import asyncio
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
-from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import OperationalError
 
 from questlog.catalog import EventType, load_catalog
-from questlog_ingest import openapi
+from questlog_ingest import openapi, pilots
+from questlog_ingest.dependencies import (
+    CatalogDep,
+    PublisherDep,
+    RegistryDep,
+    SettingsDep,
+    context,
+)
 from questlog_ingest.game import ROUTES, GameRoute, game_event
 from questlog_ingest.intake import Outcome, take_in
 from questlog_ingest.metrics import RequestMetrics
 from questlog_ingest.publisher import KafkaUnavailable, Publisher
+from questlog_ingest.registry.store import Registry, RegistryError, migrate, open_engine
 from questlog_ingest.settings import IngestSettings, get_settings
-from questlog_ingest.validation import RequestContext
-
-
-# Dependencies are async so that FastAPI calls them inline, not in its thread pool (a
-# thread hand-off per dependency per request cost more than the rest of a request).
-async def app_settings(request: Request) -> IngestSettings:
-    """The settings the app started with: get_settings(), or a test's override of it."""
-    settings: IngestSettings = request.app.state.settings
-    return settings
-
-
-async def get_catalog() -> dict[str, EventType]:
-    return load_catalog()
-
-
-async def get_publisher(request: Request) -> Publisher:
-    publisher: Publisher = request.app.state.publisher
-    return publisher
-
-
-SettingsDep = Annotated[IngestSettings, Depends(app_settings)]
-CatalogDep = Annotated[dict[str, EventType], Depends(get_catalog)]
-PublisherDep = Annotated[Publisher, Depends(get_publisher)]
 
 RNG = random.Random()
 OUTCOME_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -56,14 +41,6 @@ OUTCOME_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"description": "No event was valid; each is listed with the reason."},
     503: {"description": "Kafka cannot take events now; retry after Retry-After seconds."},
 }
-
-
-def context(request: Request) -> RequestContext:
-    return RequestContext(
-        received_at=datetime.now(UTC),
-        host=request.headers.get("host"),
-        user_agent=request.headers.get("user-agent"),
-    )
 
 
 async def read_json(request: Request, settings: IngestSettings) -> Any:
@@ -118,19 +95,46 @@ async def post_events(
     return outcome_response(await take_in(events, context(request), catalog, publisher, settings))
 
 
+async def publish_game_event(
+    request: Request,
+    event: dict[str, Any],
+    settings: IngestSettings,
+    catalog: dict[str, EventType],
+    publisher: Publisher,
+) -> None:
+    outcome = await take_in([event], context(request), catalog, publisher, settings)
+    if outcome.rejected:
+        raise HTTPException(422, outcome.rejected[0]["reason"])
+
+
 def game_endpoint(route: GameRoute) -> Callable[..., Awaitable[Response]]:
     async def endpoint(
         request: Request, settings: SettingsDep, catalog: CatalogDep, publisher: PublisherDep
     ) -> Response:
         event = await game_event(request, route, RNG)
-        outcome = await take_in([event], context(request), catalog, publisher, settings)
-        if outcome.rejected:
-            raise HTTPException(422, outcome.rejected[0]["reason"])
+        await publish_game_event(request, event, settings, catalog, publisher)
         return PlainTextResponse(route.answer)
 
-    endpoint.__name__ = f"game_{route.event_type}_{route.path.strip('/').lower() or 'root'}"
-    endpoint.__doc__ = f"The original game's {route.path}: emits a {route.event_type} event."
-    return endpoint
+    async def registry_endpoint(
+        request: Request,
+        settings: SettingsDep,
+        catalog: CatalogDep,
+        publisher: PublisherDep,
+        registry: RegistryDep,
+        emit: pilots.EmitDep,
+    ) -> Response:
+        event = await game_event(request, route, RNG)
+        valid = catalog[route.event_type].is_valid(event)
+        if valid and pilots.is_registered(event):
+            await pilots.record_game_event(event, registry, emit)
+        else:  # an anonymous fitting is published as it is; an invalid event is refused
+            await publish_game_event(request, event, settings, catalog, publisher)
+        return PlainTextResponse(route.answer)
+
+    chosen = registry_endpoint if route.event_type in pilots.REGISTRY_EVENTS else endpoint
+    chosen.__name__ = f"game_{route.event_type}_{route.path.strip('/').lower() or 'root'}"
+    chosen.__doc__ = f"The original game's {route.path}: emits a {route.event_type} event."
+    return chosen
 
 
 async def healthz() -> dict[str, str]:
@@ -165,11 +169,15 @@ def create_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = current_settings()
+        engine = open_engine(app.state.settings.registry_url, app.state.settings.registry_password)
+        await asyncio.to_thread(migrate, engine)
+        app.state.registry = Registry(engine)
         publisher = Publisher(app.state.settings)
         publisher.start()
         app.state.publisher = publisher
         yield
         await publisher.close()
+        engine.dispose()
 
     app = FastAPI(
         title="questlog ingest API",
@@ -180,13 +188,21 @@ def create_app() -> FastAPI:
     )
     app.add_middleware(RequestMetrics)
 
+    @app.exception_handler(RegistryError)
+    async def registry_refused(_: Request, error: RegistryError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, error.status)
+
+    def retry_later(detail: str) -> JSONResponse:
+        headers = {"Retry-After": str(current_settings().retry_after_seconds)}
+        return JSONResponse({"detail": detail}, 503, headers=headers)
+
+    @app.exception_handler(OperationalError)
+    async def registry_unreachable(_: Request, error: OperationalError) -> JSONResponse:
+        return retry_later(f"the pilot registry's database cannot be reached ({error.orig})")
+
     @app.exception_handler(KafkaUnavailable)
     async def kafka_unavailable(_: Request, error: KafkaUnavailable) -> JSONResponse:
-        return JSONResponse(
-            {"detail": f"Kafka cannot take events now ({error}); retry later"},
-            503,
-            headers={"Retry-After": str(current_settings().retry_after_seconds)},
-        )
+        return retry_later(f"Kafka cannot take events now ({error}); retry later")
 
     app.add_api_route(
         "/v1/events",
@@ -197,6 +213,7 @@ def create_app() -> FastAPI:
         responses=OUTCOME_RESPONSES,
         openapi_extra={"requestBody": openapi.request_body()},
     )
+    app.include_router(pilots.router)
     for route in ROUTES:
         endpoint = game_endpoint(route)
         for method in ("GET", "POST"):

@@ -15,6 +15,8 @@ from typing import Any
 import orjson
 from fastapi import HTTPException, Request
 
+from questlog_ingest.registry.fleets import FLEETS
+
 SWORDS = {"longsword": 120, "broadsword": 150, "katana": 300, "rapier": 90, "scimitar": 110}
 AXES = {"hatchet": 40, "bearded axe": 95, "battleaxe": 160, "greataxe": 220}
 SHIELDS = {"buckler": 50, "heater": 85, "kite shield": 120, "tower shield": 200}
@@ -26,11 +28,6 @@ GUILDS = [
     "Silver Hand",
     "Crimson Fleet",
 ]
-FLEETS = {
-    "Federation": {"Corvette": 1_200, "Frigate": 3_500, "Cruiser": 9_000, "Carrier": 24_000},
-    "Empire": {"Interceptor": 900, "Destroyer": 5_200, "Dreadnought": 30_000},
-    "Free Traders": {"Shuttle": 400, "Freighter": 2_100, "Blockade Runner": 6_800},
-}
 
 
 def _score(rng: random.Random) -> float:
@@ -74,12 +71,21 @@ def _fitting(rng: random.Random) -> dict[str, Any]:
     }
 
 
+def _ship_cost(event: dict[str, Any]) -> dict[str, Any]:
+    """A body that picks its ship pays that ship's price."""
+    fleet = FLEETS.get(event.get("allegiance"), {})  # type: ignore[arg-type]
+    ship = event.get("ship")
+    return {"ship_cost": fleet[ship]} if isinstance(ship, str) and ship in fleet else {}
+
+
 @dataclass(frozen=True)
 class GameRoute:
     path: str
     event_type: str
     answer: str
     attributes: Callable[[random.Random], dict[str, Any]]
+    # Attributes that follow from others, worked out again after a body chose some.
+    derived: Callable[[dict[str, Any]], dict[str, Any]] = lambda event: {}
 
 
 ROUTES = [
@@ -110,7 +116,7 @@ ROUTES = [
     ),
     GameRoute("/declare_peace", "declare_peace", "Peace declared!\n", _conflict),
     GameRoute("/declare_a_war", "declare_war", "War declared!\n", _conflict),
-    GameRoute("/Enrol_pilot", "enrol_pilot", "Pilot enrolled!\n", _pilot),
+    GameRoute("/Enrol_pilot", "enrol_pilot", "Pilot enrolled!\n", _pilot, _ship_cost),
     GameRoute("/Fit_ship", "fit_ship", "Ship fitted!\n", _fitting),
 ]
 
@@ -131,4 +137,5 @@ async def game_event(request: Request, route: GameRoute, rng: random.Random) -> 
         if not isinstance(chosen, dict):
             raise HTTPException(422, "the body must be a JSON object of event attributes")
         event.update(chosen)
+        event.update({k: v for k, v in route.derived(event).items() if k not in chosen})
     return event

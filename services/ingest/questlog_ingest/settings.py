@@ -22,6 +22,10 @@ class IngestSettings(BaseSettings):
     # Events waiting in the producer's queue; past this, requests are answered 503.
     producer_queue_limit: int = Field(default=100_000, gt=0)
     retry_after_seconds: int = Field(default=5, gt=0)
+    # The pilot registry's database (SQLAlchemy URL): SQLite by default, PostgreSQL on
+    # Kubernetes; its password, when set, replaces the URL's (so it can come from a secret).
+    registry_url: str = "sqlite:////tmp/questlog/registry.db"
+    registry_password: str = ""
     # A route that does nothing, to measure the framework's own cost (benchmarks only).
     enable_noop_route: bool = False
 

@@ -1,0 +1,204 @@
+"""The pilot registry over HTTP: a server-rendered page (a form and the list of pilots) at
+``/pilots``, JSON routes under ``/v1/pilots`` (what ``questlog pilots`` calls), and the
+registry's side of the original game's ``/Enrol_pilot`` and ``/Fit_ship``.
+
+Registry calls run in a worker thread (SQLAlchemy is synchronous); the event each change
+emits is published on the event loop, and the change is stored only once Kafka has it.
+"""
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+
+from questlog_ingest.dependencies import (
+    CatalogDep,
+    PublisherDep,
+    RegistryDep,
+    SettingsDep,
+    context,
+)
+from questlog_ingest.intake import take_in
+from questlog_ingest.publisher import KafkaUnavailable
+from questlog_ingest.registry.fleets import FLEETS, WEAPONS
+from questlog_ingest.registry.store import Emit, InvalidPilot, Registry, RegistryError
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "registry" / "templates")
+# The page lists this many pilots, the latest first (the game's scripts enrol thousands).
+PAGE_PILOTS = 50
+WEAPON_LIMIT = 1_000_000
+
+
+async def emitter(
+    request: Request, settings: SettingsDep, catalog: CatalogDep, publisher: PublisherDep
+) -> Emit:
+    """Publishes one event from a worker thread and waits for Kafka's acknowledgement."""
+    loop = asyncio.get_running_loop()
+    request_context = context(request)
+
+    async def publish(event: dict[str, Any]) -> None:
+        outcome = await take_in([event], request_context, catalog, publisher, settings)
+        if outcome.rejected:
+            raise InvalidPilot(outcome.rejected[0]["reason"])
+
+    def emit(event: dict[str, Any]) -> None:
+        asyncio.run_coroutine_threadsafe(publish(event), loop).result()
+
+    return emit
+
+
+EmitDep = Annotated[Emit, Depends(emitter)]
+
+
+class Enrolment(BaseModel):
+    pilot: str = Field(description="Unique pilot name (case-insensitive), 1 to 64 characters.")
+    alliance: str = Field(description=f"One of {', '.join(FLEETS)}.")
+    ship: str = Field(description="A ship of the alliance's fleet (see GET /v1/fleets).")
+    player: str = Field(description="The player's user id, 1 to 128 characters.")
+
+
+class Weapons(BaseModel):
+    missile_launchers: int = Field(ge=0, le=WEAPON_LIMIT)
+    cannons: int = Field(ge=0, le=WEAPON_LIMIT)
+    missiles: int = Field(ge=0, le=WEAPON_LIMIT)
+    torpedoes: int = Field(ge=0, le=WEAPON_LIMIT)
+
+
+router = APIRouter()
+
+
+@router.get("/pilots", response_class=HTMLResponse, tags=["pilots"])
+async def pilots_page(request: Request, registry: RegistryDep, enrolled: str = "") -> Response:
+    """The registry's page: the enrolment form and the latest pilots."""
+    return await _page(request, registry, notice=f"Pilot {enrolled} enrolled." if enrolled else "")
+
+
+@router.post("/pilots", response_class=HTMLResponse, tags=["pilots"])
+async def enrol_from_form(
+    request: Request,
+    registry: RegistryDep,
+    emit: EmitDep,
+    pilot: Annotated[str, Form()] = "",
+    player: Annotated[str, Form()] = "",
+    alliance: Annotated[str, Form()] = "",
+    ship: Annotated[str, Form()] = "",
+) -> Response:
+    """The form's submission: enrols and shows the list, or shows the form again with why not."""
+    try:
+        enrolled = await asyncio.to_thread(registry.enrol, pilot, alliance, ship, player, emit)
+    except (RegistryError, KafkaUnavailable) as error:
+        chosen = {"pilot": pilot, "player": player, "alliance": alliance, "ship": ship}
+        if isinstance(error, RegistryError):
+            reason, status = str(error), error.status
+        else:
+            reason, status = f"The pipeline cannot take events now ({error}); try again soon.", 503
+        return await _page(request, registry, error=reason, chosen=chosen, status=status)
+    return RedirectResponse(f"/pilots?enrolled={enrolled['pilot']}", status_code=303)
+
+
+async def _page(
+    request: Request,
+    registry: Registry,
+    notice: str = "",
+    error: str = "",
+    chosen: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    pilots = await asyncio.to_thread(registry.pilots, PAGE_PILOTS)
+    total = await asyncio.to_thread(registry.count)
+    return TEMPLATES.TemplateResponse(
+        request,
+        "pilots.html",
+        {
+            "fleets": FLEETS,
+            "pilots": pilots,
+            "total": total,
+            "notice": notice,
+            "error": error,
+            "chosen": chosen or {},
+        },
+        status_code=status,
+    )
+
+
+@router.get("/v1/fleets", tags=["pilots"])
+async def fleets() -> dict[str, dict[str, int]]:
+    """Each alliance's fleet: ship -> price in credits."""
+    return FLEETS
+
+
+@router.get("/v1/pilots", tags=["pilots"])
+async def list_pilots(
+    registry: RegistryDep, limit: Annotated[int | None, Query(ge=1, le=100_000)] = None
+) -> dict[str, Any]:
+    """Pilots, the latest enrolled first, with their fittings."""
+    pilots = await asyncio.to_thread(registry.pilots, limit)
+    return {"total": await asyncio.to_thread(registry.count), "pilots": pilots}
+
+
+@router.post("/v1/pilots", status_code=201, tags=["pilots"])
+async def enrol(body: Enrolment, registry: RegistryDep, emit: EmitDep) -> dict[str, Any]:
+    """Enrol a pilot; 409 when the name is taken, 422 when the ship is not in the fleet."""
+    return await asyncio.to_thread(
+        registry.enrol, body.pilot, body.alliance, body.ship, body.player, emit
+    )
+
+
+@router.post("/v1/pilots/{name}/fittings", status_code=201, tags=["pilots"])
+async def fit(name: str, body: Weapons, registry: RegistryDep, emit: EmitDep) -> dict[str, Any]:
+    """Fit weapons to a pilot's ship; 404 when there is no such pilot."""
+    return await asyncio.to_thread(registry.fit, name, body.model_dump(), emit)
+
+
+@router.post("/v1/pilots/replay", status_code=202, tags=["pilots"])
+async def replay(
+    request: Request,
+    registry: RegistryDep,
+    settings: SettingsDep,
+    catalog: CatalogDep,
+    publisher: PublisherDep,
+) -> dict[str, Any]:
+    """Publish every stored enrolment and fitting again, with its original event id (so the
+    stream drops the ones it has seen within its dedup window)."""
+    events = await asyncio.to_thread(registry.events)
+    size = settings.max_batch_events
+    counts = {"enrol_pilot": 0, "fit_ship": 0}
+    for start in range(0, len(events), size):
+        batch = events[start : start + size]
+        outcome = await take_in(batch, context(request), catalog, publisher, settings)
+        if outcome.rejected:
+            raise InvalidPilot(f"stored event refused: {outcome.rejected[0]['reason']}")
+        for event in batch:
+            counts[event["event_type"]] += 1
+    return {"replayed": counts}
+
+
+# The game routes whose events go through the registry.
+REGISTRY_EVENTS = ("enrol_pilot", "fit_ship")
+
+
+def is_registered(event: dict[str, Any]) -> bool:
+    """Enrolments always are; a fitting when it names its pilot (the original game's did not)."""
+    return event["event_type"] == "enrol_pilot" or "pilot" in event
+
+
+async def record_game_event(event: dict[str, Any], registry: Registry, emit: Emit) -> None:
+    """The registry's part of ``/Enrol_pilot`` and ``/Fit_ship``, for an event the catalog
+    accepts."""
+    if event["event_type"] == "enrol_pilot":
+        await asyncio.to_thread(
+            registry.enrol,
+            event["pilot"],
+            event["allegiance"],
+            event["ship"],
+            event["user_id"],
+            emit,
+            event["ship_cost"],
+        )
+    else:
+        weapons = {weapon: event[weapon] for weapon in WEAPONS}
+        await asyncio.to_thread(registry.fit, event["pilot"], weapons, emit)

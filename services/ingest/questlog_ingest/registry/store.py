@@ -1,0 +1,194 @@
+"""The registry's operations. Each change is also an event, emitted inside the change's
+transaction: when the pipeline refuses the event (Kafka down, say), nothing is stored."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from questlog_ingest.registry.fleets import WEAPONS, UnknownShip, ship_cost
+from questlog_ingest.registry.models import Fitting, Pilot, iso
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+NAME_LIMIT = 64
+PLAYER_LIMIT = 128
+# Publishes an event to the pipeline; raises when it was not accepted.
+Emit = Callable[[dict[str, Any]], None]
+
+
+class RegistryError(Exception):
+    """A request the registry refuses; ``status`` is its HTTP status."""
+
+    status = 422
+
+
+class InvalidPilot(RegistryError):
+    pass
+
+
+class DuplicatePilot(RegistryError):
+    status = 409
+
+
+class UnknownPilot(RegistryError):
+    status = 404
+
+
+def text(field: str, raw: object, limit: int) -> str:
+    """A name or id, trimmed; refused when empty, too long or holding control characters."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidPilot(f"{field}: a {field} is required")
+    value = raw.strip()
+    if len(value) > limit:
+        raise InvalidPilot(f"{field}: at most {limit} characters")
+    if not value.isprintable():
+        raise InvalidPilot(f"{field}: control characters are not allowed")
+    return value
+
+
+def open_engine(url: str, password: str = "") -> Engine:
+    """An engine on ``url``; ``password`` (from a secret) replaces the URL's own."""
+    target = make_url(url)
+    if password:
+        target = target.set(password=password)
+    if target.get_backend_name() != "sqlite":
+        return create_engine(target, pool_pre_ping=True)
+    if target.database:
+        Path(target.database).parent.mkdir(parents=True, exist_ok=True)
+    # The API's worker threads share the engine; SQLite serialises their writes.
+    engine = create_engine(target, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(connection: Any, _: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers do not wait for a writer
+        cursor.close()
+
+    return engine
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration (idempotent)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+class Registry:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def pilots(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Pilots, the latest enrolled first."""
+        query = select(Pilot).order_by(Pilot.enrolled_at.desc(), Pilot.id.desc()).limit(limit)
+        with self._sessions() as session:
+            return [pilot.as_dict() for pilot in session.scalars(query)]
+
+    def count(self) -> int:
+        with self._sessions() as session:
+            return session.scalar(select(func.count(Pilot.id))) or 0
+
+    def enrol(
+        self,
+        name: object,
+        alliance: str,
+        ship: str,
+        player: str,
+        emit: Emit,
+        stated_cost: int | None = None,
+    ) -> dict[str, Any]:
+        """Enrol a pilot and emit its ``enrol_pilot`` event. The ship's price comes from the
+        fleet list; a caller that states one must state that one."""
+        name = text("pilot", name, NAME_LIMIT)
+        player = text("player", player, PLAYER_LIMIT)
+        try:
+            cost = ship_cost(alliance, ship)
+        except UnknownShip as error:
+            raise InvalidPilot(str(error)) from None
+        if stated_cost is not None and stated_cost != cost:
+            raise InvalidPilot(f"ship_cost: a {ship} of the {alliance} fleet costs {cost}")
+        pilot = Pilot(
+            name=name,
+            name_key=name.casefold(),
+            alliance=alliance,
+            ship=ship,
+            ship_cost=cost,
+            player=player,
+            event_id=str(uuid4()),
+            enrolled_at=datetime.now(UTC),
+            fittings=[],
+        )
+        with self._sessions() as session, session.begin():
+            session.add(pilot)
+            try:
+                session.flush()
+            except IntegrityError:
+                raise DuplicatePilot(
+                    f"a pilot named {name!r} already exists; choose another name"
+                ) from None
+            emit(enrolment_event(pilot))
+        return pilot.as_dict()
+
+    def fit(self, name: str, weapons: dict[str, int], emit: Emit) -> dict[str, Any]:
+        """Fit weapons to a pilot's ship and emit its ``fit_ship`` event."""
+        with self._sessions() as session, session.begin():
+            pilot = self._find(session, name)
+            fitting = Fitting(
+                **{weapon: weapons[weapon] for weapon in WEAPONS},
+                event_id=str(uuid4()),
+                fitted_at=datetime.now(UTC),
+            )
+            pilot.fittings.append(fitting)
+            session.flush()
+            emit(fitting_event(pilot, fitting))
+            return pilot.as_dict()
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every enrolment and fitting as the event it emitted, in the order they happened."""
+        with self._sessions() as session:
+            pilots = session.scalars(select(Pilot).order_by(Pilot.id)).all()
+            changes = [(p.enrolled_at, enrolment_event(p)) for p in pilots]
+            changes += [(f.fitted_at, fitting_event(p, f)) for p in pilots for f in p.fittings]
+        return [event for _, event in sorted(changes, key=lambda change: change[0])]
+
+    def _find(self, session: Session, name: str) -> Pilot:
+        pilot = session.scalar(select(Pilot).where(Pilot.name_key == name.strip().casefold()))
+        if pilot is None:
+            raise UnknownPilot(f"no pilot named {name!r}; enrol it first")
+        return pilot
+
+
+def enrolment_event(pilot: Pilot) -> dict[str, Any]:
+    return {
+        "event_type": "enrol_pilot",
+        "event_id": pilot.event_id,
+        "occurred_at": iso(pilot.enrolled_at),
+        "user_id": pilot.player,
+        "pilot": pilot.name,
+        "allegiance": pilot.alliance,
+        "ship": pilot.ship,
+        "ship_cost": pilot.ship_cost,
+    }
+
+
+def fitting_event(pilot: Pilot, fitting: Fitting) -> dict[str, Any]:
+    return {
+        "event_type": "fit_ship",
+        "event_id": fitting.event_id,
+        "occurred_at": iso(fitting.fitted_at),
+        "user_id": pilot.player,
+        "pilot": pilot.name,
+        **{weapon: getattr(fitting, weapon) for weapon in WEAPONS},
+    }

@@ -1,0 +1,73 @@
+"""The pilot registry on PostgreSQL, its database on Kubernetes: replicas that start
+together migrate one at a time, names stay unique, and when the database is down only the
+registry's routes answer 503."""
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from fastapi.testclient import TestClient
+from questlog_ingest.app import create_app
+from questlog_ingest.registry.models import Base
+from questlog_ingest.registry.store import DuplicatePilot, Registry, migrate, open_engine
+from questlog_ingest.settings import IngestSettings, get_settings
+
+from questlog.settings import StackSettings
+from tests.helpers import unique
+from tests.postgres import DATABASE, PASSWORD, USER, postgres_server
+
+
+def migrate_as_a_replica(url: str, start: Any) -> None:
+    engine = open_engine(url, password=PASSWORD)
+    start.wait()  # every replica is ready: they migrate at the same moment
+    migrate(engine)
+    engine.dispose()
+
+
+def test_registry_migrates_and_refuses_duplicates_on_postgres(postgres: int) -> None:
+    url = f"postgresql+psycopg://{USER}@127.0.0.1:{postgres}/{DATABASE}"
+    # Separate processes, like replicas (Alembic's context is global to a process).
+    spawn = multiprocessing.get_context("spawn")
+    with spawn.Manager() as manager, ProcessPoolExecutor(3, mp_context=spawn) as replicas:
+        start = manager.Barrier(3)
+        # Raises if two replicas tried to create the same table.
+        list(replicas.map(migrate_as_a_replica, [url] * 3, [start] * 3))
+    engines = [open_engine(url, password=PASSWORD) for _ in range(3)]
+    with engines[0].connect() as connection:
+        assert connection.dialect.name == "postgresql"
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    emitted: list[str] = []
+    registry = Registry(engines[1])
+    registry.enrol("Maverick", "Empire", "Destroyer", "p1", lambda e: emitted.append(e["pilot"]))
+    with pytest.raises(DuplicatePilot):
+        Registry(engines[2]).enrol("maverick", "Empire", "Destroyer", "p2", emitted.append)
+    assert [p["pilot"] for p in registry.pilots()] == ["Maverick"] == emitted
+    for engine in engines:
+        engine.dispose()
+
+
+def test_an_unreachable_registry_is_answered_503_and_events_keep_flowing(
+    stack: StackSettings,
+) -> None:
+    with postgres_server() as server:
+        settings = IngestSettings(
+            kafka_bootstrap=stack.kafka_bootstrap,
+            events_topic=unique("events"),
+            registry_url=f"postgresql+psycopg://{USER}@127.0.0.1:{server.port}/{DATABASE}",
+            registry_password=PASSWORD,
+            retry_after_seconds=4,
+        )
+        app = create_app()
+        app.dependency_overrides[get_settings] = lambda: settings
+        with TestClient(app) as client:
+            enrolment = {"pilot": "Goose", "alliance": "Empire", "ship": "Destroyer"}
+            assert client.post("/v1/pilots", json={**enrolment, "player": "p1"}).status_code == 201
+            server.stop()
+            refused = client.get("/v1/pilots")
+            assert (refused.status_code, refused.headers["Retry-After"]) == (503, "4")
+            assert "the pilot registry's database cannot be reached" in refused.json()["detail"]
+            sword = client.get("/purchase_a_sword")
+            assert (sword.status_code, sword.text) == (200, "Sword Purchased!\n")
