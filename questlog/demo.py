@@ -1,16 +1,20 @@
 """``make demo``: the stack end to end. Sample game events are posted to the ingest API in
 batches, which publishes them to the Kafka topic ``events``; the streaming app lands them in
 one typed Parquet table per event type, registered in the Hive Metastore; once Trino sees
-them all, the analytics report runs on Trino."""
+them all, the ed-tech project's assessment attempts are generated, loaded into Kafka and
+built into their tables, and the analytics report runs on Trino."""
 
 import random
 import uuid
 
-from questlog import report
+from questlog import assessments, report
+from questlog.assessments.generate import generate
+from questlog.publish import LOADABLE, publish_file
 from questlog.settings import StackSettings
 from questlog.stack import lifecycle
 from questlog.stack.install import Say
 from questlog.stack.probes import trino_query
+from questlog.stack.spark import spark_submit
 from questlog.traffic import landed_sql, post_sample, wait_until_landed
 
 TOPIC = "events"
@@ -43,6 +47,16 @@ def wait_until_all_landed(settings: StackSettings, user_agent: str, sent: int, s
     return seconds
 
 
+def build_assessments(settings: StackSettings, say: Say) -> None:
+    """The ed-tech project's flow, as `make assessments` runs it."""
+    say("\nThe ed-tech project: assessment attempts, loaded into Kafka and built into tables ...")
+    generated = generate(settings.state_dir / "assessment-attempts.jsonl")
+    say(generated.describe())
+    publish_file(settings, generated.path, assessments.TOPIC, LOADABLE[assessments.TOPIC], say)
+    say("Building the tables assessments and assessment_questions with Spark ...")
+    spark_submit(settings, "assessments")
+
+
 def run(settings: StackSettings, say: Say, events: int = 2000) -> list[report.Answer]:
     lifecycle.up(settings, say)
     # This run's events are told apart from earlier runs' by their User-Agent.
@@ -53,4 +67,5 @@ def run(settings: StackSettings, say: Say, events: int = 2000) -> list[report.An
     say("Waiting for the streaming app to land them in the lake's tables ...")
     seconds = wait_until_all_landed(settings, user_agent, accepted, say)
     say(f"All {accepted} events are queryable in Trino, {seconds:.0f} s after the last 202.")
+    build_assessments(settings, say)
     return report.run(settings, say)
