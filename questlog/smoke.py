@@ -1,8 +1,9 @@
 """``python -m questlog.smoke``: proves that a running pipeline carries events end to end.
 
-It posts sample game events to the ingest API, checks that the API's accepted-events
-counter moved by as many, and (given Trino's URL) waits until Trino returns every one of
-them from the lake's tables.
+It checks that the API's pilot registry answers (its database is reachable and
+migrated), posts sample game events to the ingest API, checks that the API's
+accepted-events counter moved by as many, and (given Trino's URL) waits until Trino
+returns every one of them from the lake's tables.
 The integration tests run it against the local stack and the Helm test hook runs it in the
 cluster, so it uses the standard library only (the API's image has no Trino client).
 """
@@ -12,6 +13,7 @@ import json
 import random
 import socket
 import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -60,6 +62,15 @@ def accepted_total(metrics_url: str) -> float:
     return total
 
 
+def registered_pilots(api_url: str) -> int:
+    """How many pilots the API's registry holds; SmokeError when it cannot say."""
+    try:
+        with urllib.request.urlopen(f"{api_url}/v1/pilots?limit=1", timeout=30) as response:
+            return int(json.load(response)["total"])
+    except urllib.error.HTTPError as error:
+        raise SmokeError(f"the pilot registry answered {error.code}: {error.read()!r}") from None
+
+
 def run(
     api_url: str,
     trino_url: str | None,
@@ -71,6 +82,7 @@ def run(
     """The whole check; the seconds from the last 202 until Trino saw every event (0
     without Trino)."""
     user_agent = f"questlog-smoke/{uuid.uuid4().hex[:12]}"
+    say(f"The pilot registry answers: {registered_pilots(api_url)} pilots.")
     before = accepted_total(metrics_url)
     say(f"Posting {events} events to {api_url} as {user_agent} ...")
     accepted = post_sample(api_url, events, user_agent, random.Random())

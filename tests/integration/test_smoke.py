@@ -22,6 +22,7 @@ def test_pipeline_smoke_check_sees_every_event_in_trino(stack: StackSettings) ->
         "--timeout=300",
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "The pilot registry answers: " in result.stdout
     assert "questlog_events_accepted_total moved by 120" in result.stdout
     assert "OK: Trino returns all 120 events" in result.stdout
 
