@@ -17,7 +17,7 @@ PYTEST_ARGS ?=
 ##@ Quickstart
 
 .PHONY: demo
-demo: setup ## Start the local stack, send sample events through it, print the report
+demo: setup ## Start the local stack, send sample events through it, build the assessments, print the report
 	$(QUESTLOG) demo
 
 .PHONY: test

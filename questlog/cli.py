@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         run=cmd_clean
     )
     commands.add_parser(
-        "demo", help="start the stack, send sample events through it, print a report"
+        "demo", help="start the stack, send events through it, build the assessments, report"
     ).set_defaults(run=cmd_demo)
     commands.add_parser(
         "report", help="run the analytics report's SQL on Trino, print it, draw its chart"
