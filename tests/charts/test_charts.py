@@ -215,6 +215,20 @@ def test_spark_application_runs_the_local_stream_with_its_settings() -> None:
     assert container_env(app["driver"])["QUESTLOG_CHECKPOINT_ROOT"].startswith("s3a://")
 
 
+def test_the_assessments_rebuild_runs_the_local_batch_on_a_schedule() -> None:
+    docs = documents("questlog-stream", "--set", "assessments.graceMinutes=5")
+    scheduled = find(docs, "ScheduledSparkApplication")["spec"]
+    assert scheduled["concurrencyPolicy"] == "Forbid"
+    app, stream = scheduled["template"], find(docs, "SparkApplication")["spec"]
+    assert app["mainApplicationFile"].endswith("/questlog_spark/assessments.py")
+    assert app["arguments"] == ["--grace-minutes=5"]
+    assert app["sparkConf"] == stream["sparkConf"] and app["image"] == stream["image"]
+    for role in ("driver", "executor"):
+        assert container_env(app[role]) == container_env(stream[role])
+    off = documents("questlog-stream", "--set", "assessments.enabled=false")
+    assert not [d for d in off if d["kind"] == "ScheduledSparkApplication"]
+
+
 def test_metastore_runs_the_local_command_and_hive_site() -> None:
     docs = documents("questlog-metastore")
     (container,) = find(docs, "Deployment")["spec"]["template"]["spec"]["containers"]

@@ -39,3 +39,22 @@
 {{- end }}
 {{- toYaml (merge $conf .Values.sparkConf) }}
 {{- end }}
+
+{{/* What a driver or executor of the chart's Spark apps runs with: settings, the object
+store's credentials, the security contexts. */}}
+{{- define "questlog-stream.sparkPod" -}}
+env:
+  {{- include "questlog-stream.env" . | nindent 2 }}
+envFrom:
+  - secretRef:
+      name: {{ .Values.lake.s3.credentialsSecret }}
+podSecurityContext:
+  {{- include "questlog.podSecurityContext" . | nindent 2 }}
+securityContext:
+  {{- include "questlog.containerSecurityContext" . | nindent 2 }}
+{{- end }}
+
+{{/* Where the image's Python environment keeps an app of spark-apps/questlog_spark. */}}
+{{- define "questlog-stream.appFile" -}}
+local:///opt/questlog/venv/lib/python3.11/site-packages/questlog_spark/{{ . }}.py
+{{- end }}
