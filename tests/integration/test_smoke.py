@@ -4,6 +4,7 @@ in the cluster (``python -m questlog.smoke``, ``python -m questlog.metrics_text`
 import subprocess
 import sys
 
+from questlog.canary import probe
 from questlog.settings import StackSettings
 
 
@@ -54,3 +55,8 @@ def test_stream_hook_check_reads_the_query_state(stack: StackSettings) -> None:
     )
     assert never.returncode == 1
     assert "is 1, not 7" in never.stderr
+
+
+def test_a_canary_is_found_in_trino_and_timed(stack: StackSettings) -> None:
+    seconds = probe(stack.api_url, stack.trino_url, timeout=120, poll=1)
+    assert seconds is not None and 0 < seconds < 120
