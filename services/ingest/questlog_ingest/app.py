@@ -213,7 +213,6 @@ def create_app() -> FastAPI:
         responses=OUTCOME_RESPONSES,
         openapi_extra={"requestBody": openapi.request_body()},
     )
-    app.include_router(pilots.router)
     for route in ROUTES:
         endpoint = game_endpoint(route)
         for method in ("GET", "POST"):
@@ -225,6 +224,8 @@ def create_app() -> FastAPI:
                 tags=["game"],
                 response_class=PlainTextResponse,
             )
+    # After the game routes, which the benchmarks load: routes are matched in order.
+    app.include_router(pilots.router)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["operations"])
     app.add_api_route("/readyz", readyz, methods=["GET"], tags=["operations"])
     app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], tags=["operations"])
