@@ -17,9 +17,8 @@ import uuid
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
-from questlog.catalog import load_catalog
 from questlog.smoke import SmokeError, trino_scalar
-from questlog.traffic import post_batch, wait_until_landed
+from questlog.traffic import landed_sql, post_batch, wait_until_landed
 
 log = logging.getLogger("questlog.canary")
 FRESHNESS = Histogram(
@@ -38,21 +37,11 @@ LAST_SEEN = Gauge(
 CANARY_TYPE = "default"
 
 
-def canary_sql(agent: str) -> str:
-    """Counts the canary in Trino. It is polled every second, so it reads the canary's own
-    table and only its recent dates (a margin for the session's time zone), not the lake."""
-    table = load_catalog()[CANARY_TYPE].table
-    return (
-        f"SELECT count(*) FROM hive.default.{table} "
-        f"WHERE event_date >= current_date - INTERVAL '1' DAY AND user_agent = '{agent}'"
-    )
-
-
 def probe(api_url: str, trino_url: str, timeout: float, poll: float) -> float | None:
     """Post one canary and wait for it in Trino; its freshness, or None if lost."""
     agent = f"questlog-canary/{uuid.uuid4().hex[:12]}"
     post_batch(api_url, [{"event_type": CANARY_TYPE, "user_id": "canary"}], agent)
-    sql = canary_sql(agent)
+    sql = landed_sql(agent, event_types=[CANARY_TYPE])  # its own table only
     seen, seconds = wait_until_landed(
         lambda: int(str(trino_scalar(trino_url, sql))), 1, timeout, poll
     )

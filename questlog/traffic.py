@@ -60,13 +60,18 @@ def post_sample(api_url: str, count: int, user_agent: str, rng: random.Random) -
     )
 
 
-def landed_sql(user_agent: str, prefix: bool = False) -> str:
+def landed_sql(user_agent: str, prefix: bool = False, event_types: list[str] | None = None) -> str:
     """SQL counting the events sent with ``user_agent`` (or any User-Agent starting with
-    it) in every event table."""
-    tables = sorted({t.table for t in load_catalog().values()})
+    it) in the tables of ``event_types`` (default: every table). Events sent now land in
+    today's date (UTC), so only the recent dates are read (a day's margin for the
+    session's time zone): the SQL is polled, and must not scan the whole lake each time."""
+    catalog = load_catalog()
+    tables = sorted({catalog[t].table for t in (event_types or catalog)})
     match = f"LIKE '{user_agent}%'" if prefix else f"= '{user_agent}'"
+    recent = "event_date >= current_date - INTERVAL '1' DAY"
     union = " UNION ALL ".join(
-        f"SELECT count(*) AS n FROM hive.default.{t} WHERE user_agent {match}" for t in tables
+        f"SELECT count(*) AS n FROM hive.default.{t} WHERE {recent} AND user_agent {match}"
+        for t in tables
     )
     return f"SELECT coalesce(sum(n), 0) FROM ({union})"
 
