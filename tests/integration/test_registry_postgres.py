@@ -44,7 +44,7 @@ def test_registry_migrates_and_refuses_duplicates_on_postgres(postgres: int) -> 
     registry.enrol("Maverick", "Empire", "Destroyer", "p1", lambda e: emitted.append(e["pilot"]))
     with pytest.raises(DuplicatePilot):
         Registry(engines[2]).enrol("maverick", "Empire", "Destroyer", "p2", emitted.append)
-    assert [p["pilot"] for p in registry.pilots()] == ["Maverick"] == emitted
+    assert [p["pilot"] for p in registry.listing()["pilots"]] == ["Maverick"] == emitted
     for engine in engines:
         engine.dispose()
 

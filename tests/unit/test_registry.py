@@ -67,7 +67,7 @@ def test_enrolment_is_stored_and_emitted(registry: Registry) -> None:
         "ship_cost": 30_000,
     }
     assert event["occurred_at"].endswith("+00:00")
-    assert registry.pilots() == [pilot]
+    assert registry.listing()["pilots"] == [pilot]
 
 
 def test_names_are_unique_whatever_their_case(registry: Registry) -> None:
@@ -76,7 +76,7 @@ def test_names_are_unique_whatever_their_case(registry: Registry) -> None:
     with pytest.raises(DuplicatePilot, match="'MAVERICK' already exists") as refused:
         registry.enrol("MAVERICK", "Federation", "Frigate", "p2", emit)
     assert refused.value.status == 409
-    assert len(emit.events) == 1 and registry.count() == 1
+    assert len(emit.events) == 1 and registry.listing()["total"] == 1
 
 
 @pytest.mark.parametrize(
@@ -98,7 +98,7 @@ def test_an_invalid_enrolment_is_refused_with_its_reason(
         registry.enrol(name, alliance, ship, "p1", emit, stated)
     assert str(refused.value).startswith(reason)
     assert refused.value.status == 422
-    assert emit.events == [] and registry.count() == 0
+    assert emit.events == [] and registry.listing()["total"] == 0
 
 
 def test_a_player_id_is_checked_like_a_name(registry: Registry) -> None:
@@ -111,11 +111,11 @@ def test_a_player_id_is_checked_like_a_name(registry: Registry) -> None:
 def test_nothing_is_stored_when_the_event_is_refused(registry: Registry) -> None:
     with pytest.raises(ConnectionError):
         registry.enrol("Goose", "Federation", "Frigate", "p1", Recorder(refuse=True))
-    assert registry.count() == 0
+    assert registry.listing()["total"] == 0
     registry.enrol("Goose", "Federation", "Frigate", "p1", Recorder())
     with pytest.raises(ConnectionError):
         registry.fit("Goose", WEAPONS, Recorder(refuse=True))
-    assert registry.pilots()[0]["fittings"] == []
+    assert registry.listing()["pilots"][0]["fittings"] == []
 
 
 def test_fittings_belong_to_an_enrolled_pilot(registry: Registry) -> None:
@@ -141,4 +141,4 @@ def test_replay_gives_every_event_again_in_the_order_they_happened(registry: Reg
     registry.fit("First", WEAPONS, emitted)
     registry.fit("Second", WEAPONS, emitted)
     assert registry.events() == emitted.events
-    assert [p["pilot"] for p in registry.pilots(limit=1)] == ["Second"]
+    assert [p["pilot"] for p in registry.listing(limit=1)["pilots"]] == ["Second"]

@@ -108,15 +108,13 @@ async def _page(
     chosen: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    pilots = await asyncio.to_thread(registry.pilots, PAGE_PILOTS)
-    total = await asyncio.to_thread(registry.count)
+    listing = await asyncio.to_thread(registry.listing, PAGE_PILOTS)
     return TEMPLATES.TemplateResponse(
         request,
         "pilots.html",
         {
             "fleets": FLEETS,
-            "pilots": pilots,
-            "total": total,
+            **listing,
             "notice": notice,
             "error": error,
             "chosen": chosen or {},
@@ -136,8 +134,7 @@ async def list_pilots(
     registry: RegistryDep, limit: Annotated[int | None, Query(ge=1, le=100_000)] = None
 ) -> dict[str, Any]:
     """Pilots, the latest enrolled first, with their fittings."""
-    pilots = await asyncio.to_thread(registry.pilots, limit)
-    return {"total": await asyncio.to_thread(registry.count), "pilots": pilots}
+    return await asyncio.to_thread(registry.listing, limit)
 
 
 @router.post("/v1/pilots", status_code=201, tags=["pilots"])

@@ -90,15 +90,14 @@ class Registry:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
-    def pilots(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """Pilots, the latest enrolled first."""
+    def listing(self, limit: int | None = None) -> dict[str, Any]:
+        """How many pilots there are, and the latest ``limit`` of them, the latest first."""
         query = select(Pilot).order_by(Pilot.enrolled_at.desc(), Pilot.id.desc()).limit(limit)
         with self._sessions() as session:
-            return [pilot.as_dict() for pilot in session.scalars(query)]
-
-    def count(self) -> int:
-        with self._sessions() as session:
-            return session.scalar(select(func.count(Pilot.id))) or 0
+            return {
+                "total": session.scalar(select(func.count(Pilot.id))) or 0,
+                "pilots": [pilot.as_dict() for pilot in session.scalars(query)],
+            }
 
     def enrol(
         self,
