@@ -51,6 +51,15 @@ def ensure_topics(bootstrap: str, topics: Iterable[str]) -> tuple[list[str], int
     return missing, len(existing)
 
 
+def kafka_cluster_id() -> str:
+    """A random cluster id, as Kafka's own ``Uuid.randomUuid`` makes them: never starting
+    with '-', which the storage tool would take for an option."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def render(template: str, target: Path, **values: object) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(Template((TEMPLATES / template).read_text()).substitute(values))
@@ -135,7 +144,6 @@ class Kafka(Component):
 
     def _format_storage(self) -> None:
         """Format the log directory once, as a standalone KRaft quorum of this one node."""
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         result = subprocess.run(
             [
                 *self._java(),
@@ -143,7 +151,7 @@ class Kafka(Component):
                 "format",
                 "--standalone",
                 "--cluster-id",
-                cluster_id,
+                kafka_cluster_id(),
                 "--config",
                 str(self.conf_dir / "server.properties"),
             ],

@@ -4,7 +4,14 @@ from pathlib import Path
 import yaml
 
 from questlog.settings import StackSettings
-from questlog.stack.components import Metastore, Prometheus, Stream, Trino, render
+from questlog.stack.components import (
+    Metastore,
+    Prometheus,
+    Stream,
+    Trino,
+    kafka_cluster_id,
+    render,
+)
 from questlog.stack.java import trino_java
 
 
@@ -15,6 +22,13 @@ def properties(path: Path) -> dict[str, str]:
 
 def settings(tmp_path: Path, **overrides: object) -> StackSettings:
     return StackSettings(state_dir=tmp_path / "state", cache_dir=tmp_path / "cache", **overrides)
+
+
+def test_kafka_cluster_ids_are_never_taken_for_options() -> None:
+    # One in 64 random ids starts with '-'; 2,000 draws find one all but surely.
+    ids = {kafka_cluster_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert not [i for i in ids if i.startswith("-") or len(i) != 22]
 
 
 def test_kafka_listens_on_the_chosen_ports(tmp_path: Path) -> None:
