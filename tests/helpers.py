@@ -8,6 +8,8 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
+from questlog.stack.probes import topic_ends
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -19,23 +21,6 @@ def free_port() -> int:
 def unique(prefix: str) -> str:
     """A name no earlier run used, so tests never see each other's topics or tables."""
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
-
-
-def topic_ends(bootstrap: str, topic: str) -> dict[int, int]:
-    """The end offset of each partition of ``topic`` now (empty if there is no such topic)."""
-    from confluent_kafka import Consumer, TopicPartition
-
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("reader")})
-    try:
-        metadata = consumer.list_topics(topic, timeout=10).topics[topic]
-        if metadata.error is not None:
-            return {}
-        return {
-            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-            for p in metadata.partitions
-        }
-    finally:
-        consumer.close()
 
 
 def read_topic(

@@ -3,8 +3,9 @@
 import json
 import logging
 import urllib.request
+import uuid
 
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from thrift.protocol import TBinaryProtocol
 from thrift.Thrift import TApplicationException, TMessageType, TType
@@ -29,6 +30,21 @@ def kafka_topics(bootstrap: str, timeout: float = 3.0) -> list[str]:
     except Exception as error:
         raise NotReady(f"Kafka at {bootstrap} did not answer metadata: {error}") from error
     return sorted(metadata.topics)
+
+
+def topic_ends(bootstrap: str, topic: str) -> dict[int, int]:
+    """The end offset of each partition of ``topic`` now (empty if there is no such topic)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"questlog-{uuid.uuid4()}"})
+    try:
+        metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+        if metadata.error is not None:
+            return {}
+        return {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in metadata.partitions
+        }
+    finally:
+        consumer.close()
 
 
 def create_topics(

@@ -14,7 +14,8 @@ from questlog_ingest.game import ROUTES
 from questlog_ingest.settings import IngestSettings, get_settings
 
 from questlog.settings import StackSettings
-from tests.helpers import read_topic, topic_ends, unique
+from questlog.stack.probes import topic_ends
+from tests.helpers import read_topic, unique
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from questlog_ingest.app import create_app
 
 from questlog.settings import StackSettings
 from questlog.stack import lifecycle, supervisor
-from tests.helpers import read_topic, topic_ends, unique
+from questlog.stack.probes import topic_ends
+from tests.helpers import read_topic, unique
 
 
 def test_broker_stopped_mid_stream_then_recovers_with_nothing_lost(stack: StackSettings) -> None:

@@ -21,8 +21,9 @@ from questlog_ingest.settings import IngestSettings, get_settings
 from questlog.cli import main
 from questlog.report import questions
 from questlog.settings import StackSettings
+from questlog.stack.probes import topic_ends
 from questlog.traffic import post_batch, wait_until_landed
-from tests.helpers import free_port, read_topic, topic_ends, unique
+from tests.helpers import free_port, read_topic, unique
 
 Trino = Callable[[str], list[list[object]]]
 SCREENSHOTS = Path(__file__).parent / "screenshots"

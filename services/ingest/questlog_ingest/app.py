@@ -16,15 +16,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import OperationalError
 
-from questlog.catalog import EventType, load_catalog
+from questlog.catalog import load_catalog
 from questlog_ingest import openapi, pilots
-from questlog_ingest.dependencies import (
-    CatalogDep,
-    PublisherDep,
-    RegistryDep,
-    SettingsDep,
-    context,
-)
+from questlog_ingest.dependencies import Services, context, services
 from questlog_ingest.game import ROUTES, GameRoute, game_event
 from questlog_ingest.intake import Outcome, take_in
 from questlog_ingest.metrics import RequestMetrics
@@ -85,50 +79,34 @@ def outcome_response(outcome: Outcome) -> Response:
     return Response(orjson.dumps(outcome.body()), status, media_type="application/json")
 
 
-async def post_events(
-    request: Request, settings: SettingsDep, catalog: CatalogDep, publisher: PublisherDep
-) -> Response:
+async def post_events(request: Request) -> Response:
     """Take in one event, or a batch of them. Each valid event is published to Kafka keyed by
     its user; each invalid one is answered with its index and reason and kept in the
     dead-letter topic. The answer comes once Kafka has acknowledged them."""
-    events = events_of(await read_json(request, settings), settings)
-    return outcome_response(await take_in(events, context(request), catalog, publisher, settings))
+    found = services(request)
+    events = events_of(await read_json(request, found.settings), found.settings)
+    return outcome_response(await take_in(events, context(request), found))
 
 
-async def publish_game_event(
-    request: Request,
-    event: dict[str, Any],
-    settings: IngestSettings,
-    catalog: dict[str, EventType],
-    publisher: Publisher,
-) -> None:
-    outcome = await take_in([event], context(request), catalog, publisher, settings)
+async def publish_game_event(request: Request, event: dict[str, Any]) -> None:
+    outcome = await take_in([event], context(request), services(request))
     if outcome.rejected:
         raise HTTPException(422, outcome.rejected[0]["reason"])
 
 
 def game_endpoint(route: GameRoute) -> Callable[..., Awaitable[Response]]:
-    async def endpoint(
-        request: Request, settings: SettingsDep, catalog: CatalogDep, publisher: PublisherDep
-    ) -> Response:
-        event = await game_event(request, route, RNG)
-        await publish_game_event(request, event, settings, catalog, publisher)
+    async def endpoint(request: Request) -> Response:
+        await publish_game_event(request, await game_event(request, route, RNG))
         return PlainTextResponse(route.answer)
 
-    async def registry_endpoint(
-        request: Request,
-        settings: SettingsDep,
-        catalog: CatalogDep,
-        publisher: PublisherDep,
-        registry: RegistryDep,
-        emit: pilots.EmitDep,
-    ) -> Response:
+    async def registry_endpoint(request: Request) -> Response:
         event = await game_event(request, route, RNG)
-        valid = catalog[route.event_type].is_valid(event)
+        found = services(request)
+        valid = found.catalog[route.event_type].is_valid(event)
         if valid and pilots.is_registered(event):
-            await pilots.record_game_event(event, registry, emit)
+            await pilots.record_game_event(event, found.registry, pilots.emitter(request))
         else:  # an anonymous fitting is published as it is; an invalid event is refused
-            await publish_game_event(request, event, settings, catalog, publisher)
+            await publish_game_event(request, event)
         return PlainTextResponse(route.answer)
 
     chosen = registry_endpoint if route.event_type in pilots.REGISTRY_EVENTS else endpoint
@@ -142,11 +120,13 @@ async def healthz() -> dict[str, str]:
     return {"status": "alive"}
 
 
-async def readyz(settings: SettingsDep, publisher: PublisherDep) -> JSONResponse:
+async def readyz(request: Request) -> JSONResponse:
     """Readiness: a Kafka broker answers metadata requests."""
-    if await asyncio.to_thread(publisher.broker_reachable, 2.0):
+    found = services(request)
+    if await asyncio.to_thread(found.publisher.broker_reachable, 2.0):
         return JSONResponse({"status": "ready"})
-    return JSONResponse({"detail": f"Kafka at {settings.kafka_bootstrap} is unreachable"}, 503)
+    detail = f"Kafka at {found.settings.kafka_bootstrap} is unreachable"
+    return JSONResponse({"detail": detail}, 503)
 
 
 async def metrics_endpoint() -> Response:
@@ -168,13 +148,12 @@ def create_app() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.settings = current_settings()
-        engine = open_engine(app.state.settings.registry_url, app.state.settings.registry_password)
+        settings = current_settings()
+        engine = open_engine(settings.registry_url, settings.registry_password)
         await asyncio.to_thread(migrate, engine)
-        app.state.registry = Registry(engine)
-        publisher = Publisher(app.state.settings)
+        publisher = Publisher(settings)
         publisher.start()
-        app.state.publisher = publisher
+        app.state.services = Services(settings, load_catalog(), publisher, Registry(engine))
         yield
         await publisher.close()
         engine.dispose()

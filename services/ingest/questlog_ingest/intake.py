@@ -8,10 +8,8 @@ from typing import Any
 
 import orjson
 
-from questlog.catalog import EventType
 from questlog_ingest import metrics
-from questlog_ingest.publisher import Publisher
-from questlog_ingest.settings import IngestSettings
+from questlog_ingest.dependencies import Services
 from questlog_ingest.validation import Invalid, RequestContext, build_record
 
 
@@ -24,13 +22,8 @@ class Outcome:
         return {"accepted": self.accepted, "rejected": self.rejected}
 
 
-async def take_in(
-    events: list[Any],
-    context: RequestContext,
-    catalog: dict[str, EventType],
-    publisher: Publisher,
-    settings: IngestSettings,
-) -> Outcome:
+async def take_in(events: list[Any], context: RequestContext, services: Services) -> Outcome:
+    catalog, settings = services.catalog, services.settings
     outcome = Outcome()
     valid: list[tuple[str, bytes]] = []
     dead: list[tuple[str, bytes]] = []
@@ -49,8 +42,8 @@ async def take_in(
         accepted_types.append(record["event_type"])
         valid.append((record["user_id"], orjson.dumps(record)))
     await asyncio.gather(
-        publisher.publish(settings.events_topic, valid),
-        publisher.publish(settings.invalid_topic, dead),
+        services.publisher.publish(settings.events_topic, valid),
+        services.publisher.publish(settings.invalid_topic, dead),
     )
     for event_type in accepted_types:
         metrics.EVENTS_ACCEPTED.labels(event_type).inc()

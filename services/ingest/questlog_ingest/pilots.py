@@ -10,18 +10,12 @@ import asyncio
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
-from questlog_ingest.dependencies import (
-    CatalogDep,
-    PublisherDep,
-    RegistryDep,
-    SettingsDep,
-    context,
-)
+from questlog_ingest.dependencies import context, services
 from questlog_ingest.intake import take_in
 from questlog_ingest.publisher import KafkaUnavailable
 from questlog_ingest.registry.fleets import FLEETS, WEAPONS
@@ -33,15 +27,13 @@ PAGE_PILOTS = 50
 WEAPON_LIMIT = 1_000_000
 
 
-async def emitter(
-    request: Request, settings: SettingsDep, catalog: CatalogDep, publisher: PublisherDep
-) -> Emit:
+def emitter(request: Request) -> Emit:
     """Publishes one event from a worker thread and waits for Kafka's acknowledgement."""
     loop = asyncio.get_running_loop()
-    request_context = context(request)
+    request_context, found = context(request), services(request)
 
     async def publish(event: dict[str, Any]) -> None:
-        outcome = await take_in([event], request_context, catalog, publisher, settings)
+        outcome = await take_in([event], request_context, found)
         if outcome.rejected:
             raise InvalidPilot(outcome.rejected[0]["reason"])
 
@@ -49,9 +41,6 @@ async def emitter(
         asyncio.run_coroutine_threadsafe(publish(event), loop).result()
 
     return emit
-
-
-EmitDep = Annotated[Emit, Depends(emitter)]
 
 
 class Enrolment(BaseModel):
@@ -72,16 +61,14 @@ router = APIRouter()
 
 
 @router.get("/pilots", response_class=HTMLResponse, tags=["pilots"])
-async def pilots_page(request: Request, registry: RegistryDep, enrolled: str = "") -> Response:
+async def pilots_page(request: Request, enrolled: str = "") -> Response:
     """The registry's page: the enrolment form and the latest pilots."""
-    return await _page(request, registry, notice=f"Pilot {enrolled} enrolled." if enrolled else "")
+    return await _page(request, notice=f"Pilot {enrolled} enrolled." if enrolled else "")
 
 
 @router.post("/pilots", response_class=HTMLResponse, tags=["pilots"])
 async def enrol_from_form(
     request: Request,
-    registry: RegistryDep,
-    emit: EmitDep,
     pilot: Annotated[str, Form()] = "",
     player: Annotated[str, Form()] = "",
     alliance: Annotated[str, Form()] = "",
@@ -89,26 +76,27 @@ async def enrol_from_form(
 ) -> Response:
     """The form's submission: enrols and shows the list, or shows the form again with why not."""
     try:
-        enrolled = await asyncio.to_thread(registry.enrol, pilot, alliance, ship, player, emit)
+        enrolled = await asyncio.to_thread(
+            services(request).registry.enrol, pilot, alliance, ship, player, emitter(request)
+        )
     except (RegistryError, KafkaUnavailable) as error:
         chosen = {"pilot": pilot, "player": player, "alliance": alliance, "ship": ship}
         if isinstance(error, RegistryError):
             reason, status = str(error), error.status
         else:
             reason, status = f"The pipeline cannot take events now ({error}); try again soon.", 503
-        return await _page(request, registry, error=reason, chosen=chosen, status=status)
+        return await _page(request, error=reason, chosen=chosen, status=status)
     return RedirectResponse(f"/pilots?enrolled={enrolled['pilot']}", status_code=303)
 
 
 async def _page(
     request: Request,
-    registry: Registry,
     notice: str = "",
     error: str = "",
     chosen: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    listing = await asyncio.to_thread(registry.listing, PAGE_PILOTS)
+    listing = await asyncio.to_thread(services(request).registry.listing, PAGE_PILOTS)
     return TEMPLATES.TemplateResponse(
         request,
         "pilots.html",
@@ -131,42 +119,39 @@ async def fleets() -> dict[str, dict[str, int]]:
 
 @router.get("/v1/pilots", tags=["pilots"])
 async def list_pilots(
-    registry: RegistryDep, limit: Annotated[int | None, Query(ge=1, le=100_000)] = None
+    request: Request, limit: Annotated[int | None, Query(ge=1, le=100_000)] = None
 ) -> dict[str, Any]:
     """Pilots, the latest enrolled first, with their fittings."""
-    return await asyncio.to_thread(registry.listing, limit)
+    return await asyncio.to_thread(services(request).registry.listing, limit)
 
 
 @router.post("/v1/pilots", status_code=201, tags=["pilots"])
-async def enrol(body: Enrolment, registry: RegistryDep, emit: EmitDep) -> dict[str, Any]:
+async def enrol(request: Request, body: Enrolment) -> dict[str, Any]:
     """Enrol a pilot; 409 when the name is taken, 422 when the ship is not in the fleet."""
+    registry, emit = services(request).registry, emitter(request)
     return await asyncio.to_thread(
         registry.enrol, body.pilot, body.alliance, body.ship, body.player, emit
     )
 
 
 @router.post("/v1/pilots/{name}/fittings", status_code=201, tags=["pilots"])
-async def fit(name: str, body: Weapons, registry: RegistryDep, emit: EmitDep) -> dict[str, Any]:
+async def fit(request: Request, name: str, body: Weapons) -> dict[str, Any]:
     """Fit weapons to a pilot's ship; 404 when there is no such pilot."""
+    registry, emit = services(request).registry, emitter(request)
     return await asyncio.to_thread(registry.fit, name, body.model_dump(), emit)
 
 
 @router.post("/v1/pilots/replay", status_code=202, tags=["pilots"])
-async def replay(
-    request: Request,
-    registry: RegistryDep,
-    settings: SettingsDep,
-    catalog: CatalogDep,
-    publisher: PublisherDep,
-) -> dict[str, Any]:
+async def replay(request: Request) -> dict[str, Any]:
     """Publish every stored enrolment and fitting again, with its original event id (so the
     stream drops the ones it has seen within its dedup window)."""
-    events = await asyncio.to_thread(registry.events)
-    size = settings.max_batch_events
+    found = services(request)
+    events = await asyncio.to_thread(found.registry.events)
+    size = found.settings.max_batch_events
     counts = {"enrol_pilot": 0, "fit_ship": 0}
     for start in range(0, len(events), size):
         batch = events[start : start + size]
-        outcome = await take_in(batch, context(request), catalog, publisher, settings)
+        outcome = await take_in(batch, context(request), found)
         if outcome.rejected:
             raise InvalidPilot(f"stored event refused: {outcome.rejected[0]['reason']}")
         for event in batch:
