@@ -4,7 +4,7 @@ import time
 
 from questlog.settings import StackSettings
 from questlog.stack.components import Stream
-from questlog.stack.probes import prometheus_value
+from questlog.stack.probes import prometheus_value, topic_ends
 
 
 def stream_metric(settings: StackSettings, name: str) -> float:
@@ -12,11 +12,12 @@ def stream_metric(settings: StackSettings, name: str) -> float:
 
 
 def wait_until_caught_up(settings: StackSettings, timeout: float = 600) -> None:
-    """Wait until the streaming app has landed what Kafka holds, so that what it still has
-    to do does not share the cores with what is measured next."""
+    """Wait until the streaming app has landed what Kafka's events topic holds now, so that
+    what it still has to do does not share the cores with what is measured next."""
+    target = sum(topic_ends(settings.kafka_bootstrap, "events").values())
     deadline = time.monotonic() + timeout
-    # NaN until the query first reports, then the lag it saw last (0 once idle).
-    while stream_metric(settings, "questlog_stream_kafka_offsets_behind") != 0:
+    # NaN until the query first reports (the comparison is then false).
+    while not stream_metric(settings, "questlog_stream_kafka_offsets_read") >= target:
         if time.monotonic() > deadline:
             raise SystemExit(f"bench: the streaming app did not catch up within {timeout:.0f} s")
-        time.sleep(2)
+        time.sleep(1)

@@ -37,6 +37,13 @@ OFFSETS_BEHIND = Gauge(
     "Largest lag behind the latest offset of a partition (NaN until the query first reports).",
 )
 OFFSETS_BEHIND.set(float("nan"))
+OFFSETS_READ = Gauge(
+    "questlog_stream_kafka_offsets_read",
+    "Sum over the partitions of the offsets the last micro-batch read up to: once it is at "
+    "least the sum of Kafka's end offsets, everything Kafka held then is landed "
+    "(NaN until the query first reports).",
+)
+OFFSETS_READ.set(float("nan"))
 DUPLICATES_DROPPED = Counter(
     "questlog_stream_duplicates_dropped_total", "Records dropped as repeats of a seen event_id."
 )
@@ -44,6 +51,17 @@ TOO_LATE_DROPPED = Counter(
     "questlog_stream_dropped_by_watermark_total",
     "Records older than the deduplication window's watermark, which Spark drops.",
 )
+
+
+def offsets_read(progress: dict[str, Any]) -> int:
+    """The sum of the end offsets of a progress report's Kafka sources."""
+    total = 0
+    for source in progress.get("sources", []):
+        end = source.get("endOffset") or {}
+        # An object per topic, {partition: offset}; some versions report it as JSON text.
+        for partitions in (json.loads(end) if isinstance(end, str) else end).values():
+            total += sum(int(offset) for offset in partitions.values())
+    return total
 
 
 class ProgressMetrics(StreamingQueryListener):
@@ -61,6 +79,8 @@ class ProgressMetrics(StreamingQueryListener):
             for source in progress.get("sources", [])
         ]
         OFFSETS_BEHIND.set(max(behind, default=0))
+        if progress.get("sources"):
+            OFFSETS_READ.set(offsets_read(progress))
         for operator in progress.get("stateOperators", []):
             TOO_LATE_DROPPED.inc(operator.get("numRowsDroppedByWatermark", 0))
             DUPLICATES_DROPPED.inc(

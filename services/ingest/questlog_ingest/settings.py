@@ -16,7 +16,9 @@ class IngestSettings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     max_batch_events: int = Field(default=500, gt=0)
     # How long the producer waits to batch events of concurrent requests into one request.
-    kafka_linger_ms: float = Field(default=1.0, ge=0)
+    # Each request waits for its acknowledgement, so lingering adds to its time; many
+    # replicas in front of a remote cluster may linger to send fewer, larger requests.
+    kafka_linger_ms: float = Field(default=0.0, ge=0)
     # How long Kafka has to acknowledge an event before the request is answered 503.
     delivery_timeout_seconds: float = Field(default=10.0, gt=0)
     # Events waiting in the producer's queue; past this, requests are answered 503.
