@@ -22,6 +22,9 @@ from questlog_spark.schemas import (
 
 # Columns the parsed frame adds to each Kafka record.
 RAW, TABLE, REASON, LATE = "_raw", "_table", "_reason", "_late"
+# Working columns, each computed once per record (a column of its own, so the optimizer
+# keeps it so rather than repeating it in every expression that uses it).
+PROBLEMS, OCCURRED_AT = "_problems", "_occurred_at"
 
 
 def with_dedup_key(records: DataFrame) -> DataFrame:
@@ -96,7 +99,7 @@ def parse_events(
     value = F.col("value")
     event_type = F.col(RAW)["event_type"]
     tables = F.create_map(*(F.lit(x) for t in catalog.values() for x in (t.name, t.table)))
-    problems = _problems(catalog)
+    problems = F.col(PROBLEMS)
     reason = (
         F.when(F.json_object_keys(value).isNull(), F.lit("value is not a JSON object"))
         .when(event_type.isNull(), F.lit("event_type: missing"))
@@ -106,13 +109,14 @@ def parse_events(
         )
         .when(problems != "", problems)
     )
-    occurred_at = F.col(RAW)["occurred_at"].try_cast(T.TimestampType())
+    occurred_at = F.col(OCCURRED_AT)
     received_at = F.col(RAW)["received_at"].try_cast(T.TimestampType())
     late = occurred_at < received_at - F.expr(f"INTERVAL {allowed_lateness}")
     valid = F.col(REASON).isNull()
     return (
-        # A column of its own, so the optimizer keeps it computed once per record.
         records.withColumn(RAW, F.from_json(value, _text_schema(catalog)))
+        .withColumn(PROBLEMS, _problems(catalog))
+        .withColumn(OCCURRED_AT, F.col(RAW)["occurred_at"].try_cast(T.TimestampType()))
         .withColumn(REASON, reason)
         .withColumn(TABLE, F.when(valid, tables[event_type]).otherwise(DEAD_LETTER_TABLE))
         .withColumn(LATE, valid & F.coalesce(late, F.lit(False)))
@@ -122,7 +126,7 @@ def parse_events(
         )
         # Narrow again: a batch shuffles and keeps this frame, and the typed values are
         # cheaper to parse again, per table, than to carry.
-        .drop(RAW)
+        .drop(RAW, PROBLEMS, OCCURRED_AT)
     )
 
 
