@@ -39,9 +39,10 @@ class Server:
 
 
 @contextmanager
-def postgres_server() -> Iterator[Server]:
-    """A PostgreSQL server that asks for a password, on a free port, for one test."""
-    bin_dir, port = postgres_bin(), free_port()
+def postgres_server(port: int | None = None) -> Iterator[Server]:
+    """A PostgreSQL server that asks for a password, on ``port`` or a free one, for one
+    test."""
+    bin_dir, port = postgres_bin(), port or free_port()
     data = Path(tempfile.mkdtemp(prefix="questlog-pg-"))
     if os.geteuid() == 0:
         shutil.chown(data, "postgres")

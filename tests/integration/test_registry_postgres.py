@@ -1,8 +1,9 @@
 """The pilot registry on PostgreSQL, its database on Kubernetes: replicas that start
 together migrate one at a time, names stay unique, and when the database is down only the
-registry's routes answer 503."""
+registry's routes answer 503, also when it is down as the API starts."""
 
 import multiprocessing
+import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -16,7 +17,7 @@ from questlog_ingest.registry.store import DuplicatePilot, Registry, migrate, op
 from questlog_ingest.settings import IngestSettings, get_settings
 
 from questlog.settings import StackSettings
-from tests.helpers import unique
+from tests.helpers import free_port, unique
 from tests.postgres import DATABASE, PASSWORD, USER, postgres_server
 
 
@@ -71,3 +72,32 @@ def test_an_unreachable_registry_is_answered_503_and_events_keep_flowing(
             assert "the pilot registry's database cannot be reached" in refused.json()["detail"]
             sword = client.get("/purchase_a_sword")
             assert (sword.status_code, sword.text) == (200, "Sword Purchased!\n")
+
+
+def test_the_api_starts_without_its_registry_and_migrates_it_once_reachable(
+    stack: StackSettings,
+) -> None:
+    port = free_port()  # nothing listens there yet
+    settings = IngestSettings(
+        kafka_bootstrap=stack.kafka_bootstrap,
+        events_topic=unique("events"),
+        registry_url=f"postgresql+psycopg://{USER}@127.0.0.1:{port}/{DATABASE}",
+        registry_password=PASSWORD,
+        retry_after_seconds=1,
+    )
+    app = create_app()
+    app.dependency_overrides[get_settings] = lambda: settings
+    with TestClient(app) as client:
+        refused = client.get("/v1/pilots")
+        assert (refused.status_code, refused.headers["Retry-After"]) == (503, "1")
+        assert "the pilot registry cannot be used yet" in refused.json()["detail"]
+        sword = client.get("/purchase_a_sword")
+        assert (sword.status_code, sword.text) == (200, "Sword Purchased!\n")
+        with postgres_server(port):
+            deadline = time.monotonic() + 30
+            while (listing := client.get("/v1/pilots")).status_code == 503:
+                assert time.monotonic() < deadline, listing.json()
+                time.sleep(0.5)
+            assert listing.json() == {"total": 0, "pilots": []}
+            enrolment = {"pilot": "Iceman", "alliance": "Empire", "ship": "Destroyer"}
+            assert client.post("/v1/pilots", json={**enrolment, "player": "p1"}).status_code == 201

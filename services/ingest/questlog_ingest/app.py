@@ -4,6 +4,7 @@ uvicorn --factory questlog_ingest.app:create_app --host 127.0.0.1 --port 8000
 """
 
 import asyncio
+import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -23,10 +24,16 @@ from questlog_ingest.game import ROUTES, GameRoute, game_event
 from questlog_ingest.intake import Outcome, take_in
 from questlog_ingest.metrics import RequestMetrics
 from questlog_ingest.publisher import KafkaUnavailable, Publisher
-from questlog_ingest.registry.store import Registry, RegistryError, migrate, open_engine
+from questlog_ingest.registry.store import (
+    Registry,
+    RegistryError,
+    RegistryNotReady,
+    open_engine,
+)
 from questlog_ingest.settings import IngestSettings, get_settings
 
 RNG = random.Random()
+log = logging.getLogger("questlog.ingest")
 OUTCOME_RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"description": "Kafka acknowledged every accepted event; the others are listed."},
     400: {"description": "The body is not valid JSON."},
@@ -139,6 +146,21 @@ async def noop(request: Request) -> Response:
     return Response(b'{"accepted":[],"rejected":[]}', 202, media_type="application/json")
 
 
+def unreachable(error: OperationalError) -> str:
+    return f"its database cannot be reached ({error.orig})"
+
+
+async def migrate_when_reachable(registry: Registry, pause: float) -> None:
+    """Migrate the registry's database once it can be reached, trying every ``pause`` s."""
+    while registry.unready is not None:
+        await asyncio.sleep(pause)
+        try:
+            await asyncio.to_thread(registry.migrate)
+            log.warning("the pilot registry's database is reachable again and migrated")
+        except OperationalError as error:
+            registry.unready = unreachable(error)
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
 
@@ -149,14 +171,24 @@ def create_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings = current_settings()
-        engine = open_engine(settings.registry_url, settings.registry_password)
-        await asyncio.to_thread(migrate, engine)
+        registry = Registry(open_engine(settings.registry_url, settings.registry_password))
+        migration = None
+        try:
+            await asyncio.to_thread(registry.migrate)
+        except OperationalError as error:
+            # Event intake does not wait for the registry; its routes answer 503 meanwhile.
+            registry.unready = unreachable(error)
+            log.warning("the pilot registry is not ready: %s", registry.unready)
+            pause = settings.retry_after_seconds
+            migration = asyncio.create_task(migrate_when_reachable(registry, pause))
         publisher = Publisher(settings)
         publisher.start()
-        app.state.services = Services(settings, load_catalog(), publisher, Registry(engine))
+        app.state.services = Services(settings, load_catalog(), publisher, registry)
         yield
+        if migration is not None:
+            migration.cancel()
         await publisher.close()
-        engine.dispose()
+        registry.engine.dispose()
 
     app = FastAPI(
         title="questlog ingest API",
@@ -178,6 +210,10 @@ def create_app() -> FastAPI:
     @app.exception_handler(OperationalError)
     async def registry_unreachable(_: Request, error: OperationalError) -> JSONResponse:
         return retry_later(f"the pilot registry's database cannot be reached ({error.orig})")
+
+    @app.exception_handler(RegistryNotReady)
+    async def registry_not_ready(_: Request, error: RegistryNotReady) -> JSONResponse:
+        return retry_later(f"the pilot registry cannot be used yet: {error}")
 
     @app.exception_handler(KafkaUnavailable)
     async def kafka_unavailable(_: Request, error: KafkaUnavailable) -> JSONResponse:

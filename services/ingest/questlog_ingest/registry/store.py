@@ -42,6 +42,10 @@ class UnknownPilot(RegistryError):
     status = 404
 
 
+class RegistryNotReady(Exception):
+    """The registry's database is not migrated yet: it could not be reached at start."""
+
+
 def text(field: str, raw: object, limit: int) -> str:
     """A name or id, trimmed; refused when empty, too long or holding control characters."""
     if not isinstance(raw, str) or not raw.strip():
@@ -89,11 +93,23 @@ class Registry:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # Why the registry cannot be used yet (its database could not be migrated when the
+        # API started); None when it can.
+        self.unready: str | None = None
+
+    def migrate(self) -> None:
+        migrate(self.engine)
+        self.unready = None
+
+    def _session(self) -> Session:
+        if self.unready is not None:
+            raise RegistryNotReady(self.unready)
+        return self._sessions()
 
     def listing(self, limit: int | None = None) -> dict[str, Any]:
         """How many pilots there are, and the latest ``limit`` of them, the latest first."""
         query = select(Pilot).order_by(Pilot.enrolled_at.desc(), Pilot.id.desc()).limit(limit)
-        with self._sessions() as session:
+        with self._session() as session:
             return {
                 "total": session.scalar(select(func.count(Pilot.id))) or 0,
                 "pilots": [pilot.as_dict() for pilot in session.scalars(query)],
@@ -129,7 +145,7 @@ class Registry:
             enrolled_at=datetime.now(UTC),
             fittings=[],
         )
-        with self._sessions() as session, session.begin():
+        with self._session() as session, session.begin():
             session.add(pilot)
             try:
                 session.flush()
@@ -142,7 +158,7 @@ class Registry:
 
     def fit(self, name: str, weapons: dict[str, int], emit: Emit) -> dict[str, Any]:
         """Fit weapons to a pilot's ship and emit its ``fit_ship`` event."""
-        with self._sessions() as session, session.begin():
+        with self._session() as session, session.begin():
             pilot = self._find(session, name)
             fitting = Fitting(
                 **{weapon: weapons[weapon] for weapon in WEAPONS},
@@ -156,7 +172,7 @@ class Registry:
 
     def events(self) -> list[dict[str, Any]]:
         """Every enrolment and fitting as the event it emitted, in the order they happened."""
-        with self._sessions() as session:
+        with self._session() as session:
             pilots = session.scalars(select(Pilot).order_by(Pilot.id)).all()
             changes = [(p.enrolled_at, enrolment_event(p)) for p in pilots]
             changes += [(f.fitted_at, fitting_event(p, f)) for p in pilots for f in p.fittings]
