@@ -50,44 +50,40 @@ def test_registry_migrates_and_refuses_duplicates_on_postgres(postgres: int) -> 
         engine.dispose()
 
 
+def api_on_registry(stack: StackSettings, port: int, retry_after: int) -> TestClient:
+    """The API, publishing to a topic of its own, with its registry on PostgreSQL at
+    ``port``."""
+    settings = IngestSettings(
+        kafka_bootstrap=stack.kafka_bootstrap,
+        events_topic=unique("events"),
+        registry_url=f"postgresql+psycopg://{USER}@127.0.0.1:{port}/{DATABASE}",
+        registry_password=PASSWORD,
+        retry_after_seconds=retry_after,
+    )
+    app = create_app()
+    app.dependency_overrides[get_settings] = lambda: settings
+    return TestClient(app)
+
+
 def test_an_unreachable_registry_is_answered_503_and_events_keep_flowing(
     stack: StackSettings,
 ) -> None:
-    with postgres_server() as server:
-        settings = IngestSettings(
-            kafka_bootstrap=stack.kafka_bootstrap,
-            events_topic=unique("events"),
-            registry_url=f"postgresql+psycopg://{USER}@127.0.0.1:{server.port}/{DATABASE}",
-            registry_password=PASSWORD,
-            retry_after_seconds=4,
-        )
-        app = create_app()
-        app.dependency_overrides[get_settings] = lambda: settings
-        with TestClient(app) as client:
-            enrolment = {"pilot": "Goose", "alliance": "Empire", "ship": "Destroyer"}
-            assert client.post("/v1/pilots", json={**enrolment, "player": "p1"}).status_code == 201
-            server.stop()
-            refused = client.get("/v1/pilots")
-            assert (refused.status_code, refused.headers["Retry-After"]) == (503, "4")
-            assert "the pilot registry's database cannot be reached" in refused.json()["detail"]
-            sword = client.get("/purchase_a_sword")
-            assert (sword.status_code, sword.text) == (200, "Sword Purchased!\n")
+    with postgres_server() as server, api_on_registry(stack, server.port, 4) as client:
+        enrolment = {"pilot": "Goose", "alliance": "Empire", "ship": "Destroyer"}
+        assert client.post("/v1/pilots", json={**enrolment, "player": "p1"}).status_code == 201
+        server.stop()
+        refused = client.get("/v1/pilots")
+        assert (refused.status_code, refused.headers["Retry-After"]) == (503, "4")
+        assert "the pilot registry's database cannot be reached" in refused.json()["detail"]
+        sword = client.get("/purchase_a_sword")
+        assert (sword.status_code, sword.text) == (200, "Sword Purchased!\n")
 
 
 def test_the_api_starts_without_its_registry_and_migrates_it_once_reachable(
     stack: StackSettings,
 ) -> None:
     port = free_port()  # nothing listens there yet
-    settings = IngestSettings(
-        kafka_bootstrap=stack.kafka_bootstrap,
-        events_topic=unique("events"),
-        registry_url=f"postgresql+psycopg://{USER}@127.0.0.1:{port}/{DATABASE}",
-        registry_password=PASSWORD,
-        retry_after_seconds=1,
-    )
-    app = create_app()
-    app.dependency_overrides[get_settings] = lambda: settings
-    with TestClient(app) as client:
+    with api_on_registry(stack, port, 1) as client:
         refused = client.get("/v1/pilots")
         assert (refused.status_code, refused.headers["Retry-After"]) == (503, "1")
         assert "the pilot registry cannot be used yet" in refused.json()["detail"]

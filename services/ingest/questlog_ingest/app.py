@@ -146,19 +146,21 @@ async def noop(request: Request) -> Response:
     return Response(b'{"accepted":[],"rejected":[]}', 202, media_type="application/json")
 
 
-def unreachable(error: OperationalError) -> str:
-    return f"its database cannot be reached ({error.orig})"
+async def try_migrating(registry: Registry) -> bool:
+    """Migrate the registry's database; False (and the registry unready) if unreachable."""
+    try:
+        await asyncio.to_thread(registry.migrate)
+        return True
+    except OperationalError as error:
+        registry.unready = f"its database cannot be reached ({error.orig})"
+        return False
 
 
 async def migrate_when_reachable(registry: Registry, pause: float) -> None:
-    """Migrate the registry's database once it can be reached, trying every ``pause`` s."""
-    while registry.unready is not None:
+    """Try migrating the registry's database every ``pause`` seconds until it works."""
+    while not await try_migrating(registry):
         await asyncio.sleep(pause)
-        try:
-            await asyncio.to_thread(registry.migrate)
-            log.warning("the pilot registry's database is reachable again and migrated")
-        except OperationalError as error:
-            registry.unready = unreachable(error)
+    log.warning("the pilot registry's database is reachable again and migrated")
 
 
 def create_app() -> FastAPI:
@@ -173,11 +175,8 @@ def create_app() -> FastAPI:
         settings = current_settings()
         registry = Registry(open_engine(settings.registry_url, settings.registry_password))
         migration = None
-        try:
-            await asyncio.to_thread(registry.migrate)
-        except OperationalError as error:
+        if not await try_migrating(registry):
             # Event intake does not wait for the registry; its routes answer 503 meanwhile.
-            registry.unready = unreachable(error)
             log.warning("the pilot registry is not ready: %s", registry.unready)
             pause = settings.retry_after_seconds
             migration = asyncio.create_task(migrate_when_reachable(registry, pause))
