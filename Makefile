@@ -21,7 +21,7 @@ demo: setup ## Start the local stack, send sample events through it, build the a
 	$(QUESTLOG) demo
 
 .PHONY: test
-test: setup test-deps chart-tools lint ## Run every test: lint, types, unit, charts and integration (real stack)
+test: setup test-deps chart-tools lint images ## Run every test: lint, types, unit, charts, images (Docker) and integration (real stack)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 .PHONY: report
@@ -141,7 +141,7 @@ chart-lint: $(VENV)/.synced chart-tools ## Validate the charts offline: helm lin
 DEPLOY := HELM=$(HELM) KIND=$(KIND) k8s/deploy.sh
 
 .PHONY: deploy
-deploy: $(HELM) $(KIND) ## Create a kind cluster, build and load the images, install everything (needs Docker, kubectl)
+deploy: images $(HELM) $(KIND) ## Create a kind cluster, load the images, install everything (needs kubectl)
 	$(DEPLOY) deploy
 
 .PHONY: helm-test
@@ -149,7 +149,7 @@ helm-test: $(HELM) ## Run the charts' helm test hooks: events posted to the API 
 	$(DEPLOY) helm-test
 
 .PHONY: loadtest
-loadtest: $(HELM) $(KIND) ## Run the Locust scenarios as a Job on the kind cluster (LOAD_SHAPE, LOAD_USERS, LOAD_SECONDS)
+loadtest: images $(HELM) $(KIND) ## Run the Locust scenarios as a Job on the kind cluster (LOAD_SHAPE, LOAD_USERS, LOAD_SECONDS)
 	$(DEPLOY) loadtest
 
 .PHONY: port-forward
@@ -160,15 +160,10 @@ port-forward: ## Reach the deployed API (:8000), Trino (:8080), Prometheus (:909
 undeploy: $(KIND) ## Delete the kind cluster and everything in it
 	$(DEPLOY) undeploy
 
-# Builds a Go command from its module, fetched at one version from the Go module proxy.
-# (`go install mod@version` also asks the proxy for every version of the module, which the
-# proxy does not answer for all modules.) Arguments: module, version, package, binary.
+# Builds a Go command from its module at one version (images/go-build.sh, which the images'
+# Go stages use too). Arguments: module, version, package, binary, ldflags.
 define go_build
-	@echo "Building $(notdir $(4)) $(2) from the Go module proxy ($(1)) ..."
-	@mkdir -p $(dir $(4))
-	@dir=$$(go mod download -json $(1)@$(2) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p') && \
-	  test -n "$$dir" && cd "$$dir" && \
-	  GOFLAGS=-mod=readonly go build -trimpath -ldflags "$(5)" -o $(4) ./$(3)
+	@images/go-build.sh $(1) $(2) "$(3)" $(4) "$(5)"
 endef
 
 $(HELM):
@@ -185,6 +180,32 @@ $(HELM_DOCS):
 
 $(KIND):
 	$(call go_build,sigs.k8s.io/kind,$(KIND_VERSION),,$@,)
+
+##@ Images
+
+.PHONY: images
+images: setup docker-engine ## Build every container image (stand-in bases from Debian where no registry serves one); print their sizes
+	$(QUESTLOG) images $(IMAGES)
+
+.PHONY: docker-engine
+docker-engine: ## Install Docker and debootstrap (Debian's packages) when missing; start dockerd when none answers
+	@missing=""; \
+	command -v dockerd >/dev/null || missing="docker.io"; \
+	command -v debootstrap >/dev/null || missing="$$missing debootstrap"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing$${missing/#/ } (the image builds' engine; the stand-in bases) ..."; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "Missing: $$missing; install these packages." >&2; exit 1; fi; \
+	fi
+	@if ! docker info >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "No Docker engine answers; start dockerd." >&2; exit 1; fi; \
+	  mkdir -p $(CACHE)/logs; \
+	  echo "Starting dockerd in the background (log: $(CACHE)/logs/dockerd.log) ..."; \
+	  nohup dockerd > $(CACHE)/logs/dockerd.log 2>&1 & \
+	  for i in $$(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done; \
+	  docker info >/dev/null 2>&1 || { echo "dockerd did not answer; see $(CACHE)/logs/dockerd.log" >&2; exit 1; }; \
+	fi
 
 ##@ Development
 

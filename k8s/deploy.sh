@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # questlog on Kubernetes: `make deploy`, `make helm-test`, `make port-forward`, `make undeploy`.
-#   deploy        create the kind cluster if absent, build and load the images, install the
-#                 platform charts (helm/platform) and questlog, wait until all is ready
+#   deploy        create the kind cluster if absent, load the images (`make images` builds
+#                 them), install the platform charts (helm/platform) and questlog, wait
+#                 until all is ready
 #   helm-test     run the charts' test hooks (an event posted to the API, found in Trino)
 #   loadtest      a headless Locust Job against the API (LOAD_SHAPE, LOAD_USERS, LOAD_SECONDS)
 #   port-forward  the API on :8000, Trino on :8080, Prometheus on :9090, Grafana on :3000
@@ -48,10 +49,7 @@ deploy() {
   kubectl config use-context "kind-$CLUSTER" > /dev/null
   kubectl create namespace "$NAMESPACE" --dry-run=client -o yaml | kubectl apply -f - > /dev/null
 
-  say "Building the images $API_IMAGE and $SPARK_IMAGE"
-  docker build -f services/ingest/Dockerfile -t "$API_IMAGE" .
-  docker build -f spark-apps/Dockerfile -t "$SPARK_IMAGE" .
-  say "Loading the images into kind"
+  say "Loading the images $API_IMAGE and $SPARK_IMAGE into kind"
   "$KIND" load docker-image --name "$CLUSTER" "$API_IMAGE" "$SPARK_IMAGE"
 
   say "Installing the platform: Strimzi $STRIMZI_VERSION, spark-operator $SPARK_OPERATOR_VERSION, kube-prometheus-stack $PROMETHEUS_VERSION"
@@ -92,8 +90,7 @@ loadtest() {
   local run job
   run=$(date -u +%Y%m%d-%H%M%S)
   job=questlog-loadtest-$run
-  say "Building $LOADTEST_IMAGE and loading it into kind"
-  docker build -f loadtest/Dockerfile --build-arg "API_IMAGE=$API_IMAGE" -t "$LOADTEST_IMAGE" .
+  say "Loading $LOADTEST_IMAGE into kind"
   "$KIND" load docker-image --name "$CLUSTER" "$LOADTEST_IMAGE"
   say "Running $job: shape ${LOAD_SHAPE:-ramp}, ${LOAD_USERS:-50} users, ${LOAD_SECONDS:-120} s"
   "$HELM" template questlog helm/questlog --namespace "$NAMESPACE" \

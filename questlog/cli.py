@@ -12,6 +12,11 @@ from questlog_spark.settings import get_lake_settings
 
 from questlog import demo, load, pilots, publish, report
 from questlog.assessments.generate import DEFAULT_RECORDS, DEFAULT_SEED, generate
+from questlog.images import IMAGES
+from questlog.images import build as images
+from questlog.images.bases import BaseError
+from questlog.images.context import ContextError
+from questlog.images.engine import ImageError
 from questlog.settings import get_settings
 from questlog.stack import lifecycle, supervisor
 from questlog.stack.components import COMPONENTS
@@ -123,6 +128,13 @@ def positive(text: str) -> int:
     return number
 
 
+def cmd_images(args: argparse.Namespace) -> int:
+    built = images.build(get_settings(), args.names, _say)
+    for line in images.summary(built):
+        _say(line)
+    return 0
+
+
 def cmd_logs(args: argparse.Namespace) -> int:
     settings = get_settings()
     names = [args.component] if args.component else [c.name for c in COMPONENTS]
@@ -220,6 +232,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     for action in assessments.choices.values():
         action.set_defaults(run=cmd_assessments)
+    built = commands.add_parser(
+        "images", help="build the container images (stand-in bases where no registry serves one)"
+    )
+    built.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"only these (and what they are built on): {', '.join(i.name for i in IMAGES)}",
+    )
+    built.set_defaults(run=cmd_images)
     logs = commands.add_parser("logs", help="show (or follow) the components' logs")
     logs.add_argument("component", nargs="?", choices=[c.name for c in COMPONENTS])
     logs.add_argument("-f", "--follow", action="store_true")
@@ -243,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.CalledProcessError,
         pilots.RegistryRefused,
         publish.LoadError,
+        ImageError,
+        BaseError,
+        ContextError,
     ) as error:
         print(f"questlog {args.command}: {error}", file=sys.stderr)
         return 1

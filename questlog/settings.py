@@ -6,6 +6,7 @@ stack (a test's, say) or a container can run the same code with other values.
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,6 +39,35 @@ class StackSettings(BaseSettings):
     # Seconds between Prometheus' scrapes of the API, the stream and the canary.
     scrape_interval_seconds: int = Field(default=5, gt=0)
 
+    # Where clients reach each component. On one machine that is `host` and the component's
+    # port; in a container, the address of the component it talks to (and, for Kafka and
+    # Trino, the address they announce to their clients).
+    kafka_bootstrap: str = Field(default_factory=lambda s: f"{s['host']}:{s['kafka_port']}")
+    metastore_uri: str = Field(
+        default_factory=lambda s: f"thrift://{s['host']}:{s['metastore_port']}"
+    )
+    trino_url: str = Field(default_factory=lambda s: f"http://{s['host']}:{s['trino_port']}")
+    api_url: str = Field(default_factory=lambda s: f"http://{s['host']}:{s['api_port']}")
+    stream_metrics_url: str = Field(
+        default_factory=lambda s: f"http://{s['host']}:{s['stream_metrics_port']}"
+    )
+    canary_url: str = Field(default_factory=lambda s: f"http://{s['host']}:{s['canary_port']}")
+    prometheus_url: str = Field(
+        default_factory=lambda s: f"http://{s['host']}:{s['prometheus_port']}"
+    )
+
+    # Root of the lake as a Hadoop URI: a folder of state_dir on one machine, or
+    # s3a://bucket/path on an S3-compatible store.
+    lake_root: str = Field(default_factory=lambda s: (s["state_dir"] / "lake").as_uri())
+    # Where the streaming query keeps its offsets and dedup state.
+    checkpoint_root: str = Field(
+        default_factory=lambda s: (s["state_dir"] / "data" / "stream").as_uri()
+    )
+    # The S3 endpoint of an s3a:// lake. The credentials are never settings: every component
+    # reads them from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+    s3_endpoint: str = ""
+    s3_region: str = "us-east-1"
+
     # JDBC store of the Hive Metastore; empty means an embedded Derby database under state_dir.
     metastore_db_url: str = ""
     metastore_db_driver: str = "org.postgresql.Driver"
@@ -52,8 +82,15 @@ class StackSettings(BaseSettings):
     # Seconds each component gets to become ready after it is started.
     start_timeout: float = Field(default=180.0, gt=0)
 
+    # `make images`: CA certificates the build stages trust for their downloads on top of
+    # their own (this machine's, so that builds behind a TLS-intercepting proxy work; empty
+    # for none). Only build stages read them: no image keeps them.
+    build_ca_bundle: str = "/etc/ssl/certs/ca-certificates.crt"
+    # Where the Debian stand-in base is fetched from, where no registry serves the bases.
+    debian_mirror: str = "http://deb.debian.org/debian"
+
     @model_validator(mode="after")
-    def _ports_are_distinct(self) -> "StackSettings":
+    def _consistent(self) -> "StackSettings":
         ports: dict[int, str] = {}
         for setting in (
             "kafka_port",
@@ -72,32 +109,20 @@ class StackSettings(BaseSettings):
                     f"{port}; each component needs a port of its own"
                 )
             ports[port] = setting
+        if self.lake_on_s3 and not self.s3_endpoint:
+            raise ValueError(
+                f"QUESTLOG_LAKE_ROOT is {self.lake_root}: set QUESTLOG_S3_ENDPOINT too"
+            )
         return self
 
     @property
-    def kafka_bootstrap(self) -> str:
-        return f"{self.host}:{self.kafka_port}"
-
-    @property
-    def metastore_uri(self) -> str:
-        return f"thrift://{self.host}:{self.metastore_port}"
-
-    @property
-    def trino_url(self) -> str:
-        return f"http://{self.host}:{self.trino_port}"
-
-    @property
-    def api_url(self) -> str:
-        return f"http://{self.host}:{self.api_port}"
-
-    @property
-    def prometheus_url(self) -> str:
-        return f"http://{self.host}:{self.prometheus_port}"
-
-    @property
     def lake_dir(self) -> Path:
-        """Root of the Parquet lake; the metastore's warehouse for tables without a location."""
-        return self.state_dir / "lake"
+        """The lake's folder, for a lake on this machine (a file:// ``lake_root``)."""
+        return Path(urlsplit(self.lake_root).path)
+
+    @property
+    def lake_on_s3(self) -> bool:
+        return self.lake_root.startswith("s3a://")
 
 
 @lru_cache

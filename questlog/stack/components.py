@@ -14,13 +14,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from pathlib import Path
 from string import Template
+from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from questlog.settings import StackSettings
 from questlog.stack import probes
-from questlog.stack.install import PYSPARK_JARS, SetupError, lib_dir, trino_home
+from questlog.stack.install import SetupError, lib_dir, spark_jars, trino_home
 from questlog.stack.java import system_java, trino_java
-from questlog.stack.spark import spark_environment, spark_submit_command
+from questlog.stack.spark import s3a_properties, spark_environment, spark_submit_command
 
 TEMPLATES = Path(__file__).parent / "templates"
 # The topics the pipeline reads and writes, created when Kafka first answers (as KafkaTopic
@@ -70,6 +71,11 @@ def classpath(*entries: Path | str) -> str:
     return ":".join(str(entry) for entry in entries)
 
 
+def address(url: str) -> str:
+    """``host:port`` of a URL."""
+    return urlsplit(url).netloc
+
+
 class Component(ABC):
     name: str
     # Seconds to wait after a freshly started process first passes its probe.
@@ -112,6 +118,11 @@ class Component(ABC):
         """Environment variables its process gets on top of ours."""
         return {}
 
+    def after_ready(self) -> str | None:
+        """What the local stack does once the component first answers; what it did, if
+        anything."""
+        return None
+
 
 class Kafka(Component):
     """Apache Kafka, one process acting as broker and KRaft controller."""
@@ -130,17 +141,26 @@ class Kafka(Component):
         return self.settings.kafka_bootstrap
 
     def prepare(self) -> None:
+        self.write_config()
+        if not (self.data_dir / "meta.properties").exists():
+            self._format_storage()
+
+    def write_config(self) -> None:
+        """server.properties: listening on ``host``; announcing ``kafka_bootstrap`` to
+        clients, and its host to the controller quorum."""
+        settings = self.settings
+        advertised_host = settings.kafka_bootstrap.rsplit(":", 1)[0]
         render(
             "kafka.properties",
             self.conf_dir / "server.properties",
-            host=self.settings.host,
-            port=self.settings.kafka_port,
-            controller_port=self.settings.kafka_controller_port,
+            host=settings.host,
+            port=settings.kafka_port,
+            controller_port=settings.kafka_controller_port,
+            advertised=settings.kafka_bootstrap,
+            controller=f"{advertised_host}:{settings.kafka_controller_port}",
             data_dir=self.data_dir,
         )
         shutil.copy(TEMPLATES / "kafka-log4j2.yaml", self.conf_dir / "log4j2.yaml")
-        if not (self.data_dir / "meta.properties").exists():
-            self._format_storage()
 
     def _format_storage(self) -> None:
         """Format the log directory once, as a standalone KRaft quorum of this one node."""
@@ -178,8 +198,11 @@ class Kafka(Component):
         return [*self._java(), "kafka.Kafka", str(self.conf_dir / "server.properties")]
 
     def probe(self) -> str:
-        created, existing = ensure_topics(self.settings.kafka_bootstrap, PIPELINE_TOPICS)
-        return f"created topics {', '.join(created)}" if created else f"{existing} topics"
+        return f"{len(probes.kafka_topics(self.settings.kafka_bootstrap))} topics"
+
+    def after_ready(self) -> str | None:
+        created, _ = ensure_topics(self.settings.kafka_bootstrap, PIPELINE_TOPICS)
+        return f"created topics {', '.join(created)}" if created else None
 
 
 class Metastore(Component):
@@ -207,7 +230,8 @@ class Metastore(Component):
         else:
             db_url, db_driver = settings.metastore_db_url, settings.metastore_db_driver
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        settings.lake_dir.mkdir(parents=True, exist_ok=True)
+        if not settings.lake_on_s3:
+            settings.lake_dir.mkdir(parents=True, exist_ok=True)
         render(
             "hive-site.xml",
             self.conf_dir / "hive-site.xml",
@@ -215,9 +239,14 @@ class Metastore(Component):
             db_driver=escape(db_driver),
             db_user=escape(settings.metastore_db_user),
             db_password=escape(settings.metastore_db_password),
-            warehouse=escape(settings.lake_dir.as_uri()),
+            warehouse=escape(settings.lake_root),
             port=settings.metastore_port,
         )
+        properties = "\n".join(
+            f"  <property><name>{key}</name><value>{escape(value)}</value></property>"
+            for key, value in s3a_properties(settings).items()
+        )
+        render("core-site.xml", self.conf_dir / "core-site.xml", properties=properties)
         shutil.copy(TEMPLATES / "hive-log4j2.properties", self.conf_dir / "hive-log4j2.properties")
 
     def command(self) -> list[str]:
@@ -230,7 +259,7 @@ class Metastore(Component):
             f"-Dderby.stream.error.file={self.data_dir / 'derby.log'}",
             # The conf folder comes first so its hive-site.xml and log config win.
             "-cp",
-            classpath(self.conf_dir, PYSPARK_JARS / "*", lib_dir(self.settings, "metastore") / "*"),
+            classpath(self.conf_dir, spark_jars() / "*", lib_dir(self.settings, "metastore") / "*"),
             "org.apache.hadoop.hive.metastore.HiveMetaStore",
             "-p",
             str(self.settings.metastore_port),
@@ -259,21 +288,40 @@ class Trino(Component):
         return self.settings.trino_url
 
     def prepare(self) -> None:
+        settings = self.settings
         render(
             "trino-config.properties",
             self.conf_dir / "config.properties",
-            host=self.settings.host,
-            port=self.settings.trino_port,
-            plugin_dir=trino_home(self.settings) / "plugin",
+            port=settings.trino_port,
+            url=settings.trino_url,
+            internal_address=urlsplit(settings.trino_url).hostname,
+            plugin_dir=trino_home(settings) / "plugin",
             catalog_dir=self.conf_dir / "catalog",
         )
         render(
             "trino-hive.properties",
             self.conf_dir / "catalog" / "hive.properties",
-            metastore_uri=self.settings.metastore_uri,
+            metastore_uri=settings.metastore_uri,
+            file_system="\n".join(self.file_system()),
         )
         shutil.copy(TEMPLATES / "trino-log.properties", self.conf_dir / "log.properties")
         self.data_dir.mkdir(parents=True, exist_ok=True)
+
+    def file_system(self) -> list[str]:
+        """The catalog's file system: Trino's own S3 client for a lake on S3; otherwise
+        Hadoop's, for the file:// locations Spark and the metastore write (Trino's native
+        local file system only reads local:// locations)."""
+        settings = self.settings
+        if not settings.lake_on_s3:
+            return ["fs.hadoop.enabled=true"]
+        return [
+            "fs.native-s3.enabled=true",
+            f"s3.endpoint={settings.s3_endpoint}",
+            f"s3.region={settings.s3_region}",
+            "s3.path-style-access=true",
+            "s3.aws-access-key=${ENV:AWS_ACCESS_KEY_ID}",
+            "s3.aws-secret-key=${ENV:AWS_SECRET_ACCESS_KEY}",
+        ]
 
     def command(self) -> list[str]:
         heap = self.settings.trino_heap
@@ -357,7 +405,7 @@ class Stream(Component):
 
     @property
     def endpoint(self) -> str:
-        return f"http://{self.settings.host}:{self.settings.stream_metrics_port}/metrics"
+        return f"{self.settings.stream_metrics_url}/metrics"
 
     def prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -386,7 +434,7 @@ class Canary(Component):
 
     @property
     def endpoint(self) -> str:
-        return f"http://{self.settings.host}:{self.settings.canary_port}/metrics"
+        return f"{self.settings.canary_url}/metrics"
 
     def prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -431,10 +479,10 @@ class Prometheus(Component):
             self.conf_dir / "prometheus.yml",
             interval=settings.scrape_interval_seconds,
             rules=self.RULES,
-            api=f"{settings.host}:{settings.api_port}",
-            stream=f"{settings.host}:{settings.stream_metrics_port}",
-            canary=f"{settings.host}:{settings.canary_port}",
-            prometheus=f"{settings.host}:{settings.prometheus_port}",
+            api=address(settings.api_url),
+            stream=address(settings.stream_metrics_url),
+            canary=address(settings.canary_url),
+            prometheus=address(settings.prometheus_url),
         )
         self.data_dir.mkdir(parents=True, exist_ok=True)
 

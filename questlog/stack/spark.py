@@ -6,16 +6,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
-import pyspark
+import questlog_spark
 
-from questlog.settings import REPO_ROOT, StackSettings
-from questlog.stack.install import lib_dir
+from questlog.settings import StackSettings
+from questlog.stack.install import lib_dir, spark_home
 
 LOG_CONFIG = Path(__file__).parent / "templates" / "spark-log4j2.properties"
 
-SPARK_APPS = REPO_ROOT / "spark-apps" / "questlog_spark"
-SPARK_HOME = Path(pyspark.__file__).parent
+SPARK_APPS = Path(questlog_spark.__file__).parent
 
 
 # The conf every run of the Spark apps has, here and on Kubernetes (where the
@@ -36,18 +36,33 @@ PIPELINE_CONF = {
 PLACED_CONF_KEYS = ("spark.hadoop.hive.metastore.uris", "spark.sql.warehouse.dir")
 
 
+def s3a_properties(settings: StackSettings) -> dict[str, str]:
+    """Hadoop's S3A settings for a lake on S3 (none for a lake on this machine); S3A reads
+    the credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."""
+    if not settings.lake_on_s3:
+        return {}
+    return {
+        "fs.s3a.endpoint": settings.s3_endpoint,
+        "fs.s3a.endpoint.region": settings.s3_region,
+        "fs.s3a.path.style.access": "true",
+        "fs.s3a.connection.ssl.enabled": str(urlsplit(settings.s3_endpoint).scheme == "https"),
+    }
+
+
 def spark_conf(settings: StackSettings) -> dict[str, str]:
+    # The connector's jars where the download cache has them; the Spark image has them in
+    # its jars folder instead.
     jars = sorted(lib_dir(settings, "spark-kafka").glob("*.jar"))
     return {
         **PIPELINE_CONF,
         "spark.hadoop.hive.metastore.uris": settings.metastore_uri,
-        "spark.sql.warehouse.dir": settings.lake_dir.as_uri(),
-        # Local only: the connector's jars (the Spark image has them in its jars folder),
-        # the stack's address (loopback) rather than the first network interface, and the
-        # stack's log config.
-        "spark.jars": ",".join(str(jar) for jar in jars),
-        "spark.driver.host": settings.host,
-        "spark.driver.bindAddress": settings.host,
+        "spark.sql.warehouse.dir": settings.lake_root,
+        **{f"spark.hadoop.{key}": value for key, value in s3a_properties(settings).items()},
+        **({"spark.jars": ",".join(str(jar) for jar in jars)} if jars else {}),
+        # Local mode: the driver and its executors are one process, so on loopback rather
+        # than the first network interface; and the stack's log config.
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
         "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}",
     }
 
@@ -56,8 +71,8 @@ def lake_environment(settings: StackSettings) -> dict[str, str]:
     """The Spark apps' settings (``questlog_spark.settings``) for this stack."""
     return {
         "QUESTLOG_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "QUESTLOG_LAKE_ROOT": settings.lake_dir.as_uri(),
-        "QUESTLOG_CHECKPOINT_ROOT": (settings.state_dir / "data" / "stream").as_uri(),
+        "QUESTLOG_LAKE_ROOT": settings.lake_root,
+        "QUESTLOG_CHECKPOINT_ROOT": settings.checkpoint_root,
         "QUESTLOG_STREAM_METRICS_HOST": settings.host,
         "QUESTLOG_STREAM_METRICS_PORT": str(settings.stream_metrics_port),
     }
@@ -66,8 +81,8 @@ def lake_environment(settings: StackSettings) -> dict[str, str]:
 def spark_environment(settings: StackSettings) -> dict[str, str]:
     # The job's Python is this one, which has pyspark and questlog_spark installed.
     return {
-        "SPARK_HOME": str(SPARK_HOME),
-        "SPARK_LOCAL_IP": settings.host,
+        "SPARK_HOME": str(spark_home()),
+        "SPARK_LOCAL_IP": "127.0.0.1",
         "PYSPARK_PYTHON": sys.executable,
         **lake_environment(settings),
     }
@@ -77,7 +92,7 @@ def spark_submit_command(settings: StackSettings, app: str, *args: str) -> list[
     """``spark-submit`` of ``spark-apps/questlog_spark/<app>.py`` on a local Spark."""
     conf = [f"--conf={key}={value}" for key, value in spark_conf(settings).items()]
     return [
-        str(SPARK_HOME / "bin" / "spark-submit"),
+        str(spark_home() / "bin" / "spark-submit"),
         "--master",
         "local[2]",
         "--driver-memory",

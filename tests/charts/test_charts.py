@@ -12,6 +12,8 @@ import pytest
 import yaml
 
 from questlog import load
+from questlog.images import IMAGES
+from questlog.images.bases import STANDINS
 from questlog.settings import REPO_ROOT, StackSettings
 from questlog.stack.components import (
     PIPELINE_TOPICS,
@@ -21,7 +23,6 @@ from questlog.stack.components import (
     Metastore,
     Prometheus,
 )
-from questlog.stack.install import bundles
 from questlog.stack.spark import PIPELINE_CONF, PLACED_CONF_KEYS, lake_environment
 from tests.charts.conftest import (
     CHARTS,
@@ -39,10 +40,11 @@ from tests.charts.conftest import (
 
 pytestmark = pytest.mark.usefixtures("built")
 RENDERINGS = [(chart, values) for chart in DEPLOYABLE for values in ci_values(chart)]
-DOCKERFILES = [
-    REPO_ROOT / "services/ingest/Dockerfile",
-    REPO_ROOT / "spark-apps/Dockerfile",
-    REPO_ROOT / "loadtest/Dockerfile",
+DOCKERFILES = [REPO_ROOT / image.dockerfile for image in IMAGES] + [
+    REPO_ROOT / standin.dockerfile for standin in STANDINS.values() if standin.dockerfile
+]
+SCRIPTS = ["k8s/deploy.sh", "spark-apps/entrypoint.sh"] + [
+    str(script.relative_to(REPO_ROOT)) for script in sorted((REPO_ROOT / "images").rglob("*.sh"))
 ]
 # kubeconform's schema locations: the Kubernetes schemas, then the CRDs'.
 K8S_LOCATION = (
@@ -323,22 +325,16 @@ def test_monitoring_ships_the_local_rules_and_the_dashboard() -> None:
     assert len(panels) >= 10
 
 
-@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
 def test_hadolint(dockerfile: Path) -> None:
     # hadolint and shellcheck come with the virtual environment, which `run` puts on PATH.
     result = run("hadolint", str(dockerfile), check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_spark_image_fetches_the_local_stacks_jars() -> None:
-    dockerfile = (REPO_ROOT / "spark-apps" / "Dockerfile").read_text()
-    local = {bundle.name for bundle in bundles()} - {"kafka", "trino"}
-    for module in local | {"object-store"}:
-        assert f"questlog/stack/ivy/{module}.xml" in dockerfile
-
-
-def test_shellcheck_deploy_script() -> None:
-    result = run("shellcheck", "-x", "k8s/deploy.sh", check=False)
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_shellcheck(script: str) -> None:
+    result = run("shellcheck", "-x", script, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

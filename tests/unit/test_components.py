@@ -5,14 +5,15 @@ import yaml
 
 from questlog.settings import StackSettings
 from questlog.stack.components import (
+    Kafka,
     Metastore,
     Prometheus,
     Stream,
     Trino,
     kafka_cluster_id,
-    render,
 )
 from questlog.stack.java import trino_java
+from questlog.stack.spark import spark_conf
 
 
 def properties(path: Path) -> dict[str, str]:
@@ -32,20 +33,23 @@ def test_kafka_cluster_ids_are_never_taken_for_options() -> None:
 
 
 def test_kafka_listens_on_the_chosen_ports(tmp_path: Path) -> None:
-    target = render(
-        "kafka.properties",
-        tmp_path / "server.properties",
-        host="127.0.0.1",
-        port=19092,
-        controller_port=19093,
-        data_dir=tmp_path / "data",
-    )
-    config = properties(target)
+    kafka = Kafka(settings(tmp_path, kafka_port=19092, kafka_controller_port=19093))
+    kafka.write_config()
+    config = properties(kafka.conf_dir / "server.properties")
     assert config["listeners"] == "PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
     assert config["advertised.listeners"] == "PLAINTEXT://127.0.0.1:19092"
     assert config["controller.quorum.bootstrap.servers"] == "127.0.0.1:19093"
-    assert config["log.dirs"] == str(tmp_path / "data")
+    assert config["log.dirs"] == str(kafka.data_dir)
     assert config["process.roles"] == "broker,controller"
+
+
+def test_kafka_in_a_container_announces_the_address_clients_use(tmp_path: Path) -> None:
+    kafka = Kafka(settings(tmp_path, host="0.0.0.0", kafka_bootstrap="kafka:9092"))
+    kafka.write_config()
+    config = properties(kafka.conf_dir / "server.properties")
+    assert config["listeners"] == "PLAINTEXT://0.0.0.0:9092,CONTROLLER://0.0.0.0:9093"
+    assert config["advertised.listeners"] == "PLAINTEXT://kafka:9092"
+    assert config["controller.quorum.bootstrap.servers"] == "kafka:9093"
 
 
 def hive_site(metastore: Metastore) -> dict[str, str | None]:
@@ -116,3 +120,49 @@ def test_prometheus_scrapes_the_api_and_stream_and_loads_the_rules(tmp_path: Pat
     assert targets["questlog-stream"] == ["127.0.0.1:8001"]
     assert config["rule_files"] == [str(Prometheus.RULES)]
     assert "--web.listen-address=127.0.0.1:19090" in prometheus.command()
+
+
+def test_a_lake_on_s3_configures_every_reader_and_writer(tmp_path: Path) -> None:
+    on_s3 = settings(
+        tmp_path,
+        host="0.0.0.0",
+        metastore_uri="thrift://metastore:9083",
+        trino_url="http://trino:8080",
+        lake_root="s3a://lake/warehouse",
+        s3_endpoint="http://s3:8333",
+    )
+    trino = Trino(on_s3)
+    trino.prepare()
+    config = properties(trino.conf_dir / "config.properties")
+    assert config["discovery.uri"] == "http://trino:8080"
+    assert config["node.internal-address"] == "trino"
+    catalog = properties(trino.conf_dir / "catalog" / "hive.properties")
+    assert catalog["hive.metastore.uri"] == "thrift://metastore:9083"
+    assert catalog["fs.native-s3.enabled"] == "true"
+    assert catalog["s3.endpoint"] == "http://s3:8333"
+    assert catalog["s3.aws-secret-key"] == "${ENV:AWS_SECRET_ACCESS_KEY}"
+    assert "fs.hadoop.enabled" not in catalog
+
+    metastore = Metastore(on_s3)
+    metastore.prepare()
+    assert hive_site(metastore)["hive.metastore.warehouse.dir"] == "s3a://lake/warehouse"
+    root = ET.parse(metastore.conf_dir / "core-site.xml").getroot()
+    core = {p.findtext("name"): p.findtext("value") for p in root.iter("property")}
+    assert core["fs.s3a.endpoint"] == "http://s3:8333"
+    assert core["fs.s3a.connection.ssl.enabled"] == "False"
+
+    conf = spark_conf(on_s3)
+    assert conf["spark.sql.warehouse.dir"] == "s3a://lake/warehouse"
+    assert conf["spark.hadoop.fs.s3a.path.style.access"] == "true"
+    assert conf["spark.hadoop.hive.metastore.uris"] == "thrift://metastore:9083"
+
+
+def test_a_lake_on_this_machine_has_no_s3_settings(tmp_path: Path) -> None:
+    local = settings(tmp_path)
+    metastore = Metastore(local)
+    metastore.prepare()
+    assert not list(ET.parse(metastore.conf_dir / "core-site.xml").getroot().iter("property"))
+    assert not [key for key in spark_conf(local) if "s3a" in key]
+    trino = Trino(local)
+    trino.prepare()
+    assert properties(trino.conf_dir / "catalog" / "hive.properties")["fs.hadoop.enabled"] == "true"

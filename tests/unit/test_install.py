@@ -4,7 +4,7 @@ from pathlib import Path
 import pyspark
 import pytest
 
-from questlog.stack.install import IVY_DIR, PYSPARK_JARS, Bundle, _drop_jars_pyspark_has, bundles
+from questlog.stack.install import IVY_DIR, Bundle, _drop_jars_pyspark_has, bundles, spark_jars
 
 
 def test_spark_connector_matches_installed_pyspark() -> None:
@@ -31,7 +31,7 @@ def test_digest_follows_the_pins() -> None:
 
 
 def test_jars_pyspark_ships_are_dropped(tmp_path: Path) -> None:
-    shipped = sorted(PYSPARK_JARS.glob("scala-library-*.jar"))
+    shipped = sorted(spark_jars().glob("scala-library-*.jar"))
     assert shipped, "pyspark should ship scala-library"
     for name in [
         "kafka-clients-3.9.2.jar",

@@ -30,3 +30,17 @@ def test_the_cli_reports_invalid_settings(
     finally:
         get_settings.cache_clear()
     assert "invalid settings" in capsys.readouterr().err
+
+
+def test_addresses_follow_the_host_unless_set() -> None:
+    settings = StackSettings(host="10.0.0.5", api_port=18000)
+    assert settings.api_url == "http://10.0.0.5:18000"
+    assert settings.kafka_bootstrap == "10.0.0.5:9092"
+    container = StackSettings(host="0.0.0.0", kafka_bootstrap="kafka:9092")
+    assert container.kafka_bootstrap == "kafka:9092"
+    assert container.metastore_uri == "thrift://0.0.0.0:9083"
+
+
+def test_a_lake_on_s3_needs_its_endpoint() -> None:
+    with pytest.raises(ValidationError, match="set QUESTLOG_S3_ENDPOINT too"):
+        StackSettings(lake_root="s3a://lake/warehouse")

@@ -1,0 +1,103 @@
+"""An image's build context, as a tar archive of exactly what its Dockerfile copies.
+
+Layout: ``Dockerfile``; ``build/`` (what only build stages read: the CA bundle, and either
+the image's locked requirements and ``images/python-env.sh``, or ``images/go-build.sh``);
+``src/`` (questlog's Python packages); the repository paths the image names, as they are;
+and the download-cache folders it names. Entries carry fixed owners and times, so an unchanged file
+hits Docker's layer cache whatever its checkout.
+"""
+
+import io
+import subprocess
+import tarfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from questlog.images import Image
+from questlog.settings import REPO_ROOT, StackSettings
+
+PACKAGES = ("questlog", "services/ingest/questlog_ingest", "spark-apps/questlog_spark")
+SKIPPED = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+
+
+class ContextError(RuntimeError):
+    """A file the build context needs is missing; the message says which and why."""
+
+
+Entry = tuple[str, Path | bytes]
+
+
+def entries(image: Image, settings: StackSettings, ca_bundle: bytes, uv: str) -> Iterator[Entry]:
+    """(path in the context, file or folder on this machine, or the bytes of a file).
+    ``uv`` is the uv that exports the image's requirements from the lock."""
+    yield "Dockerfile", REPO_ROOT / image.dockerfile
+    yield "build/build-ca.crt", ca_bundle
+    if image.stage == "python":
+        yield "build/requirements.txt", requirements(uv, image.extras)
+        yield "build/uv-version", uv_version(uv).encode()
+        yield "build/python-env.sh", REPO_ROOT / "images" / "python-env.sh"
+        for package in PACKAGES:
+            yield f"src/{Path(package).name}", REPO_ROOT / package
+    elif image.stage == "go":
+        yield "build/go-build.sh", REPO_ROOT / "images" / "go-build.sh"
+    for name in image.files:
+        yield name, REPO_ROOT / name
+    for target, cached in image.cache:
+        source = settings.cache_dir / cached
+        if not source.is_dir():
+            raise ContextError(
+                f"{image.tag} needs {source} from the download cache, which is not there; "
+                "`make images` fetches it (questlog setup)"
+            )
+        yield target, source
+
+
+def requirements(uv: str, extras: tuple[str, ...]) -> bytes:
+    """The locked requirements of ``extras`` (and of questlog itself), with their hashes;
+    the lock's other extras and the dev group do not change them."""
+    options = [option for extra in extras for option in ("--extra", extra)]
+    command = [uv, "export", "--frozen", "--no-dev", "--no-emit-project", "--no-header"]
+    command += ["--no-annotate", *options]
+    return subprocess.run(command, capture_output=True, check=True, cwd=REPO_ROOT).stdout
+
+
+def uv_version(uv: str) -> str:
+    """The version of ``uv`` (the Makefile's pin), which the images install to install."""
+    result = subprocess.run([uv, "--version"], capture_output=True, text=True, check=True)
+    return result.stdout.split()[1]
+
+
+def write(context: Iterable[Entry], target: Path) -> int:
+    """Write a context to ``target``; its size in bytes."""
+    with tarfile.open(target, "w") as archive:
+        for name, source in context:
+            if isinstance(source, bytes):
+                _add_bytes(archive, name, source)
+            else:
+                _add_tree(archive, name, source)
+    return target.stat().st_size
+
+
+def _normalised(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    info.mtime = 0
+    return info
+
+
+def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = _normalised(tarfile.TarInfo(name))
+    info.size, info.mode = len(data), 0o644
+    archive.addfile(info, io.BytesIO(data))
+
+
+def _add_tree(archive: tarfile.TarFile, name: str, source: Path) -> None:
+    if not source.exists():
+        raise ContextError(f"{source} is missing from the repository")
+    paths = [source] if source.is_file() else sorted(source.rglob("*"))
+    for path in paths:
+        relative = path.relative_to(source)
+        if SKIPPED & set(relative.parts) or any(p.startswith(".") for p in relative.parts):
+            continue
+        arcname = name if path == source else f"{name}/{relative}"
+        archive.add(path, arcname, recursive=False, filter=_normalised)

@@ -1,0 +1,159 @@
+"""What every image is, whatever it runs: built by `make images` with its size printed,
+rebuilt from Docker's cache when nothing changed, run by a non-root user with a health
+check, and free of the CA bundle its build stages trusted and of package caches."""
+
+import re
+import tarfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO
+
+import certifi
+import docker
+import pytest
+from docker.errors import NotFound
+from docker.models.containers import Container
+
+from questlog.images import IMAGES, image_tag
+from questlog.images.bases import STANDIN_REPOSITORY
+from questlog.images.build import build, summary
+from questlog.settings import get_settings
+from tests.images.conftest import BuildRun
+
+# Images that serve (the load generator runs to its end and has no health to check).
+SERVING = [image.name for image in IMAGES if image.name != "loadtest"]
+PEM = re.compile(rb"-----BEGIN CERTIFICATE-----\n(.+?)\n-----END CERTIFICATE-----", re.S)
+
+
+def test_make_images_builds_every_image_and_prints_its_size(images: BuildRun) -> None:
+    table = summary(images.built)
+    assert [b.tag for b in images.built] == [image.tag for image in IMAGES]
+    for image in IMAGES:
+        (row,) = [line for line in table if line.startswith(image.tag + " ")]
+        assert re.search(r"\s\d+ MB\s", row), row
+    assert re.fullmatch(r"9 images, \d+\.\d\d GB in all", table[-1])
+
+
+def test_a_rebuild_with_nothing_changed_takes_every_step_from_the_cache(images: BuildRun) -> None:
+    again = build(get_settings(), say=lambda line: None)
+    assert [(b.tag, b.steps - b.cached) for b in again] == [(b.tag, 0) for b in again]
+
+
+def test_where_no_registry_serves_a_base_a_stand_in_is_built_and_said(images: BuildRun) -> None:
+    """This machine reaches no container registry: every base is a stand-in, and the build's
+    output says so."""
+    bases = {base for b in images.built for base in b.bases if not base.startswith("questlog/")}
+    assert bases and all(base.startswith(f"{STANDIN_REPOSITORY}/") for base in bases)
+    said = "\n".join(images.said)
+    assert "no registry serves it here" in said
+    assert re.search(r"stand-in questlog-standin/python:bookworm for python:3\.11", said)
+
+
+@pytest.mark.parametrize("name", [image.name for image in IMAGES])
+def test_runs_as_a_user_other_than_root(engine: docker.DockerClient, name: str) -> None:
+    user = engine.images.get(image_tag(name)).attrs["Config"]["User"]
+    assert user not in ("", "0", "root"), user
+
+
+@pytest.mark.parametrize("name", SERVING)
+def test_has_a_health_check(engine: docker.DockerClient, name: str) -> None:
+    check = engine.images.get(image_tag(name)).attrs["Config"].get("Healthcheck") or {}
+    assert check.get("Test", ["NONE"])[0] == "CMD", check
+
+
+def certificates(data: bytes) -> set[bytes]:
+    return set(PEM.findall(data))
+
+
+def read_file(container: Container, path: str) -> bytes:
+    """The file at ``path`` in the container; empty if there is none."""
+    try:
+        chunks, _ = container.get_archive(path)
+    except NotFound:
+        return b""
+    with tarfile.open(fileobj=Chunks(chunks), mode="r|") as archive:
+        for member in archive:
+            extracted = archive.extractfile(member)
+            if extracted is not None:
+                return extracted.read()
+    return b""
+
+
+# What a build leaves when it is not cleaned up: package lists and caches, and the build
+# stage's tools and context.
+LEFTOVERS = re.compile(
+    r"^(var/lib/apt/lists/[^/]+_|var/cache/apt/(archives/[^/]+\.deb|[^/]+\.bin)$"
+    r"|root/\.cache/|opt/uv/|build/)"
+)
+
+
+@pytest.mark.parametrize("name", [image.name for image in IMAGES])
+def test_keeps_no_package_cache_and_no_certificate_only_the_build_trusted(
+    engine: docker.DockerClient, name: str
+) -> None:
+    """Every file of the image is searched for the certificates of the build's CA bundle
+    that no public trust store has (Debian's, as the images have it, nor certifi's): here,
+    the TLS-intercepting proxy's. And no package list, package cache or build tool is
+    left."""
+    public = certificates(Path(certifi.where()).read_bytes())
+    for image in ("ingest-api", name):
+        container = engine.containers.create(image_tag(image), entrypoint=["true"], command=[])
+        public |= certificates(read_file(container, "/etc/ssl/certs/ca-certificates.crt"))
+        container.remove()
+    private = certificates(Path(get_settings().build_ca_bundle).read_bytes()) - public
+    container = engine.containers.create(image_tag(name), entrypoint=["true"], command=[])
+    try:
+        assert private, "the build's CA bundle adds no certificate here: this test shows nothing"
+        with tarfile.open(fileobj=Chunks(container.export()), mode="r|") as files:
+            for member in files:
+                assert not LEFTOVERS.match(member.name), f"{member.name} is left from the build"
+                extracted = files.extractfile(member) if member.isfile() else None
+                if extracted is not None:
+                    assert not holds(extracted, private), f"{member.name} holds one of them"
+    finally:
+        container.remove()
+
+
+def holds(file: IO[bytes], patterns: set[bytes]) -> bool:
+    """Whether ``file`` holds any of ``patterns``, read a block at a time."""
+    overlap = max(len(p) for p in patterns)
+    tail = b""
+    while block := file.read(1 << 24):
+        window = tail + block
+        if any(pattern in window for pattern in patterns):
+            return True
+        tail = window[-overlap:]
+    return False
+
+
+class Chunks:
+    """A file object reading the chunks of bytes Docker streams."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self.chunks = iter(chunks)
+        self.buffer = bytearray()
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self.buffer) < size:
+            chunk = next(self.chunks, None)
+            if chunk is None:
+                break
+            self.buffer += chunk
+        size = len(self.buffer) if size < 0 else size
+        data = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        return data
+
+
+def test_the_spark_image_has_every_jar_the_download_cache_gave_it(
+    engine: docker.DockerClient,
+) -> None:
+    """The Kafka connector and the metastore's driver that the local stack runs, and S3A."""
+    listing = engine.containers.run(
+        image_tag("spark"), ["ls", "/opt/spark/jars"], remove=True
+    ).decode()
+    jars = set(listing.split())
+    (spark,) = [image for image in IMAGES if image.name == "spark"]
+    for _, folder in spark.cache:
+        wanted = {jar.name for jar in (get_settings().cache_dir / folder).glob("*.jar")}
+        assert wanted and wanted <= jars, f"{folder}: {sorted(wanted - jars)} missing"
