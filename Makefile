@@ -184,8 +184,8 @@ $(KIND):
 ##@ Images
 
 .PHONY: images
-images: setup docker-engine ## Build every container image (stand-in bases from Debian where no registry serves one); print their sizes
-	$(QUESTLOG) images $(IMAGES)
+images: setup docker-engine ## Build the container images (IMAGES="kafka trino" for some; ARGS=--no-cache); print their sizes
+	$(QUESTLOG) images $(IMAGES) $(ARGS)
 
 .PHONY: docker-engine
 docker-engine: ## Install Docker and debootstrap (Debian's packages) when missing; start dockerd when none answers

@@ -129,7 +129,7 @@ def positive(text: str) -> int:
 
 
 def cmd_images(args: argparse.Namespace) -> int:
-    built = images.build(get_settings(), args.names, _say)
+    built = images.build(get_settings(), args.names, _say, fresh=args.no_cache)
     for line in images.summary(built):
         _say(line)
     return 0
@@ -240,6 +240,11 @@ def main(argv: list[str] | None = None) -> int:
         nargs="*",
         metavar="NAME",
         help=f"only these (and what they are built on): {', '.join(i.name for i in IMAGES)}",
+    )
+    built.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="build every step again, stand-in bases included, fetching everything anew",
     )
     built.set_defaults(run=cmd_images)
     logs = commands.add_parser("logs", help="show (or follow) the components' logs")

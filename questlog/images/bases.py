@@ -86,8 +86,12 @@ STANDINS = {
 class Bases:
     """Resolves each official base to the image to build on, once per run."""
 
-    def __init__(self, client: docker.DockerClient, settings: StackSettings, say: Say) -> None:
+    def __init__(
+        self, client: docker.DockerClient, settings: StackSettings, say: Say, fresh: bool = False
+    ) -> None:
         self.client, self.settings, self.say = client, settings, say
+        # Build the stand-ins again, from Debian's packages of today.
+        self.fresh = fresh
         self.resolved: dict[str, str] = {}
 
     def resolve(self, official: str) -> str:
@@ -113,9 +117,9 @@ class Bases:
                 f"questlog has no stand-in for {repository}: pull or load it first"
             )
         saved = self.settings.cache_dir / "images" / f"{standin.repository}-{SUITE}.tar"
-        if self._present(standin.tag):
+        if self._present(standin.tag) and not self.fresh:
             self.say(f"  ok   stand-in {standin.tag} for {official} (built before)")
-        elif saved.exists():
+        elif saved.exists() and not self.fresh:
             self.say(f"  load stand-in {standin.tag} for {official} from {saved}")
             with saved.open("rb") as archive:
                 self.client.images.load(archive)
@@ -145,7 +149,9 @@ class Bases:
         dockerfile = REPO_ROOT / standin.dockerfile
         args = {arg: self.resolve(default) for arg, default in base_args(dockerfile).items()}
         context = (("Dockerfile", dockerfile), *standin.context())
-        build_image(self.client, self.settings, standin.tag, context, args, labels, self.say)
+        build_image(
+            self.client, self.settings, standin.tag, context, args, labels, self.say, self.fresh
+        )
 
     def _import_debian(self, tag: str, labels: dict[str, str]) -> None:
         debootstrap = shutil.which("debootstrap")

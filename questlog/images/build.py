@@ -63,15 +63,18 @@ def selected(names: Iterable[str]) -> list[Image]:
     return [image for image in IMAGES if image.name in wanted]
 
 
-def build(settings: StackSettings, names: Iterable[str] = (), say: Say = print) -> list[Built]:
-    """Build the images (with their stand-in bases where needed); what was built."""
+def build(
+    settings: StackSettings, names: Iterable[str] = (), say: Say = print, fresh: bool = False
+) -> list[Built]:
+    """Build the images (with their stand-in bases where needed; ``fresh``: every step again,
+    fetching everything); what was built."""
     images = selected(names)
     engine = client()
     say("Checking the components the images copy are in the download cache:")
     install(settings, system_java(), say, for_images=True)
     bundle = ca_bundle(settings, say)
     uv = find_uv(settings) if any(image.stage == "python" for image in images) else ""
-    bases = Bases(engine, settings, say)
+    bases = Bases(engine, settings, say, fresh)
     built = []
     for image in images:
         say(f"Building {image.tag}: {image.summary}")
@@ -84,7 +87,7 @@ def build(settings: StackSettings, names: Iterable[str] = (), say: Say = print) 
             "org.opencontainers.image.version": version("questlog"),
         }
         context = entries(image, settings, bundle, uv)
-        steps, cached = build_image(engine, settings, image.tag, context, args, labels, say)
+        steps, cached = build_image(engine, settings, image.tag, context, args, labels, say, fresh)
         size = engine.images.get(image.tag).attrs["Size"]
         seconds = time.monotonic() - started
         built.append(Built(image.tag, tuple(args.values()), size, seconds, steps, cached))

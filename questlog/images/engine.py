@@ -42,9 +42,11 @@ def build_image(
     args: dict[str, str],
     labels: dict[str, str],
     say: Say,
+    fresh: bool = False,
 ) -> tuple[int, int]:
-    """Build ``tag`` from ``context``; the number of steps, and of those Docker had cached.
-    Each step is said as it starts; the full output goes to a log in the cache."""
+    """Build ``tag`` from ``context`` (``fresh``: every step again, none from Docker's cache);
+    the number of steps, and of those Docker had cached. Each step is said as it starts;
+    the full output goes to a log in the cache."""
     log_path = settings.cache_dir / "logs" / f"image-{tag.replace('/', '-')}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     work = settings.cache_dir / "images"
@@ -66,6 +68,7 @@ def build_image(
             rm=True,
             forcerm=True,
             pull=False,
+            nocache=fresh,
             decode=True,
         )
         step, staged = "", False
