@@ -24,8 +24,9 @@ class Image:
     name: str
     dockerfile: str
     summary: str
-    # The build stage it has: "python" (images/python-env.sh builds questlog's environment
-    # from the lock), "go" (images/go-build.sh builds a Go module), or none.
+    # The build stage it has: "python" (from the python-build image: images/python-env.sh
+    # builds questlog's environment from the lock), "go" (images/go-build.sh builds a Go
+    # module), or none.
     stage: str | None = None
     # The extras of pyproject.toml whose locked requirements its environment has.
     extras: tuple[str, ...] = ()
@@ -35,6 +36,14 @@ class Image:
     cache: tuple[tuple[str, str], ...] = ()
     # questlog images it is built on, passed as the build argument <NAME>_IMAGE.
     needs: tuple[str, ...] = ()
+    # A build stage other images start from, which runs nothing itself.
+    builder: bool = False
+
+    @property
+    def built_on(self) -> tuple[str, ...]:
+        """The questlog images it is built on: the Python build stage, and those it needs."""
+        stage = ("python-build",) if self.stage == "python" else ()
+        return stage + self.needs
 
     @property
     def tag(self) -> str:
@@ -47,7 +56,7 @@ class Image:
 
 def base_args(dockerfile: Path) -> dict[str, str]:
     """A Dockerfile's ``*_IMAGE`` build arguments that have a default: its official bases.
-    (One without a default names a questlog image: see ``Image.needs``.)"""
+    (One without a default names a questlog image: see ``Image.built_on``.)"""
     return {arg: default for arg, default in BASE_ARG.findall(dockerfile.read_text()) if default}
 
 
@@ -62,6 +71,12 @@ def need_arg(name: str) -> str:
 
 # In build order: an image comes after those it needs.
 IMAGES = (
+    Image(
+        "python-build",
+        "images/python-build/Dockerfile",
+        "the Python images' build stage: their environment from the lock",
+        builder=True,
+    ),
     Image("ingest-api", "services/ingest/Dockerfile", "the ingest API", "python", extras=("api",)),
     Image(
         "loadtest",
@@ -70,6 +85,7 @@ IMAGES = (
         "python",
         extras=("api", "load"),
         files=("loadtest",),
+        needs=("ingest-api",),
     ),
     Image(
         "spark",

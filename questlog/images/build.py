@@ -56,7 +56,7 @@ def selected(names: Iterable[str]) -> list[Image]:
         raise ImageError(f"no image named {', '.join(sorted(unknown))}; the images: {known}")
     pending = list(wanted)
     while pending:
-        for need in find(pending.pop()).needs:
+        for need in find(pending.pop()).built_on:
             if need not in wanted:
                 wanted.add(need)
                 pending.append(need)
@@ -80,7 +80,7 @@ def build(
         say(f"Building {image.tag}: {image.summary}")
         started = time.monotonic()
         args = {arg: bases.resolve(official) for arg, official in image.base_args().items()}
-        args |= {need_arg(need): image_tag(need) for need in image.needs}
+        args |= {need_arg(need): image_tag(need) for need in image.built_on}
         labels = {
             "org.opencontainers.image.title": f"questlog {image.name}",
             "org.opencontainers.image.description": image.summary,

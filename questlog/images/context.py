@@ -8,12 +8,13 @@ hits Docker's layer cache whatever its checkout.
 """
 
 import io
+import re
 import subprocess
 import tarfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from questlog.images import Image
+from questlog.images import Image, find
 from questlog.settings import REPO_ROOT, StackSettings
 
 PACKAGES = ("questlog", "services/ingest/questlog_ingest", "spark-apps/questlog_spark")
@@ -33,7 +34,7 @@ def entries(image: Image, settings: StackSettings, ca_bundle: bytes, uv: str) ->
     yield "Dockerfile", REPO_ROOT / image.dockerfile
     yield "build/build-ca.crt", ca_bundle
     if image.stage == "python":
-        yield "build/requirements.txt", requirements(uv, image.extras)
+        yield "build/requirements.txt", requirements(uv, image.extras, inherited(image))
         yield "build/uv-version", uv_version(uv).encode()
         yield "build/python-env.sh", REPO_ROOT / "images" / "python-env.sh"
         for package in PACKAGES:
@@ -52,13 +53,26 @@ def entries(image: Image, settings: StackSettings, ca_bundle: bytes, uv: str) ->
         yield target, source
 
 
-def requirements(uv: str, extras: tuple[str, ...]) -> bytes:
-    """The locked requirements of ``extras`` (and of questlog itself), with their hashes;
-    the lock's other extras and the dev group do not change them."""
-    options = [option for extra in extras for option in ("--extra", extra)]
-    command = [uv, "export", "--frozen", "--no-dev", "--no-emit-project", "--no-header"]
-    command += ["--no-annotate", *options]
-    return subprocess.run(command, capture_output=True, check=True, cwd=REPO_ROOT).stdout
+def inherited(image: Image) -> tuple[str, ...]:
+    """The extras whose requirements the image has from the questlog images it needs."""
+    return tuple(extra for need in image.needs for extra in find(need).extras)
+
+
+def requirements(uv: str, extras: tuple[str, ...], inherited: tuple[str, ...] = ()) -> bytes:
+    """The locked requirements of ``extras`` (and of questlog itself), with their hashes,
+    less those ``inherited`` gives; one blank-separated block each. The lock's other
+    extras and the dev group do not change them."""
+
+    def export(names: tuple[str, ...]) -> list[str]:
+        options = [option for extra in names for option in ("--extra", extra)]
+        command = [uv, "export", "--frozen", "--no-dev", "--no-emit-project", "--no-header"]
+        command += ["--no-annotate", *options]
+        text = subprocess.run(command, capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+        # A requirement is a line and its indented --hash lines.
+        return re.split(r"\n(?=\S)", text.stdout.strip())
+
+    had = set(export(inherited)) if inherited else set()
+    return "".join(f"{block}\n" for block in export(extras) if block not in had).encode()
 
 
 def uv_version(uv: str) -> str:

@@ -15,6 +15,7 @@ from questlog.settings import StackSettings
 Say = Callable[[str], None]
 # A step of the legacy builder's output: "Step 3/12 : RUN ...".
 STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+TRIGGERS = re.compile(r"^# Executing (\d+) build triggers?$")
 
 
 class ImageError(RuntimeError):
@@ -91,6 +92,9 @@ def build_image(
                     if staged and not instruction.startswith("FROM "):
                         steps += 1
                         say(f"  {name:<14} {match.group(1)}/{match.group(2)} {instruction[:90]}")
+                elif triggers := TRIGGERS.match(line):
+                    # The ONBUILD steps of the image a stage starts from.
+                    steps += int(triggers.group(1))
                 elif line.strip() == "---> Using cache":
                     cached += 1
     return steps, cached
