@@ -11,6 +11,7 @@ from typing import IO
 import certifi
 import docker
 import pytest
+import yaml
 from docker.errors import NotFound
 from docker.models.containers import Container
 
@@ -18,6 +19,7 @@ from questlog.images import IMAGES, image_tag
 from questlog.images.bases import STANDIN_REPOSITORY
 from questlog.images.build import build, summary
 from questlog.settings import get_settings
+from tests.charts.conftest import built, documents  # noqa: F401 (built: a fixture)
 from tests.images.conftest import BuildRun
 
 RUNNING = [image.name for image in IMAGES if not image.builder]
@@ -158,3 +160,17 @@ def test_the_spark_image_has_every_jar_the_download_cache_gave_it(
     for _, folder in spark.cache:
         wanted = {jar.name for jar in (get_settings().cache_dir / folder).glob("*.jar")}
         assert wanted and wanted <= jars, f"{folder}: {sorted(wanted - jars)} missing"
+
+
+@pytest.mark.usefixtures("built")
+def test_the_charts_run_files_the_spark_image_has(engine: docker.DockerClient) -> None:
+    """The programs and apps the Spark image's pods are given, in the image."""
+    rendered = "\n".join(
+        yaml.safe_dump(doc)
+        for chart in ("questlog-stream", "questlog-metastore")
+        for doc in documents(chart)
+    )
+    paths = set(re.findall(r"local://(/\S+?\.py)", rendered))
+    paths |= set(re.findall(r"^\s*- (/opt/[^\s:*]+)$", rendered, re.M))
+    assert len(paths) >= 5, paths
+    engine.containers.run(image_tag("spark"), ["ls", "-d", *sorted(paths)], remove=True)

@@ -56,5 +56,5 @@ securityContext:
 
 {{/* Where the image's Python environment keeps an app of spark-apps/questlog_spark. */}}
 {{- define "questlog-stream.appFile" -}}
-local:///opt/questlog/venv/lib/python3.11/site-packages/questlog_spark/{{ . }}.py
+local:///opt/questlog/app/questlog_spark/{{ . }}.py
 {{- end }}
