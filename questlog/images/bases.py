@@ -19,8 +19,9 @@ import docker
 from docker.errors import DockerException, ImageNotFound
 
 from questlog.images import base_args
-from questlog.images.engine import Say, build_image
+from questlog.images.engine import build_image
 from questlog.settings import REPO_ROOT, StackSettings
+from questlog.stack.install import Say
 
 STANDIN_REPOSITORY = "questlog-standin"
 SUITE = "bookworm"

@@ -12,9 +12,9 @@ from pathlib import Path
 from questlog.images import IMAGES, Image, find, image_tag, need_arg
 from questlog.images.bases import Bases
 from questlog.images.context import entries
-from questlog.images.engine import ImageError, Say, build_image, client
+from questlog.images.engine import ImageError, build_image, client
 from questlog.settings import StackSettings
-from questlog.stack.install import install
+from questlog.stack.install import Say, install
 from questlog.stack.java import system_java
 
 

@@ -3,8 +3,8 @@
 Layout: ``Dockerfile``; ``build/`` (what only build stages read: the CA bundle, and either
 the image's locked requirements and ``images/python-env.sh``, or ``images/go-build.sh``);
 ``src/`` (questlog's Python packages); the repository paths the image names, as they are;
-and the download-cache folders it names. Entries carry fixed owners and times, so an unchanged file
-hits Docker's layer cache whatever its checkout.
+and the download-cache folders it names. Entries carry fixed owners and times, so an
+unchanged file hits Docker's layer cache whatever its checkout.
 """
 
 import io
@@ -12,13 +12,13 @@ import re
 import subprocess
 import tarfile
 from collections.abc import Iterable, Iterator
+from functools import cache
 from pathlib import Path
 
 from questlog.images import Image, find
 from questlog.settings import REPO_ROOT, StackSettings
 
 PACKAGES = ("questlog", "services/ingest/questlog_ingest", "spark-apps/questlog_spark")
-SKIPPED = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 
 
 class ContextError(RuntimeError):
@@ -75,21 +75,21 @@ def requirements(uv: str, extras: tuple[str, ...], inherited: tuple[str, ...] = 
     return "".join(f"{block}\n" for block in export(extras) if block not in had).encode()
 
 
+@cache
 def uv_version(uv: str) -> str:
     """The version of ``uv`` (the Makefile's pin), which the images install to install."""
     result = subprocess.run([uv, "--version"], capture_output=True, text=True, check=True)
     return result.stdout.split()[1]
 
 
-def write(context: Iterable[Entry], target: Path) -> int:
-    """Write a context to ``target``; its size in bytes."""
+def write(context: Iterable[Entry], target: Path) -> None:
+    """Write a context to ``target``."""
     with tarfile.open(target, "w") as archive:
         for name, source in context:
             if isinstance(source, bytes):
                 _add_bytes(archive, name, source)
             else:
                 _add_tree(archive, name, source)
-    return target.stat().st_size
 
 
 def _normalised(info: tarfile.TarInfo) -> tarfile.TarInfo:
@@ -111,7 +111,8 @@ def _add_tree(archive: tarfile.TarFile, name: str, source: Path) -> None:
     paths = [source] if source.is_file() else sorted(source.rglob("*"))
     for path in paths:
         relative = path.relative_to(source)
-        if SKIPPED & set(relative.parts) or any(p.startswith(".") for p in relative.parts):
+        # Caches (__pycache__, .mypy_cache, ...) and dotfiles are not sources.
+        if any(part == "__pycache__" or part.startswith(".") for part in relative.parts):
             continue
         arcname = name if path == source else f"{name}/{relative}"
         archive.add(path, arcname, recursive=False, filter=_normalised)

@@ -3,7 +3,7 @@ with each step said as it starts."""
 
 import re
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 import docker
@@ -11,8 +11,8 @@ from docker.errors import DockerException
 
 from questlog.images.context import Entry, write
 from questlog.settings import StackSettings
+from questlog.stack.install import Say
 
-Say = Callable[[str], None]
 # A step of the legacy builder's output: "Step 3/12 : RUN ...".
 STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 TRIGGERS = re.compile(r"^# Executing (\d+) build triggers?$")
