@@ -139,6 +139,37 @@ chart-lint: $(VENV)/.synced chart-tools ## Validate the charts offline: helm lin
 	$(VENV)/bin/pytest tests/charts $(PYTEST_ARGS)
 
 DEPLOY := HELM=$(HELM) KIND=$(KIND) k8s/deploy.sh
+# The test cluster's (make k8s-up); make deploy/helm-test/loadtest use $$KUBECONFIG otherwise.
+K8S_KUBECONFIG := $(abspath .k8s/kubeconfig)
+KUBERNETES_VERSION := $(shell sed -n 's/^KUBERNETES_VERSION = "\(.*\)"/\1/p' questlog/k8s/__init__.py)
+export KUBECTL := $(abspath $(CACHE)/k8s/kubernetes-$(KUBERNETES_VERSION)/kubectl)
+
+.PHONY: k8s-up
+k8s-up: setup images k8s-packages $(HELM) ## Start questlog's own single-node Kubernetes here (built once), load the images, install questlog
+	$(QUESTLOG) k8s up
+	KUBECONFIG=$(K8S_KUBECONFIG) $(DEPLOY) install
+
+.PHONY: k8s-down
+k8s-down: $(VENV)/.synced $(HELM) ## Uninstall questlog, stop the cluster and put the machine back as it was
+	@if [ -f $(K8S_KUBECONFIG) ]; then KUBECONFIG=$(K8S_KUBECONFIG) $(DEPLOY) uninstall; fi
+	$(QUESTLOG) k8s down
+
+.PHONY: k8s-status
+k8s-status: $(VENV)/.synced ## Show the cluster's processes, their memory, and its pods
+	$(QUESTLOG) k8s status
+
+.PHONY: k8s-packages
+k8s-packages: ## Install etcd, the CNI plugins and conntrack (Debian's packages) when missing
+	@missing=""; \
+	command -v etcd >/dev/null || missing="etcd-server"; \
+	[ -x /usr/lib/cni/bridge ] || missing="$$missing containernetworking-plugins"; \
+	command -v conntrack >/dev/null || missing="$$missing conntrack"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing$${missing/#/ } (the test cluster's store, pod network, Service NAT) ..."; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "Missing: $$missing; install these packages." >&2; exit 1; fi; \
+	fi
 
 .PHONY: deploy
 deploy: images $(HELM) $(KIND) ## Create a kind cluster, load the images, install everything (needs kubectl)

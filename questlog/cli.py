@@ -17,6 +17,9 @@ from questlog.images import build as images
 from questlog.images.bases import BaseError
 from questlog.images.context import ContextError
 from questlog.images.engine import ImageError
+from questlog.k8s import Node
+from questlog.k8s import cluster as k8s_cluster
+from questlog.k8s.images import ImageMissing
 from questlog.settings import get_settings
 from questlog.stack import lifecycle, supervisor
 from questlog.stack.components import COMPONENTS
@@ -135,6 +138,18 @@ def cmd_images(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_k8s(args: argparse.Namespace) -> int:
+    node = Node(cache_dir=get_settings().cache_dir)
+    if args.action == "up":
+        k8s_cluster.up(node, _say)
+    elif args.action == "down":
+        k8s_cluster.down(node, _say)
+    else:
+        for line in k8s_cluster.status(node):
+            _say(line)
+    return 0
+
+
 def cmd_logs(args: argparse.Namespace) -> int:
     settings = get_settings()
     names = [args.component] if args.component else [c.name for c in COMPONENTS]
@@ -247,6 +262,11 @@ def main(argv: list[str] | None = None) -> int:
         help="build every step again, stand-in bases included, fetching everything anew",
     )
     built.set_defaults(run=cmd_images)
+    cluster = commands.add_parser(
+        "k8s", help="questlog's test cluster: a single-node Kubernetes on this machine"
+    )
+    cluster.add_argument("action", choices=["up", "down", "status"])
+    cluster.set_defaults(run=cmd_k8s)
     logs = commands.add_parser("logs", help="show (or follow) the components' logs")
     logs.add_argument("component", nargs="?", choices=[c.name for c in COMPONENTS])
     logs.add_argument("-f", "--follow", action="store_true")
@@ -273,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
         ImageError,
         BaseError,
         ContextError,
+        k8s_cluster.ClusterError,
+        ImageMissing,
     ) as error:
         print(f"questlog {args.command}: {error}", file=sys.stderr)
         return 1

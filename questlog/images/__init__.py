@@ -143,6 +143,20 @@ IMAGES = (
         "go",
         needs=("spark",),
     ),
+    # The cluster's own: the images its DNS and its default StorageClass run.
+    Image(
+        "coredns",
+        "images/coredns/Dockerfile",
+        "CoreDNS with the cluster DNS plugins only (no forward: nothing beyond this machine)",
+        # Its Go build is a module of questlog's own, not one from the proxy.
+        files=("images/coredns",),
+    ),
+    Image(
+        "local-path-provisioner",
+        "images/local-path-provisioner/Dockerfile",
+        "the local-path provisioner (the default StorageClass) and its helper pods",
+        "go",
+    ),
 )
 
 

@@ -39,11 +39,12 @@ from tests.charts.conftest import (
 )
 
 pytestmark = pytest.mark.usefixtures("built")
+PRODUCTION = HELM_DIR / "questlog" / "ci" / "production-values.yaml"
 RENDERINGS = [(chart, values) for chart in DEPLOYABLE for values in ci_values(chart)]
 DOCKERFILES = [REPO_ROOT / image.dockerfile for image in IMAGES] + [
     REPO_ROOT / standin.dockerfile for standin in STANDINS.values() if standin.dockerfile
 ]
-SCRIPTS = ["k8s/deploy.sh", "spark-apps/entrypoint.sh"] + [
+SCRIPTS = ["k8s/deploy.sh", "spark-apps/entrypoint.sh", "helm/spark-operator-crds.sh"] + [
     str(script.relative_to(REPO_ROOT)) for script in sorted((REPO_ROOT / "images").rglob("*.sh"))
 ]
 # kubeconform's schema locations: the Kubernetes schemas, then the CRDs'.
@@ -150,6 +151,10 @@ def test_values_schema_refuses_unknown_keys(chart: str, setting: str) -> None:
         ("questlog-metastore", ["postgresql.enabled=false"], "externalDatabase.url must be"),
         ("questlog", ["kafka.topics.replicas=3"], "is more than the 1 Kafka nodes"),
         ("questlog", ["metastore.enabled=false"], "stream.enabled needs metastore.enabled"),
+        ("questlog", ["kafka.replicas=3"], "kafka.mode statefulset runs one KRaft node"),
+        ("questlog", ["kafka.topics.partitions=6"], "apply to kafka.mode strimzi"),
+        ("questlog", ["trino.url=http://t:8080"], "trino.url (http://t:8080) must be"),
+        ("questlog", ["api.replicaCount=2"], "prometheus.enabled scrapes the API through"),
     ],
 )
 def test_inconsistent_values_fail_with_the_reason(
@@ -200,8 +205,15 @@ def test_the_pilot_registry_shares_the_metastores_postgresql() -> None:
     assert find(single, "ConfigMap")["data"]["QUESTLOG_REGISTRY_URL"] == "sqlite:////tmp/r.db"
 
 
-def container_env(pod: dict[str, Any]) -> dict[str, str]:
-    return {item["name"]: item.get("value", "") for item in pod["env"]}
+def spark_container(pod: dict[str, Any], role: str) -> dict[str, Any]:
+    """The container of a driver's or executor's pod template, which Spark builds on."""
+    (container,) = pod["template"]["spec"]["containers"]
+    assert container["name"] == f"spark-kubernetes-{role}"
+    return container
+
+
+def container_env(pod: dict[str, Any], role: str) -> dict[str, str]:
+    return {item["name"]: item.get("value", "") for item in spark_container(pod, role)["env"]}
 
 
 def test_spark_application_runs_the_local_stream_with_its_settings() -> None:
@@ -213,8 +225,12 @@ def test_spark_application_runs_the_local_stream_with_its_settings() -> None:
     assert set(PLACED_CONF_KEYS) <= set(conf)
     local_keys = set(lake_environment(StackSettings()))
     for role in ("driver", "executor"):
-        assert set(container_env(app[role])) == local_keys
-    assert container_env(app["driver"])["QUESTLOG_CHECKPOINT_ROOT"].startswith("s3a://")
+        assert set(container_env(app[role], role)) == local_keys
+        # Pod templates carry what the operator's webhook would otherwise add, so the app
+        # runs under an operator without one.
+        assert not {"env", "envFrom", "securityContext", "podSecurityContext"} & set(app[role])
+        assert spark_container(app[role], role)["envFrom"]
+    assert container_env(app["driver"], "driver")["QUESTLOG_CHECKPOINT_ROOT"].startswith("s3a://")
 
 
 def test_the_assessments_rebuild_runs_the_local_batch_on_a_schedule() -> None:
@@ -226,37 +242,42 @@ def test_the_assessments_rebuild_runs_the_local_batch_on_a_schedule() -> None:
     assert app["arguments"] == ["--grace-minutes=5"]
     assert app["sparkConf"] == stream["sparkConf"] and app["image"] == stream["image"]
     for role in ("driver", "executor"):
-        assert container_env(app[role]) == container_env(stream[role])
+        assert container_env(app[role], role) == container_env(stream[role], role)
     off = documents("questlog-stream", "--set", "assessments.enabled=false")
     assert not [d for d in off if d["kind"] == "ScheduledSparkApplication"]
 
 
-def test_metastore_runs_the_local_command_and_hive_site() -> None:
+def test_metastore_runs_the_local_component_through_the_runner() -> None:
     docs = documents("questlog-metastore")
     (container,) = find(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
-    local = Metastore(StackSettings(metastore_port=9083)).command()
-    # The same JVM flags, class and arguments; only the paths of java and jars differ.
-    assert container["command"][0] == "java"
-    assert container["command"][1:4] == local[1:4]
-    assert container["command"][-3:] == local[-3:]
-    hive_site = find(docs, "ConfigMap", "questlog-metastore")["data"]["hive-site.xml"]
-    assert "${" not in hive_site.replace("${env.QUESTLOG_METASTORE_DB_PASSWORD}", "")
-    assert "jdbc:postgresql://questlog-metastore-postgresql:5432/metastore" in hive_site
+    assert "command" not in container  # the image's entrypoint (tini) stays
+    assert container["args"] == ["python", "-m", "questlog.stack.container", Metastore.name]
+    assert container["readinessProbe"]["exec"]["command"] == [*container["args"], "--check"]
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    settings = StackSettings.model_validate(
+        {name.removeprefix("QUESTLOG_").lower(): value for name, value in env.items() if value}
+    )
+    assert settings.metastore_db_url == (
+        "jdbc:postgresql://questlog-metastore-postgresql:5432/metastore"
+    )
+    assert settings.lake_on_s3 and settings.s3_endpoint == "http://questlog-s3:8333"
+    assert "valueFrom" in next(e for e in container["env"] if e["name"].endswith("DB_PASSWORD"))
 
 
 def test_table_job_submits_tables_py_with_the_pipeline_conf() -> None:
     job = find(documents("questlog-metastore"), "Job")
     assert job["metadata"]["annotations"]["helm.sh/hook"] == "post-install,post-upgrade"
     (container,) = job["spec"]["template"]["spec"]["containers"]
-    command = container["command"]
+    command = container["args"]
     assert command[-1].endswith("/questlog_spark/tables.py")
     conf = dict(arg.removeprefix("--conf=").split("=", 1) for arg in command if "--conf=" in arg)
     assert PIPELINE_CONF.items() <= conf.items()
     assert set(PLACED_CONF_KEYS) <= set(conf)
 
 
-def test_kafka_topics_are_the_local_stacks() -> None:
-    topics = [doc["spec"] for doc in documents("questlog") if doc["kind"] == "KafkaTopic"]
+def test_strimzi_kafka_topics_are_the_local_stacks() -> None:
+    docs = documents("questlog", "--values", str(PRODUCTION))
+    topics = [doc["spec"] for doc in docs if doc["kind"] == "KafkaTopic"]
     assert sorted(topic["topicName"] for topic in topics) == sorted(PIPELINE_TOPICS)
     values = yaml.safe_load((HELM_DIR / "questlog" / "values.yaml").read_text())
     default = str(values["kafka"]["topics"]["retentionHours"] * 3600 * 1000)
@@ -272,12 +293,15 @@ def test_every_chart_has_real_test_hooks() -> None:
         if doc.get("metadata", {}).get("annotations", {}).get("helm.sh/hook") == "test"
     ]
     commands = {
-        hook["metadata"]["name"]: hook["spec"]["containers"][0]["command"] for hook in hooks
+        hook["metadata"]["name"]: hook["spec"]["containers"][0].get("command")
+        or hook["spec"]["containers"][0]["args"]
+        for hook in hooks
     }
     assert set(commands) == {
         "questlog-api-test",
         "questlog-metastore-test",
         "questlog-stream-test",
+        "questlog-trino-test",
         "questlog-pipeline-test",
     }
     pipeline = commands["questlog-pipeline-test"]
@@ -316,13 +340,226 @@ def test_loadtest_job_runs_the_local_scenarios() -> None:
 
 
 def test_monitoring_ships_the_local_rules_and_the_dashboard() -> None:
-    docs = documents("questlog")
+    docs = documents("questlog", "--values", str(PRODUCTION))
     rule = find(docs, "PrometheusRule")
     assert rule["spec"] == yaml.safe_load(Prometheus.RULES.read_text())
     dashboard = find(docs, "ConfigMap", "questlog-dashboard")
     assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
     panels = json.loads(dashboard["data"]["questlog-dashboard.json"])["panels"]
     assert len(panels) >= 10
+
+
+# What a 2-CPU node can give the laptop profile's pods, all of them at once (test hooks
+# aside): CPU requests in millicores, memory requests and limits in MiB.
+LAPTOP_CPU_MILLIS = 1500
+LAPTOP_MEMORY_MIB = 10 * 1024
+CORE_KINDS = {
+    "ConfigMap",
+    "Deployment",
+    "Job",
+    "PersistentVolumeClaim",
+    "Pod",
+    "Role",
+    "RoleBinding",
+    "Secret",
+    "Service",
+    "ServiceAccount",
+    "StatefulSet",
+}
+
+
+def quantity(value: str | int, units: dict[str, float]) -> float:
+    text = str(value)
+    for suffix, factor in units.items():
+        if suffix and text.endswith(suffix):
+            return float(text.removesuffix(suffix)) * factor
+    return float(text) * units[""]
+
+
+def millicores(value: str | int) -> float:
+    return quantity(value, {"m": 1, "": 1000})
+
+
+def mebibytes(value: str | int) -> float:
+    return quantity(value, {"Gi": 1024, "Mi": 1, "g": 1024, "m": 1, "": 1 / 2**20})
+
+
+def spark_pods(app: dict[str, Any]) -> list[tuple[float, float]]:
+    """(millicores, MiB) requested by each pod of a SparkApplication spec: the heap plus
+    Spark's overhead for a Python app (40 %, at least 384 MiB)."""
+    pods = []
+    for role, count in (("driver", 1), ("executor", app["executor"]["instances"])):
+        heap = mebibytes(app[role]["memory"])
+        size = (millicores(app[role]["coreRequest"]), heap + max(0.4 * heap, 384))
+        pods += [size] * count
+    return pods
+
+
+def workload_pods(docs: list[dict[str, Any]]) -> list[tuple[float, float, float]]:
+    """(millicores, MiB requested, MiB limit) of every pod the manifests run, but test hooks."""
+    pods: list[tuple[float, float, float]] = []
+    for doc in docs:
+        if doc["metadata"].get("annotations", {}).get("helm.sh/hook") == "test":
+            continue
+        if doc["kind"] in ("Deployment", "StatefulSet", "Job"):
+            spec = doc["spec"]["template"]["spec"]
+            replicas = doc["spec"].get("replicas", 1)
+            for container in spec["containers"]:
+                resources = container["resources"]
+                pod = (
+                    millicores(resources["requests"]["cpu"]),
+                    mebibytes(resources["requests"]["memory"]),
+                    mebibytes(resources["limits"]["memory"]),
+                )
+                pods += [pod] * replicas
+        elif doc["kind"] in ("SparkApplication", "ScheduledSparkApplication"):
+            app = doc["spec"].get("template", doc["spec"])
+            pods += [(cpu, memory, memory) for cpu, memory in spark_pods(app)]
+    return pods
+
+
+def test_the_laptop_profile_runs_questlogs_images_only_and_fits_two_cpus() -> None:
+    docs = documents("questlog")
+    kinds = {doc["kind"] for doc in docs}
+    assert kinds - CORE_KINDS == {"SparkApplication", "ScheduledSparkApplication"}
+    pod_specs = [
+        doc["spec"]["template"]["spec"] if "template" in doc["spec"] else doc["spec"]
+        for doc in docs
+        if doc["kind"] in ("Deployment", "StatefulSet", "Job", "Pod")
+    ]
+    images = {c["image"] for spec in pod_specs for c in spec["containers"]}
+    images |= {
+        doc["spec"].get("template", doc["spec"])["image"]
+        for doc in docs
+        if "SparkApplication" in doc["kind"]
+    }
+    assert all(image.startswith("questlog/") and image.endswith(":0.1.0") for image in images)
+    assert {image.split(":")[0] for image in images} >= {
+        f"questlog/{name}"
+        for name in ("kafka", "versitygw", "postgresql", "trino", "prometheus", "spark-operator")
+    }
+    pods = workload_pods(docs)
+    cpu = sum(pod[0] for pod in pods)
+    requested, limits = sum(pod[1] for pod in pods), sum(pod[2] for pod in pods)
+    assert cpu < LAPTOP_CPU_MILLIS, f"{cpu:.0f}m of CPU requested"
+    assert limits < LAPTOP_MEMORY_MIB, f"{requested:.0f} MiB requested, {limits:.0f} MiB limit"
+
+
+def pod_labels(docs: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """The labels of every pod the manifests make, by the workload (or role) that makes it."""
+    labels: dict[str, dict[str, str]] = {}
+    for doc in docs:
+        name = f"{doc['kind']}/{doc['metadata']['name']}"
+        if doc["kind"] in ("Deployment", "StatefulSet", "Job"):
+            labels[name] = doc["spec"]["template"]["metadata"].get("labels", {})
+        elif doc["kind"] == "Pod":
+            labels[name] = doc["metadata"].get("labels", {})
+        elif "SparkApplication" in doc["kind"]:
+            app = doc["spec"].get("template", doc["spec"])
+            for role in ("driver", "executor"):
+                labels[f"{name}/{role}"] = app[role].get("labels", {})
+    return labels
+
+
+@pytest.mark.parametrize(
+    "values", [[], ["--values", str(PRODUCTION)]], ids=["laptop", "production"]
+)
+def test_every_service_selects_the_pods_of_one_workload(values: list[str]) -> None:
+    """A test hook's pod or a job's behind a Service would get its clients' requests."""
+    docs = documents("questlog", *values)
+    labels = pod_labels(docs)
+    for service in (doc for doc in docs if doc["kind"] == "Service"):
+        selector = service["spec"].get("selector", {})
+        selected = [
+            name
+            for name, pod in labels.items()
+            if all(pod.get(key) == value for key, value in selector.items())
+        ]
+        assert len(selected) == 1, f"Service {service['metadata']['name']} selects {selected}"
+
+
+def test_no_pod_gets_service_link_variables() -> None:
+    """Kubernetes would set QUESTLOG_METASTORE_PORT=tcp://... for the Service
+    questlog-metastore: the settings read it as the metastore's port."""
+    docs = documents("questlog")
+    specs = [
+        doc["spec"]["template"]["spec"] if "template" in doc["spec"] else doc["spec"]
+        for doc in docs
+        if doc["kind"] in ("Deployment", "StatefulSet", "Job", "Pod")
+    ]
+    specs += [
+        doc["spec"].get("template", doc["spec"])[role]["template"]["spec"]
+        for doc in docs
+        if "SparkApplication" in doc["kind"]
+        for role in ("driver", "executor")
+    ]
+    assert all(spec.get("enableServiceLinks") is False for spec in specs)
+
+
+def test_the_laptop_kafka_keeps_its_log_on_a_claim_and_announces_a_stable_name() -> None:
+    docs = documents("questlog")
+    kafka = find(docs, "StatefulSet", "questlog-kafka")
+    pod = kafka["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert [c["metadata"]["name"] for c in kafka["spec"]["volumeClaimTemplates"]] == ["data"]
+    [mount] = [m for m in container["volumeMounts"] if m["name"] == "data"]
+    # The runner keeps server.properties and the log under its state folder.
+    assert Path(mount["mountPath"]) == Path("/var/lib/questlog")
+    env = {e["name"]: e["value"] for e in container["env"]}
+    brokers = find(docs, "Service", kafka["spec"]["serviceName"])
+    assert brokers["spec"]["clusterIP"] == "None" and brokers["spec"]["publishNotReadyAddresses"]
+    # The full name: the pod's own /etc/hosts has it before its DNS record exists.
+    assert env["QUESTLOG_KAFKA_BOOTSTRAP"] == (
+        f"questlog-kafka-0.{kafka['spec']['serviceName']}.questlog.svc.cluster.local:9092"
+    )
+    assert find(docs, "Service", "questlog-kafka-bootstrap")
+    runner = ["python", "-m", "questlog.stack.container", "kafka"]
+    assert container["readinessProbe"]["exec"]["command"] == [*runner, "--check"]
+    post_start = " ".join(container["lifecycle"]["postStart"]["exec"]["command"])
+    assert " ".join([*runner, "--after-ready"]) in post_start
+    api = find(docs, "ConfigMap", "questlog-api")["data"]["QUESTLOG_KAFKA_BOOTSTRAP"]
+    assert api == "questlog-kafka-bootstrap:9092"
+    assert not [d for d in docs if d["kind"].startswith("Kafka")]
+
+
+def test_the_laptop_trino_and_prometheus_are_where_their_clients_look() -> None:
+    docs = documents("questlog")
+    trino = find(docs, "Deployment", "trino")
+    (container,) = trino["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["QUESTLOG_METASTORE_URI"] == "thrift://questlog-metastore:9083"
+    assert env["QUESTLOG_S3_ENDPOINT"] == "http://questlog-s3:8333"
+    assert find(docs, "Service", "trino")["spec"]["ports"][0]["port"] == 8080
+    (prometheus,) = find(docs, "Deployment", "questlog-prometheus")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    targets = {e["name"]: e["value"] for e in prometheus["env"]}
+    services = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Service"}
+    for name in ("QUESTLOG_API_URL", "QUESTLOG_STREAM_METRICS_URL", "QUESTLOG_CANARY_URL"):
+        host, port = targets[name].removeprefix("http://").split(":")
+        assert int(port) in [p["port"] for p in services[host]["spec"]["ports"]], name
+    stopped = documents("questlog", "--set", "trino.replicas=0")
+    assert find(stopped, "Deployment", "trino")["spec"]["replicas"] == 0
+    hook = find(stopped, "Pod", "questlog-trino-test")
+    assert hook["metadata"]["annotations"]["helm.sh/hook-weight"] == "-10"
+    hook_env = {e["name"]: e["value"] for e in hook["spec"]["containers"][0]["env"]}
+    assert hook_env == {"QUESTLOG_HOST": "trino", "QUESTLOG_TRINO_PORT": "8080"}
+
+
+def test_the_laptop_spark_operator_watches_the_release_namespace_with_its_crds() -> None:
+    docs = documents("questlog")
+    operator = find(docs, "Deployment", "questlog-spark-operator")["spec"]["template"]["spec"]
+    (container,) = operator["containers"]
+    assert container["args"][:2] == ["controller", "start"]
+    assert "--namespaces=questlog" in container["args"]
+    assert not [d for d in docs if d["kind"].startswith("Cluster") or "Webhook" in d["kind"]]
+    driver = find(docs, "SparkApplication")["spec"]["driver"]["serviceAccount"]
+    assert find(docs, "RoleBinding", driver)["subjects"][0]["name"] == driver
+    crds = sorted((HELM_DIR / "questlog" / "crds").glob("*.yaml"))
+    kinds = {yaml.safe_load(path.read_text())["spec"]["names"]["kind"] for path in crds}
+    assert kinds == {"SparkApplication", "ScheduledSparkApplication", "SparkConnect"}
+    production = documents("questlog", "--values", str(PRODUCTION))
+    assert not [d for d in production if d["metadata"]["name"].endswith("spark-operator")]
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: str(p.relative_to(REPO_ROOT)))

@@ -23,8 +23,9 @@ from tests.charts.conftest import built, documents  # noqa: F401 (built: a fixtu
 from tests.images.conftest import BuildRun
 
 RUNNING = [image.name for image in IMAGES if not image.builder]
-# Images that serve (the load generator runs to its end and has no health to check).
-SERVING = [name for name in RUNNING if name != "loadtest"]
+# Images that serve: not the load generator, which runs to its end, nor the local-path
+# provisioner, a controller that serves no port and so has no health to check.
+SERVING = [name for name in RUNNING if name not in ("loadtest", "local-path-provisioner")]
 PEM = re.compile(rb"-----BEGIN CERTIFICATE-----\n(.+?)\n-----END CERTIFICATE-----", re.S)
 
 

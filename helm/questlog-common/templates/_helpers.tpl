@@ -41,6 +41,16 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: questlog
 {{- end }}
 
+{{/* Labels of a helm test pod: the release's, minus the name every Service selects by (a
+running test pod has no readiness probe, so it would count as one of the API's endpoints). */}}
+{{- define "questlog.testLabels" -}}
+helm.sh/chart: {{ include "questlog.chart" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: test
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: questlog
+{{- end }}
+
 {{/* repository:tag of .Values.image; the tag defaults to the chart's appVersion. */}}
 {{- define "questlog.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}

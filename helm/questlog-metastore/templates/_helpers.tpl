@@ -26,30 +26,30 @@
 {{- end }}
 {{- end }}
 
-{{- define "questlog-metastore.xmlEscape" -}}
-{{- . | replace "&" "&amp;" | replace "<" "&lt;" | replace ">" "&gt;" | replace "\"" "&quot;" }}
-{{- end }}
-
 {{/*
-hive-site.xml: the local stack's own template (questlog/stack/templates/hive-site.xml),
-filled in with this deployment's database and warehouse. The password is left as
-${env.QUESTLOG_METASTORE_DB_PASSWORD}, which Hadoop's Configuration reads from the
-environment, so it stays in its Secret.
+The metastore's settings (questlog/settings.py), which the runner writes hive-site.xml and
+core-site.xml from: its database, the warehouse, the lake's S3 endpoint. The password
+comes from its Secret; the lake's keys from the credentials Secret.
 */}}
-{{- define "questlog-metastore.hiveSite" -}}
+{{- define "questlog-metastore.env" -}}
 {{- $url := .Values.externalDatabase.url }}
 {{- $user := .Values.externalDatabase.user }}
 {{- if .Values.postgresql.enabled }}
 {{- $url = printf "jdbc:postgresql://%s:5432/%s" (include "questlog-metastore.postgresqlName" .) .Values.postgresql.database }}
 {{- $user = .Values.postgresql.database }}
 {{- end }}
-{{- .Files.Get "files/hive-site.xml"
-  | replace "${db_url}" (include "questlog-metastore.xmlEscape" $url)
-  | replace "${db_driver}" "org.postgresql.Driver"
-  | replace "${db_user}" (include "questlog-metastore.xmlEscape" $user)
-  | replace "${db_password}" "${env.QUESTLOG_METASTORE_DB_PASSWORD}"
-  | replace "${warehouse}" (include "questlog-metastore.xmlEscape" .Values.lake.warehouse)
-  | replace "${port}" (toString .Values.port) }}
+- name: QUESTLOG_METASTORE_PORT
+  value: {{ .Values.port | quote }}
+- name: QUESTLOG_METASTORE_HEAP
+  value: {{ .Values.heap | quote }}
+- name: QUESTLOG_METASTORE_DB_URL
+  value: {{ $url | quote }}
+- name: QUESTLOG_METASTORE_DB_USER
+  value: {{ $user | quote }}
+- name: QUESTLOG_LAKE_ROOT
+  value: {{ .Values.lake.warehouse | quote }}
+- name: QUESTLOG_S3_ENDPOINT
+  value: {{ .Values.lake.s3.endpoint | quote }}
 {{- end }}
 
 {{/* The Secret and key holding the database password. */}}
@@ -63,4 +63,11 @@ environment, so it stays in its Secret.
       name: {{ .Values.externalDatabase.passwordSecret }}
       {{- end }}
       key: password
+{{- end }}
+
+{{/* The runner's readiness question to the metastore, as an exec probe. */}}
+{{- define "questlog-metastore.check" -}}
+exec:
+  command: [python, -m, questlog.stack.container, metastore, --check]
+timeoutSeconds: 10
 {{- end }}

@@ -40,18 +40,42 @@
 {{- toYaml (merge $conf .Values.sparkConf) }}
 {{- end }}
 
-{{/* What a driver or executor of the chart's Spark apps runs with: settings, the object
-store's credentials, the security contexts. */}}
+{{/* What a driver or executor pod of the chart's Spark apps runs with, as the pod template
+spark-submit builds the pod from: settings, the object store's credentials, the security
+contexts, and the container port (the driver's metrics). With a template, the operator
+marks no pod for its mutating webhook, so the apps run the same with or without it.
+Takes (list root role ports). */}}
 {{- define "questlog-stream.sparkPod" -}}
-env:
-  {{- include "questlog-stream.env" . | nindent 2 }}
-envFrom:
-  - secretRef:
-      name: {{ .Values.lake.s3.credentialsSecret }}
-podSecurityContext:
-  {{- include "questlog.podSecurityContext" . | nindent 2 }}
-securityContext:
-  {{- include "questlog.containerSecurityContext" . | nindent 2 }}
+{{- $root := index . 0 }}
+{{- with $root }}
+template:
+  spec:
+    # Services' link variables (QUESTLOG_METASTORE_PORT=tcp://...) would be read as settings.
+    enableServiceLinks: false
+    securityContext:
+      {{- include "questlog.podSecurityContext" . | nindent 6 }}
+    containers:
+      # The container Spark takes as its own (the operator names it so).
+      - name: spark-kubernetes-{{ index $ 1 }}
+        env:
+          {{- include "questlog-stream.env" . | nindent 10 }}
+        envFrom:
+          - secretRef:
+              name: {{ .Values.lake.s3.credentialsSecret }}
+        {{- with index $ 2 }}
+        ports:
+          {{- toYaml . | nindent 10 }}
+        {{- end }}
+        securityContext:
+          {{- include "questlog.containerSecurityContext" . | nindent 10 }}
+{{- end }}
+{{- end }}
+
+{{/* Cores, CPU request and heap of a driver or executor (.Values.driver or .executor). */}}
+{{- define "questlog-stream.size" -}}
+cores: {{ .cores }}
+coreRequest: {{ .coreRequest | quote }}
+memory: {{ .memory | quote }}
 {{- end }}
 
 {{/* Where the image's Python environment keeps an app of spark-apps/questlog_spark. */}}
