@@ -21,7 +21,7 @@ demo: setup ## Start the local stack, send sample events through it, build the a
 	$(QUESTLOG) demo
 
 .PHONY: test
-test: setup test-deps chart-tools lint images ## Run every test: lint, types, unit, charts, images (Docker) and integration (real stack)
+test: setup test-deps chart-tools lint images k8s-packages ## Run every test: lint, types, unit, charts, images (Docker), the test cluster (Kubernetes) and integration (real stack)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 .PHONY: report
@@ -138,11 +138,19 @@ chart-docs: $(HELM_DOCS) ## Regenerate each chart's README from its values.yaml 
 chart-lint: $(VENV)/.synced chart-tools ## Validate the charts offline: helm lint, ct lint, kubeconform, hadolint
 	$(VENV)/bin/pytest tests/charts $(PYTEST_ARGS)
 
-DEPLOY := HELM=$(HELM) KIND=$(KIND) k8s/deploy.sh
+DEPLOY := HELM=$(HELM) KIND=$(KIND) PYTHON=$(abspath $(VENV)/bin/python) k8s/deploy.sh
 # The test cluster's (make k8s-up); make deploy/helm-test/loadtest use $$KUBECONFIG otherwise.
 K8S_KUBECONFIG := $(abspath .k8s/kubeconfig)
+# While the test cluster runs, the Kubernetes targets use it unless KUBECONFIG is set.
+ifeq ($(origin KUBECONFIG),undefined)
+ifneq ($(wildcard $(K8S_KUBECONFIG)),)
+export KUBECONFIG := $(K8S_KUBECONFIG)
+endif
+endif
 KUBERNETES_VERSION := $(shell sed -n 's/^KUBERNETES_VERSION = "\(.*\)"/\1/p' questlog/k8s/__init__.py)
-export KUBECTL := $(abspath $(CACHE)/k8s/kubernetes-$(KUBERNETES_VERSION)/kubectl)
+# kubectl: the test cluster's build once `make k8s-up` has made it, else the one on PATH.
+K8S_KUBECTL := $(abspath $(CACHE)/k8s/kubernetes-$(KUBERNETES_VERSION)/kubectl)
+export KUBECTL := $(if $(wildcard $(K8S_KUBECTL)),$(K8S_KUBECTL),kubectl)
 
 .PHONY: k8s-up
 k8s-up: setup images k8s-packages $(HELM) ## Start questlog's own single-node Kubernetes here (built once), load the images, install questlog
@@ -172,19 +180,19 @@ k8s-packages: ## Install etcd, the CNI plugins and conntrack (Debian's packages)
 	fi
 
 .PHONY: deploy
-deploy: images $(HELM) $(KIND) ## Create a kind cluster, load the images, install everything (needs kubectl)
+deploy: images $(HELM) $(KIND) ## Create a kind cluster, load the images, install questlog's laptop profile (needs kubectl)
 	$(DEPLOY) deploy
 
 .PHONY: helm-test
-helm-test: $(HELM) ## Run the charts' helm test hooks: events posted to the API must appear in Trino
+helm-test: $(HELM) ## Run the charts' helm test hooks on the cluster of $$KUBECONFIG (the test cluster's, while it runs)
 	$(DEPLOY) helm-test
 
 .PHONY: loadtest
-loadtest: images $(HELM) $(KIND) ## Run the Locust scenarios as a Job on the kind cluster (LOAD_SHAPE, LOAD_USERS, LOAD_SECONDS)
+loadtest: $(VENV)/.synced $(HELM) ## Run the Locust scenarios as a Job in the cluster, reconcile in Trino (LOAD_SHAPE, LOAD_USERS, LOAD_SECONDS)
 	$(DEPLOY) loadtest
 
 .PHONY: port-forward
-port-forward: ## Reach the deployed API (:8000), Trino (:8080), Prometheus (:9090) and Grafana (:3000)
+port-forward: ## Reach the deployed API (:8000), Trino (:8080) and Prometheus (:9090)
 	$(DEPLOY) port-forward
 
 .PHONY: undeploy

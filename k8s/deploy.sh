@@ -13,7 +13,7 @@
 #                 VALUES=helm/questlog/ci/production-values.yaml)
 #   deploy        create a kind cluster if absent, load the images into it, install
 #   undeploy      delete the kind cluster
-# HELM, KIND and KUBECTL are the pinned builds the Makefile passes. NAMESPACE (default
+# HELM, KIND and KUBECTL are the pinned builds the Makefile passes, PYTHON its .venv's. NAMESPACE (default
 # questlog), KIND_CLUSTER (default questlog) and VALUES (extra values files, space
 # separated, e.g. helm/questlog/ci/production-values.yaml) can be set.
 set -euo pipefail
@@ -22,6 +22,8 @@ cd "$(dirname "$0")/.."
 HELM=${HELM:-helm}
 KIND=${KIND:-kind}
 KUBECTL=${KUBECTL:-kubectl}
+# A Python with questlog installed (the Makefile's .venv): reads the load test's summary.
+PYTHON=${PYTHON:-python3}
 CLUSTER=${KIND_CLUSTER:-questlog}
 NAMESPACE=${NAMESPACE:-questlog}
 # The streaming app's driver pod (the operator labels it with its SparkApplication's name).
@@ -88,9 +90,21 @@ platform() {
 }
 
 uninstall() {
-  require "$HELM"
-  say "Uninstalling questlog from namespace $NAMESPACE"
+  require "$KUBECTL" "$HELM"
+  say "Uninstalling questlog from namespace $NAMESPACE (its claims are kept)"
   "$HELM" uninstall questlog --namespace "$NAMESPACE" --wait --timeout 5m --ignore-not-found
+  # Helm leaves the hooks' pods and jobs (helm test's, the table job), and the stream's
+  # driver and executors go after their SparkApplication: wait until no pod is left.
+  kubectl delete pod,job -l app.kubernetes.io/instance=questlog --ignore-not-found --wait=false > /dev/null
+  local deadline=$((SECONDS + 300))
+  while kubectl get pod -l app.kubernetes.io/instance=questlog -o name | grep -q .; do
+    if ((SECONDS > deadline)); then
+      echo "Pods of questlog are still there after 5 minutes:" >&2
+      kubectl get pod -l app.kubernetes.io/instance=questlog >&2
+      exit 1
+    fi
+    sleep 2
+  done
 }
 
 helm_test() {
@@ -100,7 +114,7 @@ helm_test() {
 }
 
 loadtest() {
-  require "$KUBECTL" "$HELM"
+  require "$KUBECTL" "$HELM" "$PYTHON"
   local run job values
   mapfile -t values < <(values_args)
   run=$(date -u +%Y%m%d-%H%M%S)
@@ -117,11 +131,39 @@ loadtest() {
   local failed=$!
   wait -n "$complete" "$failed" || true
   kill "$complete" "$failed" 2> /dev/null || true
-  kubectl logs "job/$job" --tail=60
+  local log
+  log=$(kubectl logs "job/$job")
+  tail -n 40 <<< "$log"
   if ! kubectl get "job/$job" -o jsonpath='{.status.succeeded}' | grep -q 1; then
     echo "The load test failed its thresholds (see above)." >&2
     exit 1
   fi
+  reconcile "questlog-load/$run" "$(sed -n '/^{/,/^}/p' <<< "$log" | "$PYTHON" -c \
+    'import json, sys; print(sum(json.load(sys.stdin)["accepted"].values()))')"
+}
+
+# Waits until Trino returns as many events sent with a User-Agent starting with $1 as the
+# API accepted ($2), asking the release's Trino in its pod with the runner's client.
+reconcile() {
+  local agent=$1 accepted=$2 sql landed deadline=$((SECONDS + 600))
+  sql=$("$PYTHON" -c 'import sys; from questlog.traffic import landed_sql
+print(landed_sql(sys.argv[1], prefix=True))' "$agent")
+  say "The API accepted $accepted events; reconciling in Trino ..."
+  while true; do
+    landed=$(kubectl exec deploy/trino -- python -c 'import sys
+from questlog.stack.probes import trino_query
+print(trino_query("127.0.0.1", 8080, sys.argv[1])[0][0])' "$sql")
+    if [ "$landed" = "$accepted" ]; then
+      echo "Reconciled: all $accepted accepted events are in Trino."
+      return
+    fi
+    if ((SECONDS > deadline)); then
+      echo "Only $landed of $accepted accepted events are in Trino after 10 minutes." >&2
+      exit 1
+    fi
+    echo "  $landed/$accepted in Trino ..."
+    sleep 10
+  done
 }
 
 port_forward() {

@@ -2,9 +2,14 @@
 batches, and the SQL that counts how many of them landed. Standard library only, so that
 the API's container (which runs ``questlog.smoke`` as a Helm test) can use it."""
 
+import argparse
 import json
 import random
+import signal
+import sys
+import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -94,3 +99,56 @@ def wait_until_landed(
         progress(seen, waited)
         time.sleep(poll)
     return seen, time.monotonic() - started
+
+
+def post_for(
+    api_url: str,
+    seconds: float,
+    user_agent: str,
+    rng: random.Random,
+    stopped: Callable[[], bool] = lambda: False,
+) -> dict[str, Any]:
+    """POST sample batches for ``seconds`` (or until ``stopped``), one after another: how
+    each request ended (its HTTP status, or the kind of error before one) and how many
+    events were accepted, how many of them distinct."""
+    outcomes: dict[str, int] = {}
+    accepted: list[str] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not stopped():
+        request = urllib.request.Request(
+            f"{api_url}/v1/events",
+            data=json.dumps({"events": sample_events(BATCH // 2, rng)}).encode(),
+            headers={"Content-Type": "application/json", "User-Agent": user_agent},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                outcome = str(response.status)
+                accepted += [event["event_id"] for event in json.load(response)["accepted"]]
+        except urllib.error.HTTPError as error:
+            outcome = str(error.code)
+        except OSError as error:
+            outcome = type(getattr(error, "reason", error)).__name__
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        time.sleep(0.05)
+    return {"outcomes": outcomes, "accepted": len(accepted), "distinct": len(set(accepted))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m questlog.traffic",
+        description="Post sample game events for a while; print how the requests ended (JSON).",
+    )
+    parser.add_argument("api", help="the ingest API's base URL")
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--user-agent", required=True, help="marks the events in the lake")
+    args = parser.parse_args(argv)
+    # SIGTERM (a pod stopped early) ends the run with the tally, not without it.
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    summary = post_for(args.api, args.seconds, args.user_agent, random.Random(7), stop.is_set)
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,6 +8,7 @@ all of it after the processes have stopped. ``snapshot`` is what a test compares
 
 import contextlib
 import json
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -91,12 +92,32 @@ def _remove_cgroups() -> None:
             top.rmdir()
 
 
+def _remove_kube_chains() -> None:
+    """The chains kube-proxy's --cleanup leaves: the kubelet's own (KUBE-FIREWALL,
+    KUBE-KUBELET-CANARY, KUBE-IPTABLES-HINT), which it has no command to remove."""
+    for command in ("iptables", "ip6tables"):
+        for table in ("filter", "nat", "mangle"):
+            listing = subprocess.run(
+                [command, "-w", "-t", table, "-S"], capture_output=True, text=True, check=False
+            ).stdout.splitlines()
+            chains = [line.split()[1] for line in listing if line.startswith("-N KUBE-")]
+            for words in map(shlex.split, listing):
+                # A jump from a chain of the machine's own to one of theirs.
+                jumps = "-j" in words and words[words.index("-j") + 1].startswith("KUBE-")
+                if words[0] == "-A" and not words[1].startswith("KUBE-") and jumps:
+                    subprocess.run([command, "-w", "-t", table, "-D", *words[1:]], check=False)
+            for action in ("-F", "-X"):
+                for chain in chains:
+                    subprocess.run([command, "-w", "-t", table, action, chain], check=False)
+
+
 def restore(node: Node, kube_proxy: Path) -> None:
     """Undo the cluster's changes; every step runs even when an earlier one found nothing."""
     unmount_all(node)
     if kube_proxy.exists():
         # kube-proxy removes its own chains (filter and nat, KUBE-*).
         subprocess.run([str(kube_proxy), "--cleanup"], check=False, capture_output=True)
+    _remove_kube_chains()
     guard.remove()
     subprocess.run(["ip", "link", "delete", BRIDGE], check=False, capture_output=True)
     _remove_cgroups()

@@ -35,9 +35,10 @@ COREDNS_PLUGINS = {
 }
 # Registered by packages the kubernetes plugin imports; no Corefile can name them.
 COREDNS_LIBRARIES = {"metadata", "transfer"}
-# Every plugin kept but kubernetes (which needs an API server); `hosts` answers.
+# Every plugin kept but kubernetes (which needs an API server); `hosts` answers. Port
+# 1053, as the cluster's Corefile has it (its Service maps 53 there).
 COREFILE = """\
-.:53 {
+.:1053 {
     errors
     log
     health
@@ -81,7 +82,7 @@ def start_with(
 
 
 def host_port(container: Container, port: str) -> int:
-    """The port on 127.0.0.1 where ``container``'s ``port`` ("53/udp") is published."""
+    """The port on 127.0.0.1 where ``container``'s ``port`` ("1053/udp") is published."""
     container.reload()
     (binding,) = container.attrs["NetworkSettings"]["Ports"][port]
     return int(binding["HostPort"])
@@ -121,18 +122,18 @@ def past_name(message: bytes, offset: int) -> int:
 
 @pytest.fixture(scope="module")
 def coredns(engine: docker.DockerClient, containers: Containers) -> Container:
-    """CoreDNS on port 53 as its non-root user, with the sysctl the cluster's pod gives it
-    instead of Docker's (which lets any user bind any port)."""
+    """CoreDNS as its non-root user, with the kernel's lowest unprivileged port as the
+    cluster's pods have it, not Docker's (which lets any user bind any port)."""
     container = start_with(
         engine,
         "coredns",
         {"etc/coredns/Corefile": COREFILE},
         ports={
-            "53/udp": ("127.0.0.1", None),
+            "1053/udp": ("127.0.0.1", None),
             "8181/tcp": ("127.0.0.1", None),
             "9153/tcp": ("127.0.0.1", None),
         },
-        sysctls={"net.ipv4.ip_unprivileged_port_start": "53"},
+        sysctls={"net.ipv4.ip_unprivileged_port_start": "1024"},
     )
     containers.started.append(container)
     containers.wait_healthy(container, timeout=60)
@@ -154,7 +155,7 @@ def http_get(container: Container, port: str, path: str) -> str:
 
 
 def test_coredns_answers_over_udp_from_the_plugins_kept(coredns: Container) -> None:
-    port = host_port(coredns, "53/udp")
+    port = host_port(coredns, "1053/udp")
     assert dns_query(port, "probe.questlog.test") == (0, ["10.96.0.42"]), log(coredns)
     # A name nobody gave it: answered here, asked of no server elsewhere (SERVFAIL: hosts
     # has no SOA for an NXDOMAIN).

@@ -8,6 +8,7 @@ a cluster someone left running is taken over, and stopped at the end all the sam
 import json
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,12 +22,29 @@ from questlog.settings import REPO_ROOT
 pytestmark = pytest.mark.k8s
 NAMESPACE = "questlog"
 DEPLOY = REPO_ROOT / "k8s" / "deploy.sh"
+TRINO_QUERY = (
+    "import json, sys; from questlog.stack.probes import trino_query; "
+    "print(json.dumps(trino_query('127.0.0.1', 8080, sys.argv[1]), default=str))"
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked ``teardown`` take the cluster down: after every other test of it."""
     last = [item for item in items if item.get_closest_marker("teardown")]
     items[:] = [item for item in items if item not in last] + last
+
+
+def deploy_env(node: Node) -> dict[str, str]:
+    """What the Makefile gives k8s/deploy.sh: the pinned helm, the cluster's kubectl and
+    kubeconfig, the .venv's Python."""
+    return {
+        **os.environ,
+        "HELM": os.environ.get("QUESTLOG_HELM", "helm"),
+        "KUBECTL": str(node.binary("kubectl")),
+        "KUBECONFIG": str(node.kubeconfig),
+        "PYTHON": sys.executable,
+        "NAMESPACE": NAMESPACE,
+    }
 
 
 @dataclass
@@ -37,15 +55,22 @@ class Cluster:
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, "KUBECONFIG": str(self.node.kubeconfig), "NAMESPACE": NAMESPACE}
+        return deploy_env(self.node)
 
     def kubectl(self, *args: str, stdin: str | None = None) -> str:
         return k8s_cluster.kubectl(self.node, *args, stdin=stdin)
 
-    def deploy(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """`k8s/deploy.sh ACTION`, as the Makefile runs it: output kept for the assertion."""
+    def deploy(
+        self, *args: str, check: bool = True, **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        """`k8s/deploy.sh ACTION`, as the Makefile runs it (``env`` added: VALUES, LOAD_*);
+        output kept for the assertion."""
         result = subprocess.run(
-            [str(DEPLOY), *args], env=self.env, capture_output=True, text=True, cwd=REPO_ROOT
+            [str(DEPLOY), *args],
+            env={**self.env, **env},
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
         )
         if check and result.returncode != 0:
             raise AssertionError(
@@ -53,14 +78,15 @@ class Cluster:
             )
         return result
 
-    def run_pod(self, name: str, image: str, command: list[str], timeout: float = 120) -> str:
-        """Run ``command`` in a pod of its own until it ends; its output."""
+    def start_pod(self, name: str, image: str, command: list[str]) -> None:
+        """Start ``command`` in a pod of its own (replacing one of that name)."""
         spec = {
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {"name": name, "namespace": NAMESPACE},
             "spec": {
                 "restartPolicy": "Never",
+                "enableServiceLinks": False,
                 "containers": [
                     {
                         "name": name,
@@ -73,20 +99,38 @@ class Cluster:
         }
         self.kubectl("delete", "pod", name, "-n", NAMESPACE, "--ignore-not-found", "--wait")
         self.kubectl("apply", "-f", "-", stdin=json.dumps(spec))
+
+    def pod_output(self, name: str, timeout: float = 120) -> str:
+        """Wait until the pod's command has ended; its output (the pod is then deleted)."""
         deadline = time.monotonic() + timeout
-        while (
-            phase := self.kubectl(
-                "get", "pod", name, "-n", NAMESPACE, "-o", "jsonpath={.status.phase}"
-            )
-        ) not in (
-            "Succeeded",
-            "Failed",
-        ):
+        while (phase := self.phase(name)) not in ("Succeeded", "Failed"):
             assert time.monotonic() < deadline, f"pod {name} still {phase} after {timeout:.0f} s"
             time.sleep(1)
         output = self.kubectl("logs", name, "-n", NAMESPACE)
         self.kubectl("delete", "pod", name, "-n", NAMESPACE, "--wait=false")
         return output
+
+    def phase(self, pod: str) -> str:
+        return self.kubectl("get", "pod", pod, "-n", NAMESPACE, "-o", "jsonpath={.status.phase}")
+
+    def run_pod(self, name: str, image: str, command: list[str], timeout: float = 120) -> str:
+        """Run ``command`` in a pod of its own until it ends; its output."""
+        self.start_pod(name, image, command)
+        return self.pod_output(name, timeout)
+
+    def trino(self, sql: str) -> list[list[object]]:
+        """Rows of ``sql``, asked of Trino in its own pod (with the runner's client)."""
+        output = self.kubectl(
+            "exec", "-n", NAMESPACE, "deploy/trino", "--", "python", "-c", TRINO_QUERY, sql
+        )
+        rows: list[list[object]] = json.loads(output)
+        return rows
+
+    def eventually(self, sql: str, expected: list[list[object]], timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        while (rows := self.trino(sql)) != expected:
+            assert time.monotonic() < deadline, f"Trino returned {rows}, not {expected}, for {sql}"
+            time.sleep(5)
 
 
 @pytest.fixture(scope="session")
@@ -94,12 +138,7 @@ def cluster() -> Iterator[Cluster]:
     node = Node()
     before = machine.snapshot(node) if not node.state_dir.exists() else {}
     k8s_cluster.up(node)
-    subprocess.run(
-        [str(DEPLOY), "install"],
-        env={**os.environ, "KUBECONFIG": str(node.kubeconfig)},
-        check=True,
-        cwd=REPO_ROOT,
-    )
+    subprocess.run([str(DEPLOY), "install"], env=deploy_env(node), check=True, cwd=REPO_ROOT)
     yield Cluster(node, before)
     if node.state_dir.exists():  # the teardown test did not run, or failed half-way
         k8s_cluster.down(node)
