@@ -120,14 +120,16 @@ loadtest() {
   run=$(date -u +%Y%m%d-%H%M%S)
   job=questlog-loadtest-$run
   say "Running $job: shape ${LOAD_SHAPE:-ramp}, ${LOAD_USERS:-50} users, ${LOAD_SECONDS:-120} s"
-  "$HELM" template questlog helm/questlog --namespace "$NAMESPACE" "${values[@]}" \
+  # --validate: rendered for (and checked against) the cluster, its Kubernetes version included.
+  "$HELM" template questlog helm/questlog --namespace "$NAMESPACE" "${values[@]}" --validate \
     --show-only templates/loadtest-job.yaml \
     --set loadtest.enabled=true --set-string "loadtest.run=$run" \
     --set "loadtest.shape=${LOAD_SHAPE:-ramp}" --set "loadtest.users=${LOAD_USERS:-50}" \
     --set "loadtest.seconds=${LOAD_SECONDS:-120}" | kubectl create -f -
-  kubectl wait "job/$job" --for=condition=complete --timeout=30m &
+  # kubectl itself in the background, not the function: kill must reach it.
+  "$KUBECTL" --namespace "$NAMESPACE" wait "job/$job" --for=condition=complete --timeout=30m &
   local complete=$!
-  kubectl wait "job/$job" --for=condition=failed --timeout=30m &
+  "$KUBECTL" --namespace "$NAMESPACE" wait "job/$job" --for=condition=failed --timeout=30m &
   local failed=$!
   wait -n "$complete" "$failed" || true
   kill "$complete" "$failed" 2> /dev/null || true
@@ -138,8 +140,13 @@ loadtest() {
     echo "The load test failed its thresholds (see above)." >&2
     exit 1
   fi
-  reconcile "questlog-load/$run" "$(sed -n '/^{/,/^}/p' <<< "$log" | "$PYTHON" -c \
-    'import json, sys; print(sum(json.load(sys.stdin)["accepted"].values()))')"
+  local accepted
+  accepted=$(grep '^{"run": ' <<< "$log" | tail -n 1 | "$PYTHON" -c \
+    'import json, sys; print(sum(json.load(sys.stdin)["accepted"].values()))') || {
+    echo "The load test's log has no summary of the events accepted." >&2
+    exit 1
+  }
+  reconcile "questlog-load/$run" "$accepted"
 }
 
 # Waits until Trino returns as many events sent with a User-Agent starting with $1 as the
@@ -156,6 +163,10 @@ print(trino_query("127.0.0.1", 8080, sys.argv[1])[0][0])' "$sql")
     if [ "$landed" = "$accepted" ]; then
       echo "Reconciled: all $accepted accepted events are in Trino."
       return
+    fi
+    if ((landed > accepted)); then
+      echo "Trino has $landed events of the run, more than the $accepted the API accepted." >&2
+      exit 1
     fi
     if ((SECONDS > deadline)); then
       echo "Only $landed of $accepted accepted events are in Trino after 10 minutes." >&2

@@ -157,5 +157,6 @@ def check_thresholds(environment: Environment, **_: Any) -> None:
             "p95_ms": p95,
             "thresholds_failed": failed,
         }
+        # One line, written at once: in a Job's log (SUMMARY /dev/stdout) nothing cuts into it.
         with open(SUMMARY, "w") as file:
-            json.dump(summary, file, indent=2)
+            file.write(json.dumps(summary) + "\n")
