@@ -31,7 +31,11 @@ TRINO_QUERY = (
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked ``teardown`` take the cluster down: after every other test of it."""
     last = [item for item in items if item.get_closest_marker("teardown")]
-    items[:] = [item for item in items if item not in last] + last
+    rest = [item for item in items if item not in last]
+    # Right after the last cluster test: the tests after them need no cluster.
+    k8s = [i for i, item in enumerate(rest) if item.get_closest_marker("k8s")]
+    end = k8s[-1] + 1 if k8s else len(rest)
+    items[:] = rest[:end] + last + rest[end:]
 
 
 def deploy_env(node: Node) -> dict[str, str]:
