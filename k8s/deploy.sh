@@ -34,6 +34,9 @@ source helm/platform/versions.env
 
 say() { printf '\n==> %s\n' "$*"; }
 kubectl() { "$KUBECTL" --namespace "$NAMESPACE" "$@"; }
+# The names of the pods matching selector $1, read whole: piped into `grep -q`, kubectl could
+# die of SIGPIPE once grep had its line, and under pipefail a wait loop would end early.
+pods() { kubectl get pod -l "$1" -o name; }
 
 require() {
   for command in "$@"; do
@@ -62,7 +65,7 @@ install() {
     --reset-values "${values[@]}" --wait --timeout 15m
   say "Waiting for the streaming app's driver"
   local deadline=$((SECONDS + 600))
-  until kubectl get pod -l "$STREAM_DRIVER" -o name 2> /dev/null | grep -q .; do
+  until [[ -n $(pods "$STREAM_DRIVER" 2> /dev/null) ]]; do
     if ((SECONDS > deadline)); then
       echo "The streaming app's driver pod did not appear; kubectl describe sparkapplication:" >&2
       kubectl describe sparkapplication >&2
@@ -97,7 +100,10 @@ uninstall() {
   # driver and executors go after their SparkApplication: wait until no pod is left.
   kubectl delete pod,job -l app.kubernetes.io/instance=questlog --ignore-not-found --wait=false > /dev/null
   local deadline=$((SECONDS + 300))
-  while kubectl get pod -l app.kubernetes.io/instance=questlog -o name | grep -q .; do
+  local left
+  while true; do
+    left=$(pods app.kubernetes.io/instance=questlog) # set -e: kubectl failing fails the uninstall
+    [[ -n $left ]] || break
     if ((SECONDS > deadline)); then
       echo "Pods of questlog are still there after 5 minutes:" >&2
       kubectl get pod -l app.kubernetes.io/instance=questlog >&2
@@ -136,7 +142,7 @@ loadtest() {
   local log
   log=$(kubectl logs "job/$job")
   tail -n 40 <<< "$log"
-  if ! kubectl get "job/$job" -o jsonpath='{.status.succeeded}' | grep -q 1; then
+  if [[ $(kubectl get "job/$job" -o jsonpath='{.status.succeeded}') != 1 ]]; then
     echo "The load test failed its thresholds (see above)." >&2
     exit 1
   fi
@@ -189,7 +195,7 @@ port_forward() {
 
 deploy() {
   require docker "$KUBECTL" "$HELM" "$KIND"
-  if "$KIND" get clusters | grep -qx "$CLUSTER"; then
+  if grep -qx "$CLUSTER" <<< "$("$KIND" get clusters)"; then
     say "kind cluster $CLUSTER exists"
   else
     say "Creating the kind cluster $CLUSTER (k8s/kind-config.yaml)"

@@ -197,17 +197,16 @@ def apply_addons(node: Node, say: Say) -> None:
 
 def down(node: Node, say: Say = print) -> None:
     """Stop every process, remove every pod's containers, and put the machine back."""
-    stopping = list(reversed(processes(node))) if node.state_dir.exists() else []
-    for process in stopping:
-        crictl = node.binary("crictl")
-        if process.name == "containerd" and crictl.exists():
+    crictl = node.binary("crictl")
+    for name in reversed(config.PROCESSES):
+        if name == "containerd" and crictl.exists() and supervisor.find(node.supervision, name):
             # Stop and remove every pod while containerd still answers: its CNI teardown
             # frees the pods' addresses and network namespaces.
             endpoint = f"unix://{node.containerd_socket}"
             subprocess.run([str(crictl), "--runtime-endpoint", endpoint, "rmp", "--all", "--force"],
                            capture_output=True, check=False)  # fmt: skip
-        if supervisor.stop(node.supervision, process.name, timeout=30):
-            say(f"Stopped {process.name}")
+        if supervisor.stop(node.supervision, name, timeout=30):
+            say(f"Stopped {name}")
     _kill_shims(node)
     machine.restore(node, node.binary("kube-proxy"))
     say("The cluster is down; the machine is as it was before `up`.")
@@ -227,8 +226,8 @@ def _kill_shims(node: Node) -> None:
 
 def status(node: Node) -> list[str]:
     lines = []
-    for process in processes(node) if node.state_dir.exists() else []:
-        running = supervisor.find(node.supervision, process.name)
+    for name in config.PROCESSES if node.state_dir.exists() else ():
+        running = supervisor.find(node.supervision, name)
         memory = f"{supervisor.tree_rss(running) / 2**20:.0f} MiB" if running else "-"
-        lines.append(f"{process.name:24} {'running' if running else 'stopped':8} {memory}")
+        lines.append(f"{name:24} {'running' if running else 'stopped':8} {memory}")
     return lines or ["The cluster is not running."]

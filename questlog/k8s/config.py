@@ -158,8 +158,15 @@ def kubelet_config(node: Node) -> Path:
     return path
 
 
+# The cluster's processes, in start order (stopped in the reverse).
+PROCESSES = (
+    "containerd", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
+    "kube-proxy", "kubelet",
+)  # fmt: skip
+
+
 def commands(node: Node) -> dict[str, list[str]]:
-    """Each process of the cluster, in start order."""
+    """Each process of :data:`PROCESSES`' command; writes the configuration files they read."""
     pki, state, binary = node.pki, node.state_dir, node.binary
     peer = "http://127.0.0.1:2380"
     return {

@@ -10,12 +10,14 @@ from typing import Any
 
 import pytest
 import yaml
+from questlog_ingest.app import READY_CHECK_SECONDS
 
 from questlog import load
 from questlog.images import IMAGES
 from questlog.images.bases import STANDINS
 from questlog.settings import REPO_ROOT, StackSettings
 from questlog.stack.components import (
+    API_COMMAND,
     PIPELINE_TOPICS,
     TOPIC_CONFIGS,
     Canary,
@@ -173,6 +175,19 @@ def test_config_change_rolls_the_api_pods() -> None:
         return annotations["checksum/config"]
 
     assert checksum() != checksum("--set", "settings.max_batch_events=100")
+
+
+def test_the_api_stays_ready_on_a_busy_node_and_drains_before_it_stops() -> None:
+    """The readiness probe outwaits /readyz's own wait for Kafka (with the default 1 s, probes
+    timed out on the test cluster under load, and its one API pod left the Service: connections
+    refused); a stopping pod serves until kube-proxy has dropped it, then Uvicorn drains, all
+    within the grace period."""
+    spec = find(documents("questlog-api"), "Deployment")["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    assert container["readinessProbe"]["timeoutSeconds"] > READY_CHECK_SECONDS
+    pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+    drain = int(API_COMMAND[API_COMMAND.index("--timeout-graceful-shutdown") + 1])
+    assert pre_stop >= 10 and spec["terminationGracePeriodSeconds"] > pre_stop + drain
 
 
 def test_api_container_runs_the_local_stack_command() -> None:

@@ -144,5 +144,7 @@ def cluster() -> Iterator[Cluster]:
     k8s_cluster.up(node)
     subprocess.run([str(DEPLOY), "install"], env=deploy_env(node), check=True, cwd=REPO_ROOT)
     yield Cluster(node, before)
-    if node.state_dir.exists():  # the teardown test did not run, or failed half-way
+    # The teardown test did not run, or failed half-way; a cluster that was up before the
+    # tests (a developer's, `make k8s-up`) stays up.
+    if before and node.state_dir.exists():
         k8s_cluster.down(node)

@@ -1,12 +1,16 @@
 """Under continuous load: the streaming app's driver deleted twice and the Kafka broker
-killed once; every event the API accepted (202) is in Trino once."""
+killed once, then an upgrade rolling the API; every event the API accepted (202) is in
+Trino once."""
 
 import json
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
+import yaml
 
 from questlog.catalog import load_catalog
 from questlog.images import image_tag
@@ -91,4 +95,24 @@ def test_driver_deleted_twice_and_broker_killed_once_lose_and_double_nothing(
     accepted = running.summary["accepted"]
     assert isinstance(accepted, int) and accepted > 500, running.summary
     assert running.summary["distinct"] == accepted
+    cluster.eventually(running.landed_sql(), [[accepted, accepted]], timeout=600)
+
+
+def test_an_upgrade_rolls_the_api_while_a_client_posts_and_loses_nothing(
+    cluster: Cluster,
+) -> None:
+    api = "app.kubernetes.io/name=api,app.kubernetes.io/instance=questlog"
+    before = set(pod_uid(cluster, api).split())
+    with tempfile.TemporaryDirectory() as folder:
+        changed = Path(folder) / "changed.yaml"
+        changed.write_text(yaml.safe_dump({"api": {"settings": {"kafka_linger_ms": 5}}}))
+        with load(cluster) as running:
+            cluster.deploy("install", VALUES=str(changed))
+    after = set(pod_uid(cluster, api).split())
+    assert after and not after & before, "helm upgrade did not replace the API pods"
+    # A new pod is ready before the old one stops, which drains: nothing refused, nothing cut.
+    outcomes = running.summary["outcomes"]
+    assert isinstance(outcomes, dict) and set(outcomes) <= {"202", "503"}, outcomes
+    accepted = running.summary["accepted"]
+    assert isinstance(accepted, int) and accepted > 100, running.summary
     cluster.eventually(running.landed_sql(), [[accepted, accepted]], timeout=600)

@@ -12,6 +12,8 @@ from questlog.k8s import Node, config
 def test_nothing_listens_on_every_interface(tmp_path: Path) -> None:
     node = Node(state_dir=tmp_path)
     commands = config.commands(node)
+    # down stops them by these names, in reverse: every process started is among them.
+    assert tuple(commands) == config.PROCESSES
     flags = {name: dict(pairwise(cmd)) for name, cmd in commands.items()}
     assert flags["kube-apiserver"]["--bind-address"] == node.address != "0.0.0.0"
     for name in ("kube-controller-manager", "kube-scheduler"):

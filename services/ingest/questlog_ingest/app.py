@@ -127,10 +127,14 @@ async def healthz() -> dict[str, str]:
     return {"status": "alive"}
 
 
+# How long /readyz waits for a broker's answer (a readiness probe must wait longer).
+READY_CHECK_SECONDS = 2.0
+
+
 async def readyz(request: Request) -> JSONResponse:
     """Readiness: a Kafka broker answers metadata requests."""
     found = services(request)
-    if await asyncio.to_thread(found.publisher.broker_reachable, 2.0):
+    if await asyncio.to_thread(found.publisher.broker_reachable, READY_CHECK_SECONDS):
         return JSONResponse({"status": "ready"})
     detail = f"Kafka at {found.settings.kafka_bootstrap} is unreachable"
     return JSONResponse({"detail": detail}, 503)
