@@ -11,6 +11,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -101,6 +102,10 @@ def wait_until_landed(
     return seen, time.monotonic() - started
 
 
+# After the run, how long a batch not yet accepted is still posted again.
+RESEND_SECONDS = 60.0
+
+
 def post_for(
     api_url: str,
     seconds: float,
@@ -110,27 +115,54 @@ def post_for(
 ) -> dict[str, Any]:
     """POST sample batches for ``seconds`` (or until ``stopped``), one after another: how
     each request ended (its HTTP status, or the kind of error before one) and how many
-    events were accepted, how many of them distinct."""
+    events were accepted, how many of them distinct.
+
+    A batch answered 503, or whose answer was lost, may have been written in part (Kafka
+    acknowledged some events, then a broker went away): it is posted again, the same events
+    with the same ids, which the stream lands once, until accepted (after the run too, for
+    up to ``RESEND_SECONDS``; those it gave up on are counted as ``unsent``). So every event
+    that lands was counted as accepted."""
     outcomes: dict[str, int] = {}
     accepted: list[str] = []
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and not stopped():
+    pending: bytes | None = None
+    give_up: float | None = None  # set once the run is over with a batch still pending
+    while (running := time.monotonic() < deadline and not stopped()) or pending:
+        if pending is None:
+            events = [{**e, "event_id": str(uuid.uuid4())} for e in sample_events(BATCH // 2, rng)]
+            pending = json.dumps({"events": events}).encode()
+        elif not running:
+            give_up = give_up or time.monotonic() + RESEND_SECONDS
+            if time.monotonic() > give_up:
+                break
         request = urllib.request.Request(
             f"{api_url}/v1/events",
-            data=json.dumps({"events": sample_events(BATCH // 2, rng)}).encode(),
+            data=pending,
             headers={"Content-Type": "application/json", "User-Agent": user_agent},
         )
+        pause = 0.05
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 outcome = str(response.status)
                 accepted += [event["event_id"] for event in json.load(response)["accepted"]]
+                pending = None
         except urllib.error.HTTPError as error:
             outcome = str(error.code)
+            if error.code == 503:
+                pause = min(float(error.headers.get("Retry-After", pause)), 2.0)
+            else:  # refused as it is: posting it again would be refused again
+                pending = None
         except OSError as error:
             outcome = type(getattr(error, "reason", error)).__name__
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        time.sleep(0.05)
-    return {"outcomes": outcomes, "accepted": len(accepted), "distinct": len(set(accepted))}
+        time.sleep(pause)
+    unsent = len(json.loads(pending)["events"]) if pending else 0
+    return {
+        "outcomes": outcomes,
+        "accepted": len(accepted),
+        "distinct": len(set(accepted)),
+        "unsent": unsent,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

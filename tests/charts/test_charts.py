@@ -367,7 +367,7 @@ def test_monitoring_ships_the_local_rules_and_the_dashboard() -> None:
 # What a 2-CPU node can give the laptop profile's pods, all of them at once (test hooks
 # aside): CPU requests in millicores, memory requests and limits in MiB.
 LAPTOP_CPU_MILLIS = 1500
-LAPTOP_MEMORY_MIB = 10 * 1024
+LAPTOP_MEMORY_MIB = 11 * 1024
 CORE_KINDS = {
     "ConfigMap",
     "Deployment",
@@ -401,11 +401,13 @@ def mebibytes(value: str | int) -> float:
 
 def spark_pods(app: dict[str, Any]) -> list[tuple[float, float]]:
     """(millicores, MiB) requested by each pod of a SparkApplication spec: the heap plus
-    Spark's overhead for a Python app (40 %, at least 384 MiB)."""
+    its memoryOverhead, or Spark's default for a Python app (40 %, at least 384 MiB)."""
     pods = []
     for role, count in (("driver", 1), ("executor", app["executor"]["instances"])):
         heap = mebibytes(app[role]["memory"])
-        size = (millicores(app[role]["coreRequest"]), heap + max(0.4 * heap, 384))
+        overhead = app[role].get("memoryOverhead")
+        beside = mebibytes(overhead) if overhead else max(0.4 * heap, 384)
+        size = (millicores(app[role]["coreRequest"]), heap + beside)
         pods += [size] * count
     return pods
 

@@ -71,11 +71,15 @@ template:
 {{- end }}
 {{- end }}
 
-{{/* Cores, CPU request and heap of a driver or executor (.Values.driver or .executor). */}}
+{{/* Cores, CPU request, heap and memory beside it of a driver or executor (.Values.driver
+or .executor). */}}
 {{- define "questlog-stream.size" -}}
 cores: {{ .cores }}
 coreRequest: {{ .coreRequest | quote }}
 memory: {{ .memory | quote }}
+{{- with .memoryOverhead }}
+memoryOverhead: {{ . | quote }}
+{{- end }}
 {{- end }}
 
 {{/* Where the image's Python environment keeps an app of spark-apps/questlog_spark. */}}
