@@ -125,7 +125,8 @@ def post_for(
     outcomes: dict[str, int] = {}
     accepted: list[str] = []
     deadline = time.monotonic() + seconds
-    pending: bytes | None = None
+    events: list[dict[str, Any]] = []
+    pending: bytes | None = None  # the body of ``events`` while not yet accepted
     give_up: float | None = None  # set once the run is over with a batch still pending
     while (running := time.monotonic() < deadline and not stopped()) or pending:
         if pending is None:
@@ -156,12 +157,11 @@ def post_for(
             outcome = type(getattr(error, "reason", error)).__name__
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
         time.sleep(pause)
-    unsent = len(json.loads(pending)["events"]) if pending else 0
     return {
         "outcomes": outcomes,
         "accepted": len(accepted),
         "distinct": len(set(accepted)),
-        "unsent": unsent,
+        "unsent": len(events) if pending else 0,  # the batch given up on
     }
 
 
