@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from types import TracebackType
 
 import httpx
@@ -64,6 +65,15 @@ def landed_sql(agent: str, tables: list[str] = TABLES) -> str:
     return f"SELECT count(*), count(DISTINCT event_id) FROM ({union})"
 
 
+def staged_since(staging: Path, started: float) -> bool:
+    """Whether a batch folder holds a file newer than `started` (one a killed run left behind
+    is older). The stream removes a folder once it commits, possibly while we list it."""
+    try:
+        return any(p.stat().st_mtime > started for p in staging.glob("batch-*/*"))
+    except FileNotFoundError:
+        return False
+
+
 def kill_stream_mid_batch(stack: StackSettings, timeout: float = 120) -> None:
     """SIGKILL the streaming app (its JVM and Python workers) while a micro-batch of this
     process has staged files and not finished committing them."""
@@ -72,8 +82,7 @@ def kill_stream_mid_batch(stack: StackSettings, timeout: float = 120) -> None:
     staging = stack.lake_dir / "_staging"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        # A batch folder this process made (one a killed run left behind is older).
-        if any(p.stat().st_mtime > process.create_time() for p in staging.glob("batch-*/*")):
+        if staged_since(staging, process.create_time()):
             for victim in [*process.children(recursive=True), process]:
                 with contextlib.suppress(psutil.NoSuchProcess):
                     victim.send_signal(signal.SIGKILL)
