@@ -44,6 +44,12 @@ def spark_jars() -> Path:
     return spark_home() / "jars"
 
 
+def hadoop_version() -> str:
+    """The Hadoop inside pyspark's jars (its S3A file system must be the same release)."""
+    (client,) = spark_jars().glob("hadoop-client-api-*.jar")
+    return client.stem.removeprefix("hadoop-client-api-")
+
+
 @dataclass(frozen=True)
 class Bundle:
     name: str
@@ -79,6 +85,7 @@ def bundles(for_images: bool = False) -> list[Bundle]:
         Bundle(
             "object-store",
             "Hadoop's S3A file system, for a lake on S3 (~650 MB the first time)",
+            {"hadoop_version": hadoop_version()},
             skip_pyspark_jars=True,
         )
     ]

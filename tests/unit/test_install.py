@@ -14,9 +14,16 @@ def test_spark_connector_matches_installed_pyspark() -> None:
     assert dependency.get("rev") == pyspark.__version__
 
 
+def test_s3a_matches_the_hadoop_inside_pyspark() -> None:
+    (store,) = (b for b in bundles(for_images=True) if b.name == "object-store")
+    (dependency,) = ET.fromstring(store.module()).iter("dependency")
+    assert dependency.get("name") == "hadoop-aws"
+    assert list(spark_jars().glob(f"hadoop-client-api-{dependency.get('rev')}.jar"))
+
+
 @pytest.mark.parametrize("module", sorted(IVY_DIR.glob("*.xml")), ids=lambda p: p.stem)
 def test_every_dependency_is_pinned(module: Path) -> None:
-    bundle = Bundle(module.stem, module.stem, {"spark_version": "9.9.9"})
+    bundle = Bundle(module.stem, module.stem, {"spark_version": "9.9.9", "hadoop_version": "9.9.9"})
     revisions = [d.get("rev") for d in ET.fromstring(bundle.module()).iter("dependency")]
     assert revisions
     for revision in revisions:
