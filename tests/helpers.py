@@ -18,6 +18,12 @@ def free_port() -> int:
         return port
 
 
+def properties(text: str) -> dict[str, str]:
+    """The ``key=value`` lines of a Java properties file (Trino's, Kafka's)."""
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    return dict(line.split("=", 1) for line in lines)
+
+
 def unique(prefix: str) -> str:
     """A name no earlier run used, so tests never see each other's topics or tables."""
     return f"{prefix}_{uuid.uuid4().hex[:10]}"

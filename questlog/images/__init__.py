@@ -96,6 +96,7 @@ IMAGES = (
         files=("spark-apps/entrypoint.sh",),
         cache=(
             ("jars", "lib/spark-kafka"),
+            ("jars", "lib/iceberg"),
             ("jars", "lib/metastore"),
             ("jars", "lib/object-store"),
         ),
@@ -111,7 +112,7 @@ IMAGES = (
     Image(
         "trino",
         "images/trino/Dockerfile",
-        "Trino with the hive catalog",
+        "Trino with the hive and iceberg catalogs",
         "python",
         extras=("component", "trino"),
         cache=(("cache/trino", "trino"),),

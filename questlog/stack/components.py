@@ -19,11 +19,13 @@ from xml.sax.saxutils import escape
 
 from questlog.settings import StackSettings
 from questlog.stack import probes
-from questlog.stack.install import SetupError, lib_dir, spark_jars, trino_home
+from questlog.stack.install import TRINO_PLUGINS, SetupError, lib_dir, spark_jars, trino_home
 from questlog.stack.java import system_java, trino_java
 from questlog.stack.spark import s3a_properties, spark_environment, spark_submit_command
 
 TEMPLATES = Path(__file__).parent / "templates"
+# Trino's catalogs, one per connector unpacked, each from templates/trino-<catalog>.properties.
+CATALOGS = TRINO_PLUGINS
 # The topics the pipeline reads and writes, created when Kafka first answers (as KafkaTopic
 # resources do on Kubernetes), so the streaming app finds its topic before any event.
 PIPELINE_TOPICS = ("events", "events.invalid", "assessments", "assessments.invalid")
@@ -271,11 +273,12 @@ class Metastore(Component):
 
 
 class Trino(Component):
-    """Trino 476, one node that is coordinator and worker, with the ``hive`` catalog."""
+    """Trino 476, one node that is coordinator and worker, with the ``hive`` and ``iceberg``
+    catalogs."""
 
     name = "trino"
     # The coordinator refreshes which nodes serve which catalog every 5 s (fixed in Trino);
-    # until it has seen the hive catalog's announcement, hive queries fail with
+    # until it has seen a catalog's announcement, its queries fail with
     # NO_NODES_AVAILABLE although SELECT 1 works.
     settle_seconds = 5
 
@@ -298,12 +301,13 @@ class Trino(Component):
             plugin_dir=trino_home(settings) / "plugin",
             catalog_dir=self.conf_dir / "catalog",
         )
-        render(
-            "trino-hive.properties",
-            self.conf_dir / "catalog" / "hive.properties",
-            metastore_uri=settings.metastore_uri,
-            file_system="\n".join(self.file_system()),
-        )
+        for catalog in CATALOGS:
+            render(
+                f"trino-{catalog}.properties",
+                self.conf_dir / "catalog" / f"{catalog}.properties",
+                metastore_uri=settings.metastore_uri,
+                file_system="\n".join(self.file_system()),
+            )
         shutil.copy(TEMPLATES / "trino-log.properties", self.conf_dir / "log.properties")
         self.data_dir.mkdir(parents=True, exist_ok=True)
 
@@ -358,9 +362,11 @@ class Trino(Component):
         (row,) = probes.trino_query(host, port, "SELECT 1")
         if row != [1]:
             raise probes.NotReady(f"Trino answered SELECT 1 with {row}")
-        if "hive" not in probes.trino_announced_catalogs(host, port):
-            raise probes.NotReady("Trino has not announced the hive catalog yet")
-        return "SELECT 1 ok, hive catalog loaded"
+        if missing := set(CATALOGS) - probes.trino_announced_catalogs(host, port):
+            raise probes.NotReady(
+                f"Trino has not announced the {' and '.join(sorted(missing))} catalog yet"
+            )
+        return f"SELECT 1 ok, {' and '.join(CATALOGS)} catalogs loaded"
 
 
 class IngestApi(Component):

@@ -50,6 +50,13 @@ def hadoop_version() -> str:
     return client.stem.removeprefix("hadoop-client-api-")
 
 
+def spark_minor() -> str:
+    """The installed pyspark's minor release ("4.1"), which Iceberg's runtime is built for."""
+    import pyspark
+
+    return ".".join(pyspark.__version__.split(".")[:2])
+
+
 @dataclass(frozen=True)
 class Bundle:
     name: str
@@ -78,8 +85,17 @@ def bundles(for_images: bool = False) -> list[Bundle]:
             {"spark_version": pyspark.__version__},
             skip_pyspark_jars=True,
         ),
+        Bundle(
+            "iceberg",
+            f"Apache Iceberg for Spark {spark_minor()} (~50 MB the first time)",
+            {"spark_minor": spark_minor()},
+        ),
         Bundle("metastore", "Hive Metastore JDBC driver for PostgreSQL"),
-        Bundle("trino", "Trino server and Hive connector (~820 MB the first time)"),
+        Bundle(
+            "trino",
+            "Trino server, Hive and Iceberg connectors (~820 MB the first time)",
+            {"plugins": " ".join(TRINO_PLUGINS)},
+        ),
     ]
     images = [
         Bundle(
@@ -173,19 +189,26 @@ def _drop_jars_pyspark_has(target: Path) -> None:
             jar.unlink()
 
 
+# Trino's connectors; the local stack's Trino has one catalog per connector, named after it.
+TRINO_PLUGINS = ("hive", "iceberg")
+
+
+def _trino_needs(member: str) -> bool:
+    """Whether a tarball member (``trino-server-476/lib/...``) is in lib/ or a kept plugin."""
+    parts = member.split("/")
+    return parts[1:2] == ["lib"] or (
+        parts[1:2] == ["plugin"] and parts[2:3] in ([p] for p in TRINO_PLUGINS)
+    )
+
+
 def _unpack_trino(downloads: Path, home: Path, say: Say) -> None:
-    """Unpack the server's ``lib/`` and ``plugin/hive/`` from its tarball into ``home``."""
+    """Unpack the server's ``lib/`` and connector plugins from its tarball into ``home``."""
     (tarball,) = downloads.glob("trino-server-*.tar.gz")
-    say(f"       unpacking lib/ and plugin/hive/ of {tarball.name}")
+    say(f"       unpacking lib/ and the {', '.join(TRINO_PLUGINS)} plugins of {tarball.name}")
     staging = home.with_name("trino.unpacking")
     shutil.rmtree(staging, ignore_errors=True)
     with tarfile.open(tarball) as archive:
-        wanted = [
-            member
-            for member in archive.getmembers()
-            if member.name.split("/")[1:2] == ["lib"]
-            or member.name.split("/")[1:3] == ["plugin", "hive"]
-        ]
+        wanted = [member for member in archive.getmembers() if _trino_needs(member.name)]
         archive.extractall(staging, members=wanted, filter="data")
     (root,) = staging.iterdir()
     shutil.rmtree(home, ignore_errors=True)

@@ -1,6 +1,7 @@
-"""Running Spark jobs against the local stack: ``spark-submit`` with the Kafka connector
-jars and the Hive Metastore as catalog, so the tables a job writes are the tables Trino
-reads. The conf and environment are what a SparkApplication sets on Kubernetes."""
+"""Running Spark jobs against the local stack: ``spark-submit`` with the Kafka connector's
+and Iceberg's jars and the Hive Metastore as catalog, so the tables a job writes are the
+tables Trino reads. The conf and environment are what a SparkApplication sets on
+Kubernetes."""
 
 import os
 import subprocess
@@ -31,7 +32,17 @@ PIPELINE_CONF = {
     # an empty one would hold the cores when data arrives.
     "spark.sql.streaming.noDataMicroBatches.enabled": "false",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    # Apache Iceberg tables in the same metastore, beside the Hive tables the session
+    # catalog keeps serving. Commits swap the table's metadata location in the metastore
+    # (its alter_table compares and sets it, HIVE-26882) instead of taking a metastore lock,
+    # which needs lock tables this metastore's schema lacks.
+    "spark.sql.extensions": "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
+    "spark.sql.catalog.spark_catalog": "org.apache.iceberg.spark.SparkSessionCatalog",
+    "spark.sql.catalog.spark_catalog.type": "hive",
+    "spark.hadoop.iceberg.engine.hive.lock-enabled": "false",
 }
+# The bundles (questlog/stack/install.py) whose jars a Spark job loads.
+SPARK_BUNDLES = ("spark-kafka", "iceberg")
 # Keys whose values depend on where the stack runs; a deployment sets its own.
 PLACED_CONF_KEYS = ("spark.hadoop.hive.metastore.uris", "spark.sql.warehouse.dir")
 
@@ -50,9 +61,11 @@ def s3a_properties(settings: StackSettings) -> dict[str, str]:
 
 
 def spark_conf(settings: StackSettings) -> dict[str, str]:
-    # The connector's jars where the download cache has them; the Spark image has them in
-    # its jars folder instead.
-    jars = sorted(lib_dir(settings, "spark-kafka").glob("*.jar"))
+    # The Kafka connector's and Iceberg's jars where the download cache has them; the Spark
+    # image has them in its jars folder instead.
+    jars = [
+        jar for bundle in SPARK_BUNDLES for jar in sorted(lib_dir(settings, bundle).glob("*.jar"))
+    ]
     return {
         **PIPELINE_CONF,
         "spark.hadoop.hive.metastore.uris": settings.metastore_uri,

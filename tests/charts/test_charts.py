@@ -18,12 +18,14 @@ from questlog.images.bases import STANDINS
 from questlog.settings import REPO_ROOT, StackSettings
 from questlog.stack.components import (
     API_COMMAND,
+    CATALOGS,
     PIPELINE_TOPICS,
     TOPIC_CONFIGS,
     Canary,
     IngestApi,
     Metastore,
     Prometheus,
+    Trino,
 )
 from questlog.stack.spark import PIPELINE_CONF, PLACED_CONF_KEYS, lake_environment
 from tests.charts.conftest import (
@@ -39,6 +41,7 @@ from tests.charts.conftest import (
     template,
     tool,
 )
+from tests.helpers import properties
 
 pytestmark = pytest.mark.usefixtures("built")
 PRODUCTION = HELM_DIR / "questlog" / "ci" / "production-values.yaml"
@@ -602,10 +605,23 @@ def test_deploy_installs_the_pinned_platform() -> None:
     for name in ("STRIMZI", "SPARK_OPERATOR", "TRINO", "PROMETHEUS"):
         assert f'--version "${name}_VERSION"' in script, name
         assert pins[f"{name}_VERSION"][0].isdigit()
-    trino_catalog = yaml.safe_load((HELM_DIR / "platform" / "trino.yaml").read_text())
-    assert (
-        "hive.metastore.uri=thrift://questlog-metastore:9083" in trino_catalog["catalogs"]["hive"]
+
+
+def test_the_production_trino_has_the_local_stacks_catalogs_on_s3(tmp_path: Path) -> None:
+    trino = Trino(
+        StackSettings(
+            state_dir=tmp_path,
+            metastore_uri="thrift://questlog-metastore:9083",
+            lake_root="s3a://questlog-lake/warehouse",
+            s3_endpoint="http://questlog-s3:8333",
+        )
     )
+    trino.prepare()
+    platform = yaml.safe_load((HELM_DIR / "platform" / "trino.yaml").read_text())["catalogs"]
+    assert set(platform) == set(CATALOGS)
+    for catalog, text in platform.items():
+        rendered = (trino.conf_dir / "catalog" / f"{catalog}.properties").read_text()
+        assert properties(text) == properties(rendered), catalog
 
 
 def test_chart_readmes_are_generated_from_the_values() -> None:

@@ -14,11 +14,7 @@ from questlog.stack.components import (
 )
 from questlog.stack.java import trino_java
 from questlog.stack.spark import spark_conf
-
-
-def properties(path: Path) -> dict[str, str]:
-    lines = [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
-    return dict(line.split("=", 1) for line in lines)
+from tests.helpers import properties
 
 
 def settings(tmp_path: Path, **overrides: object) -> StackSettings:
@@ -35,7 +31,7 @@ def test_kafka_cluster_ids_are_never_taken_for_options() -> None:
 def test_kafka_listens_on_the_chosen_ports(tmp_path: Path) -> None:
     kafka = Kafka(settings(tmp_path, kafka_port=19092, kafka_controller_port=19093))
     kafka.write_config()
-    config = properties(kafka.conf_dir / "server.properties")
+    config = properties((kafka.conf_dir / "server.properties").read_text())
     assert config["listeners"] == "PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
     assert config["advertised.listeners"] == "PLAINTEXT://127.0.0.1:19092"
     assert config["controller.quorum.bootstrap.servers"] == "127.0.0.1:19093"
@@ -46,7 +42,7 @@ def test_kafka_listens_on_the_chosen_ports(tmp_path: Path) -> None:
 def test_kafka_in_a_container_announces_the_address_clients_use(tmp_path: Path) -> None:
     kafka = Kafka(settings(tmp_path, host="0.0.0.0", kafka_bootstrap="kafka:9092"))
     kafka.write_config()
-    config = properties(kafka.conf_dir / "server.properties")
+    config = properties((kafka.conf_dir / "server.properties").read_text())
     assert config["listeners"] == "PLAINTEXT://0.0.0.0:9092,CONTROLLER://0.0.0.0:9093"
     assert config["advertised.listeners"] == "PLAINTEXT://kafka:9092"
     assert config["controller.quorum.bootstrap.servers"] == "kafka:9093"
@@ -81,16 +77,24 @@ def test_metastore_jdbc_url_survives_xml_escaping(tmp_path: Path) -> None:
     assert site["javax.jdo.option.ConnectionPassword"] == "p<&>"
 
 
-def test_trino_serves_the_hive_catalog_on_loopback(tmp_path: Path) -> None:
+def test_trino_serves_the_hive_and_iceberg_catalogs_on_loopback(tmp_path: Path) -> None:
     trino = Trino(settings(tmp_path, trino_port=18080, metastore_port=19083))
     trino.prepare()
-    config = properties(trino.conf_dir / "config.properties")
+    config = properties((trino.conf_dir / "config.properties").read_text())
     assert config["http-server.http.port"] == "18080"
     assert config["node.internal-address"] == "127.0.0.1"
     assert config["catalog.config-dir"] == str(trino.conf_dir / "catalog")
-    catalog = properties(trino.conf_dir / "catalog" / "hive.properties")
+    catalog = properties((trino.conf_dir / "catalog" / "hive.properties").read_text())
     assert catalog["connector.name"] == "hive"
     assert catalog["hive.metastore.uri"] == "thrift://127.0.0.1:19083"
+    # hive.default.<t> keeps answering for the Iceberg tables.
+    assert catalog["hive.iceberg-catalog-name"] == "iceberg"
+    iceberg = properties((trino.conf_dir / "catalog" / "iceberg.properties").read_text())
+    assert iceberg["connector.name"] == "iceberg"
+    assert iceberg["iceberg.catalog.type"] == "hive_metastore"
+    assert iceberg["hive.metastore.uri"] == "thrift://127.0.0.1:19083"
+    # The metastore has no lock tables; Trino must not ask it for a lock.
+    assert iceberg["iceberg.hive-catalog.locking-enabled"] == "false"
     command = trino.command()
     assert command[0] == trino_java()
     assert command[-1] == "io.trino.server.TrinoServer"
@@ -133,15 +137,17 @@ def test_a_lake_on_s3_configures_every_reader_and_writer(tmp_path: Path) -> None
     )
     trino = Trino(on_s3)
     trino.prepare()
-    config = properties(trino.conf_dir / "config.properties")
+    config = properties((trino.conf_dir / "config.properties").read_text())
     assert config["discovery.uri"] == "http://trino:8080"
     assert config["node.internal-address"] == "trino"
-    catalog = properties(trino.conf_dir / "catalog" / "hive.properties")
+    catalog = properties((trino.conf_dir / "catalog" / "hive.properties").read_text())
     assert catalog["hive.metastore.uri"] == "thrift://metastore:9083"
     assert catalog["fs.native-s3.enabled"] == "true"
     assert catalog["s3.endpoint"] == "http://s3:8333"
     assert catalog["s3.aws-secret-key"] == "${ENV:AWS_SECRET_ACCESS_KEY}"
     assert "fs.hadoop.enabled" not in catalog
+    iceberg = properties((trino.conf_dir / "catalog" / "iceberg.properties").read_text())
+    assert iceberg["s3.endpoint"] == "http://s3:8333"
 
     metastore = Metastore(on_s3)
     metastore.prepare()
@@ -165,4 +171,6 @@ def test_a_lake_on_this_machine_has_no_s3_settings(tmp_path: Path) -> None:
     assert not [key for key in spark_conf(local) if "s3a" in key]
     trino = Trino(local)
     trino.prepare()
-    assert properties(trino.conf_dir / "catalog" / "hive.properties")["fs.hadoop.enabled"] == "true"
+    for catalog in ("hive", "iceberg"):
+        catalog_file = trino.conf_dir / "catalog" / f"{catalog}.properties"
+        assert properties(catalog_file.read_text())["fs.hadoop.enabled"] == "true"

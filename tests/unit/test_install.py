@@ -14,6 +14,13 @@ def test_spark_connector_matches_installed_pyspark() -> None:
     assert dependency.get("rev") == pyspark.__version__
 
 
+def test_iceberg_runtime_is_built_for_the_installed_spark() -> None:
+    (iceberg,) = (b for b in bundles() if b.name == "iceberg")
+    (dependency,) = ET.fromstring(iceberg.module()).iter("dependency")
+    major, minor, _ = pyspark.__version__.split(".")
+    assert dependency.get("name") == f"iceberg-spark-runtime-{major}.{minor}_2.13"
+
+
 def test_s3a_matches_the_hadoop_inside_pyspark() -> None:
     (store,) = (b for b in bundles(for_images=True) if b.name == "object-store")
     (dependency,) = ET.fromstring(store.module()).iter("dependency")
@@ -23,7 +30,8 @@ def test_s3a_matches_the_hadoop_inside_pyspark() -> None:
 
 @pytest.mark.parametrize("module", sorted(IVY_DIR.glob("*.xml")), ids=lambda p: p.stem)
 def test_every_dependency_is_pinned(module: Path) -> None:
-    bundle = Bundle(module.stem, module.stem, {"spark_version": "9.9.9", "hadoop_version": "9.9.9"})
+    values = {"spark_version": "9.9.9", "spark_minor": "9.9", "hadoop_version": "9.9.9"}
+    bundle = Bundle(module.stem, module.stem, {**values, "plugins": "hive"})
     revisions = [d.get("rev") for d in ET.fromstring(bundle.module()).iter("dependency")]
     assert revisions
     for revision in revisions:

@@ -1,0 +1,57 @@
+"""The lake's Iceberg tables in the stack's Hive Metastore: Spark writes them without a
+metastore lock, concurrently, and Trino reads them through its `iceberg` catalog and,
+redirected, its `hive` catalog, at any snapshot."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pyspark.sql import SparkSession
+
+from questlog.settings import StackSettings
+from tests.helpers import unique
+from tests.iceberg import (
+    COMMITS,
+    ROWS,
+    WRITERS,
+    assert_every_commit_landed_once,
+    commit_concurrently,
+)
+
+
+@pytest.fixture
+def table(stack: StackSettings, spark: SparkSession) -> Iterator[str]:
+    name = unique("iceberg")
+    yield name
+    spark.sql(f"DROP TABLE IF EXISTS default.{name} PURGE")
+
+
+def test_two_writers_commit_to_one_table_and_no_commit_is_lost_or_doubled(
+    spark: SparkSession, table: str
+) -> None:
+    commit_concurrently(spark, f"default.{table}")
+    assert_every_commit_landed_once(spark, f"default.{table}")
+    (properties,) = spark.sql(f"SHOW TBLPROPERTIES default.{table} ('format-version')").collect()
+    assert properties.value == "2"
+
+
+def test_trino_reads_every_snapshot_through_both_catalogs(
+    spark: SparkSession, table: str, trino: Any
+) -> None:
+    commit_concurrently(spark, f"default.{table}")
+    total = len(WRITERS) * COMMITS * ROWS
+    assert trino(f"SELECT count(*) FROM iceberg.default.{table}") == [[total]]
+    # The seeds' `presto --catalog hive --schema default` queries keep working.
+    assert trino(f"SELECT count(*) FROM hive.default.{table}") == [[total]]
+    snapshots = trino(
+        f'SELECT snapshot_id, committed_at FROM iceberg.default."{table}$snapshots" '
+        "ORDER BY committed_at"
+    )
+    assert len(snapshots) == len(WRITERS) * COMMITS
+    (first, first_at), (third, _) = snapshots[0], snapshots[2]
+    at = f"TIMESTAMP '{first_at:%Y-%m-%d %H:%M:%S.%f} UTC'"
+    for catalog in ("iceberg", "hive"):
+        rows = f"SELECT count(*) FROM {catalog}.default.{table}"
+        assert trino(f"{rows} FOR VERSION AS OF {first}") == [[ROWS]]
+        assert trino(f"{rows} FOR VERSION AS OF {third}") == [[3 * ROWS]]
+        assert trino(f"{rows} FOR TIMESTAMP AS OF {at}") == [[ROWS]]
