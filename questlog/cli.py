@@ -120,7 +120,7 @@ def cmd_assessments(args: argparse.Namespace) -> int:
             f"Kafka has no topic {topic!r}: load a file into it first "
             f"(questlog load FILE --topic {topic})"
         )
-    spark_submit(settings, "assessments", f"--grace-minutes={args.grace_minutes}")
+    spark_submit(settings, "assessments")
     return 0
 
 
@@ -239,11 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     generated.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help="the same seed writes the same file"
     )
-    build = assessments.add_parser(
+    assessments.add_parser(
         "build", help="build the tables assessments and assessment_questions from Kafka (Spark)"
-    )
-    build.add_argument(
-        "--grace-minutes", type=float, default=30, help="keep replaced table versions this long"
     )
     for action in assessments.choices.values():
         action.set_defaults(run=cmd_assessments)

@@ -3,11 +3,11 @@
 of an attempt), rebuilt on each run.
 
 An attempt re-sent to Kafka is kept once (the last record of its ``user_exam_id``), so a
-run gives the same rows however often a file was loaded. Each run writes new versions of
-both tables and switches the metastore to them (see ``table_versions``); versions replaced
-more than ``--grace-minutes`` ago are deleted.
+run gives the same rows however often a file was loaded. Both tables are Iceberg tables,
+each replaced by one overwrite commit: a query reads the rows before or after it, each
+whole, and the earlier snapshots stay readable by time travel until they expire.
 
-    spark-submit assessments.py [--grace-minutes M]
+    spark-submit assessments.py
 """
 
 import argparse
@@ -25,8 +25,9 @@ from questlog_spark.attempts import (
     parse_attempts,
     question_rows,
 )
+from questlog_spark.schemas import iceberg_columns
 from questlog_spark.settings import LakeSettings, get_lake_settings
-from questlog_spark.table_versions import TableVersions
+from questlog_spark.tables import ensure_assessment_tables
 
 
 def read_topic(spark: SparkSession, settings: LakeSettings) -> DataFrame:
@@ -41,10 +42,15 @@ def read_topic(spark: SparkSession, settings: LakeSettings) -> DataFrame:
     )
 
 
-def summary(
-    settings: LakeSettings, parsed: DataFrame, attempts: DataFrame, published: dict[str, str]
-) -> list[str]:
-    """What the run read, dropped and wrote (the rows counted where readers find them)."""
+def replace(spark: SparkSession, settings: LakeSettings, table: str, rows: DataFrame) -> None:
+    """Make ``rows`` the (Iceberg) table's rows, in one commit."""
+    columns = iceberg_columns(TABLES[table])
+    typed = rows.select([F.col(f.name).cast(f.dataType) for f in columns.fields])
+    typed.writeTo(f"`{settings.database}`.`{table}`").overwrite(F.lit(True))
+
+
+def summary(settings: LakeSettings, parsed: DataFrame, attempts: DataFrame) -> list[str]:
+    """What the run read, dropped and wrote (the rows counted in the snapshot it made)."""
     spark = parsed.sparkSession
     records, attempt_records = parsed.agg(F.count("*"), F.count(KEY)).first() or (0, 0)
     unique = attempts.count()
@@ -53,33 +59,27 @@ def summary(
         f"{unique:,} attempts, {attempt_records - unique:,} repeated records of an attempt "
         f"dropped, {records - attempt_records:,} records that are not attempts skipped"
     ]
-    for table, location in published.items():
-        rows = spark.read.parquet(location).count()
-        lines.append(f"{settings.database}.{table}: {rows:,} rows in {location}")
+    for table in TABLES:
+        name = f"`{settings.database}`.`{table}`"
+        ((snapshot,),) = spark.sql(
+            f"SELECT snapshot_id FROM {name}.snapshots ORDER BY committed_at DESC LIMIT 1"
+        ).collect()
+        ((rows,),) = spark.sql(f"SELECT count(*) FROM {name} VERSION AS OF {snapshot}").collect()
+        lines.append(f"{settings.database}.{table}: {rows:,} rows in snapshot {snapshot}")
     return lines
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--grace-minutes",
-        type=float,
-        default=30,
-        help="keep replaced versions this long, for queries still reading them",
-    )
-    args = parser.parse_args(argv)
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
     settings = get_lake_settings()
     spark = SparkSession.builder.appName("questlog-assessments").getOrCreate()
     parsed = parse_attempts(read_topic(spark, settings)).persist()
     attempts = latest_attempts(parsed).persist()
-    rows = {ASSESSMENTS: assessment_rows(attempts), QUESTIONS: question_rows(attempts)}
-    tables = TableVersions(spark, settings)
-    staged = {table: tables.stage(table, frame) for table, frame in rows.items()}
-    published = tables.publish(staged, TABLES)
-    deleted = sum(tables.vacuum(table, args.grace_minutes * 60) for table in TABLES)
-    for line in summary(settings, parsed, attempts, published):
+    ensure_assessment_tables(spark, settings)
+    replace(spark, settings, ASSESSMENTS, assessment_rows(attempts))
+    replace(spark, settings, QUESTIONS, question_rows(attempts))
+    for line in summary(settings, parsed, attempts):
         print(line)
-    print(f"deleted {deleted} versions replaced more than {args.grace_minutes:g} minutes ago")
     spark.stop()
 
 

@@ -70,6 +70,21 @@ def required_columns(event_type: EventType) -> list[str]:
     return [*REQUIRED_ENVELOPE, *event_type.schema.get("required", [])]
 
 
+def iceberg_columns(columns: T.StructType) -> T.StructType:
+    """The columns of an Iceberg table: its times have no zone. (Spark's TimestampType is
+    Iceberg's timestamptz, which Trino answers with a zone; the lake's times are UTC and read
+    as they are, as from its Hive tables.)"""
+    return T.StructType(
+        [
+            T.StructField(
+                f.name,
+                T.TimestampNTZType() if isinstance(f.dataType, T.TimestampType) else f.dataType,
+            )
+            for f in columns.fields
+        ]
+    )
+
+
 def hive_columns(columns: T.StructType) -> str:
     """Column list for Hive DDL: ``name type, …``."""
     return ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in columns.fields)

@@ -17,17 +17,20 @@ from pyspark.sql import types as T
 
 from questlog.catalog import EventType, load_catalog
 from questlog_spark.attempts import TABLES as ASSESSMENT_TABLES
-from questlog_spark.lake import VERSION_DIR, LakeFiles, partition_folder, version_folder, version_of
+from questlog_spark.lake import VERSION_DIR, LakeFiles, partition_folder, version_of
 from questlog_spark.schemas import (
     DEAD_LETTER_COLUMNS,
     DEAD_LETTER_TABLE,
     PARTITION_COLUMN,
     event_columns,
     hive_columns,
+    iceberg_columns,
 )
 from questlog_spark.settings import LakeSettings, get_lake_settings
 
 PARTITION_PREFIX = f"{PARTITION_COLUMN}="
+# Every Iceberg table's: format v2, Parquet files compressed as Trino and the Hive tables do.
+ICEBERG_PROPERTIES = "'format-version'='2', 'write.parquet.compression-codec'='snappy'"
 Say = Callable[[str], None]
 
 
@@ -37,14 +40,25 @@ def table_columns(catalog: dict[str, EventType]) -> dict[str, T.StructType]:
     return {**tables, DEAD_LETTER_TABLE: DEAD_LETTER_COLUMNS}
 
 
-def create_table_sql(
-    name: str, columns: T.StructType, location: str, partitioned: bool = True
-) -> str:
-    partitioning = f"PARTITIONED BY ({PARTITION_COLUMN} date) " if partitioned else ""
+def create_table_sql(name: str, columns: T.StructType, location: str) -> str:
     return (
         f"CREATE TABLE IF NOT EXISTS {name} ({hive_columns(columns)}) "
-        f"{partitioning}STORED AS PARQUET "
+        f"PARTITIONED BY ({PARTITION_COLUMN} date) STORED AS PARQUET "
         f"LOCATION '{location}' TBLPROPERTIES ('parquet.compression'='SNAPPY')"
+    )
+
+
+def create_iceberg_table_sql(name: str, columns: T.StructType, location: str) -> str:
+    return (
+        f"CREATE TABLE IF NOT EXISTS {name} ({hive_columns(columns)}) USING iceberg "
+        f"LOCATION '{location}' TBLPROPERTIES ({ICEBERG_PROPERTIES})"
+    )
+
+
+def is_iceberg(spark: SparkSession, name: str) -> bool:
+    rows = spark.sql(f"DESCRIBE TABLE EXTENDED {name}").collect()
+    return any(
+        row["col_name"] == "Provider" and str(row["data_type"]).lower() == "iceberg" for row in rows
     )
 
 
@@ -54,15 +68,44 @@ def ensure_table(
     table: str,
     columns: T.StructType,
     location: str,
-    partitioned: bool = True,
     say: Say = print,
 ) -> None:
     """Create the table at ``location`` when it is missing, else add the columns it lacks."""
     name = f"`{database}`.`{table}`"
     if not spark.catalog.tableExists(f"{database}.{table}"):
-        spark.sql(create_table_sql(name, columns, location, partitioned))
+        spark.sql(create_table_sql(name, columns, location))
         say(f"created table {database}.{table}")
         return
+    add_missing_columns(spark, database, table, columns, say)
+
+
+def ensure_iceberg_table(
+    spark: SparkSession,
+    database: str,
+    table: str,
+    columns: T.StructType,
+    location: str,
+    say: Say = print,
+) -> None:
+    """Create the unpartitioned Iceberg table at ``location`` when it is missing, else add
+    the columns it lacks. A table of the same name in the older layout (Parquet in version
+    folders) is dropped with its files first: only tables rebuilt whole from Kafka come here."""
+    name, columns = f"`{database}`.`{table}`", iceberg_columns(columns)
+    if spark.catalog.tableExists(f"{database}.{table}") and not is_iceberg(spark, name):
+        spark.sql(f"DROP TABLE {name}")
+        LakeFiles(spark, location).delete(location)
+        say(f"dropped {database}.{table} of the older layout, to be rebuilt on Iceberg")
+    if not spark.catalog.tableExists(f"{database}.{table}"):
+        spark.sql(create_iceberg_table_sql(name, columns, location))
+        say(f"created Iceberg table {database}.{table}")
+        return
+    add_missing_columns(spark, database, table, columns, say)
+
+
+def add_missing_columns(
+    spark: SparkSession, database: str, table: str, columns: T.StructType, say: Say
+) -> None:
+    name = f"`{database}`.`{table}`"
     existing = {column.name for column in spark.catalog.listColumns(f"{database}.{table}")}
     added = T.StructType([f for f in columns.fields if f.name not in existing])
     if added.fields:
@@ -72,16 +115,21 @@ def ensure_table(
 
 def ensure_tables(spark: SparkSession, settings: LakeSettings, say: Say = print) -> None:
     """Create what is missing: the database, each table, columns new catalog versions add.
-    The assessment tables are created empty, at version 0, until their batch job builds
-    them (so queries of them answer before that)."""
+    The assessment tables (Iceberg) are created empty until their batch job builds them (so
+    queries of them answer before that)."""
     catalog = load_catalog(settings.catalog_dir)
     database = settings.database
     spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
     for table, columns in table_columns(catalog).items():
         ensure_table(spark, database, table, columns, settings.table_uri(table), say=say)
+    ensure_assessment_tables(spark, settings, say)
+
+
+def ensure_assessment_tables(spark: SparkSession, settings: LakeSettings, say: Say = print) -> None:
+    database = settings.database
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
     for table, columns in ASSESSMENT_TABLES.items():
-        location = version_folder(settings.table_uri(table), 0)
-        ensure_table(spark, database, table, columns, location, partitioned=False, say=say)
+        ensure_iceberg_table(spark, database, table, columns, settings.table_uri(table), say=say)
 
 
 class Partitions:

@@ -252,12 +252,12 @@ def test_spark_application_runs_the_local_stream_with_its_settings() -> None:
 
 
 def test_the_assessments_rebuild_runs_the_local_batch_on_a_schedule() -> None:
-    docs = documents("questlog-stream", "--set", "assessments.graceMinutes=5")
+    docs = documents("questlog-stream", "--set", "assessments.schedule=@every 2h")
     scheduled = find(docs, "ScheduledSparkApplication")["spec"]
     assert scheduled["concurrencyPolicy"] == "Forbid"
     app, stream = scheduled["template"], find(docs, "SparkApplication")["spec"]
     assert app["mainApplicationFile"].endswith("/questlog_spark/assessments.py")
-    assert app["arguments"] == ["--grace-minutes=5"]
+    assert scheduled["schedule"] == "@every 2h"
     assert app["sparkConf"] == stream["sparkConf"] and app["image"] == stream["image"]
     for role in ("driver", "executor"):
         assert container_env(app[role], role) == container_env(stream[role], role)

@@ -214,22 +214,34 @@ def test_the_reports_questions_answer_as_the_file_says(run: Run, trino: Trino) -
     assert isinstance(expected["15_busiest_start_dates"][0][0], date)
 
 
-def test_a_rebuild_gives_the_same_rows_in_a_new_version(
+def test_a_rebuild_gives_the_same_rows_in_a_new_snapshot_and_keeps_the_old_one(
     stack: StackSettings, run: Run, trino: Trino
 ) -> None:
     tables = ("assessments", "assessment_questions")
-    everything = {t: f"SELECT * FROM hive.{run.database}.{t} ORDER BY 1, 4" for t in tables}
-    before = {table: trino(sql) for table, sql in everything.items()}
-    paths = f'SELECT DISTINCT "$path" FROM hive.{run.database}.assessments'
-    assert all("/assessments/v1/" in str(path) for (path,) in trino(paths))
 
-    spark_submit(stack, "assessments", "--grace-minutes=0", env=run.env)
+    def rows(table: str, version: str = "") -> list[list[object]]:
+        return trino(f"SELECT * FROM hive.{run.database}.{table} {version} ORDER BY 1, 4")
 
-    assert {table: trino(sql) for table, sql in everything.items()} == before
-    assert all("/assessments/v2/" in str(path) for (path,) in trino(paths))
-    # With no grace period, the replaced version is deleted at once.
-    for table in tables:
-        assert sorted(path.name for path in (run.lake / table).iterdir()) == ["v2"]
+    def snapshots(table: str) -> list[object]:
+        sql = f'SELECT snapshot_id FROM iceberg.{run.database}."{table}$snapshots"'
+        return [snapshot for (snapshot,) in trino(f"{sql} ORDER BY committed_at")]
+
+    def files(table: str) -> set[str]:
+        return {
+            str(path)
+            for (path,) in trino(f'SELECT DISTINCT "$path" FROM hive.{run.database}.{table}')
+        }
+
+    before = {table: (rows(table), snapshots(table), files(table)) for table in tables}
+
+    spark_submit(stack, "assessments", env=run.env)
+
+    for table, (old_rows, old_snapshots, old_files) in before.items():
+        assert old_rows and rows(table) == old_rows
+        assert snapshots(table)[:-1] == old_snapshots, "one new snapshot"
+        assert not files(table) & old_files, "the rebuild wrote new files"
+        assert rows(table, f"FOR VERSION AS OF {old_snapshots[-1]}") == old_rows
+        assert all(str(run.lake / table / "data") in path for path in files(table))
 
 
 def test_build_without_the_topic_says_to_load_a_file_first(
