@@ -1,6 +1,6 @@
 """The lake's Iceberg tables in the stack's Hive Metastore: Spark writes them without a
 metastore lock, concurrently, and Trino reads them through its `iceberg` catalog and,
-redirected, its `hive` catalog, at any snapshot."""
+redirected, its `hive` catalog, at any snapshot, and never writes them."""
 
 from collections.abc import Iterator
 from typing import Any
@@ -9,6 +9,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from questlog.settings import StackSettings
+from questlog.stack.probes import NotReady
 from tests.helpers import unique
 from tests.iceberg import (
     COMMITS,
@@ -55,3 +56,21 @@ def test_trino_reads_every_snapshot_through_both_catalogs(
         assert trino(f"{rows} FOR VERSION AS OF {first}") == [[ROWS]]
         assert trino(f"{rows} FOR VERSION AS OF {third}") == [[3 * ROWS]]
         assert trino(f"{rows} FOR TIMESTAMP AS OF {at}") == [[ROWS]]
+
+
+@pytest.mark.parametrize("catalog", ["iceberg", "hive"])
+def test_trino_refuses_to_write_or_drop_them(
+    spark: SparkSession, table: str, trino: Any, catalog: str
+) -> None:
+    spark.sql(f"CREATE TABLE default.{table} (writer STRING, commit INT, n BIGINT) USING iceberg")
+    spark.sql(f"INSERT INTO default.{table} VALUES ('spark', 0, 1)")
+    name = f"{catalog}.default.{table}"
+    for statement in (
+        f"INSERT INTO {name} VALUES ('trino', 0, 1)",
+        f"DELETE FROM {name}",
+        f"ALTER TABLE {name} ADD COLUMN extra varchar",
+        f"DROP TABLE {name}",
+    ):
+        with pytest.raises(NotReady, match="Access Denied"):
+            trino(statement)
+    assert trino(f"SELECT writer FROM {name}") == [["spark"]]

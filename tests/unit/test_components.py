@@ -95,6 +95,7 @@ def test_trino_serves_the_hive_and_iceberg_catalogs_on_loopback(tmp_path: Path) 
     assert iceberg["hive.metastore.uri"] == "thrift://127.0.0.1:19083"
     # The metastore has no lock tables; Trino must not ask it for a lock.
     assert iceberg["iceberg.hive-catalog.locking-enabled"] == "false"
+    assert iceberg["iceberg.security"] == "read_only", "Spark is the one writer"
     command = trino.command()
     assert command[0] == trino_java()
     assert command[-1] == "io.trino.server.TrinoServer"
