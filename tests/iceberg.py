@@ -6,16 +6,18 @@ Iceberg on the new metadata."""
 import threading
 
 from pyspark.sql import SparkSession
+from questlog_spark.tables import ICEBERG_PROPERTIES
 
 WRITERS, COMMITS, ROWS = ("a", "b"), 15, 10
 
 
 def commit_concurrently(spark: SparkSession, table: str) -> None:
-    """Create ``table`` (an Iceberg v2 table) and let two threads append ``COMMITS`` times
-    each, every commit tagged in its snapshot summary with its writer and number."""
+    """Create ``table`` (an Iceberg table with the lake's properties) and let two threads
+    append ``COMMITS`` times each, every commit tagged in its snapshot summary with its
+    writer and number."""
     spark.sql(
         f"CREATE TABLE {table} (writer STRING, commit INT, n BIGINT) USING iceberg "
-        "TBLPROPERTIES ('format-version'='2')"
+        f"TBLPROPERTIES ({ICEBERG_PROPERTIES})"
     )
     errors: list[BaseException] = []
 

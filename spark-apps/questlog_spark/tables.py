@@ -29,8 +29,13 @@ from questlog_spark.schemas import (
 from questlog_spark.settings import LakeSettings, get_lake_settings
 
 PARTITION_PREFIX = f"{PARTITION_COLUMN}="
-# Every Iceberg table's: format v2, Parquet files compressed as Trino and the Hive tables do.
-ICEBERG_PROPERTIES = "'format-version'='2', 'write.parquet.compression-codec'='snappy'"
+# Every Iceberg table's: format v2, Parquet files compressed as Trino and the Hive tables do,
+# and more tries for a commit that loses the race to another writer's (Iceberg's default 4
+# ran out once in CI, two writers committing back to back on a busy machine).
+ICEBERG_PROPERTIES = (
+    "'format-version'='2', 'write.parquet.compression-codec'='snappy', "
+    "'commit.retry.num-retries'='10'"
+)
 Say = Callable[[str], None]
 
 
