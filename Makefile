@@ -33,7 +33,7 @@ load: setup ## Play the game with Locust for 2 minutes, check thresholds, reconc
 	$(QUESTLOG) load $(ARGS)
 
 .PHONY: compact
-compact: $(VENV)/.synced ## Rewrite the lake's partitions of many small files into one file each
+compact: $(VENV)/.synced ## Maintain the lake's Iceberg tables: compact small files, expire snapshots, remove orphans
 	$(QUESTLOG) compact $(ARGS)
 
 ASSESSMENTS_FILE ?= $(or $(QUESTLOG_STATE_DIR),.stack)/assessment-attempts.jsonl
@@ -96,11 +96,11 @@ bench-ingest: setup $(HEY) ## Measure the ingest API against the original game A
 	$(VENV)/bin/python -m bench.ingest $(ARGS)
 
 .PHONY: bench-lake
-bench-lake: setup ## Measure the stream: drain vs the UDF filter, freshness, batch durations
+bench-lake: setup ## Measure the stream: drain vs the UDF filter and the engine's ceiling, freshness, batch durations
 	$(VENV)/bin/python -m bench.lake $(ARGS)
 
 .PHONY: bench-query
-bench-query: setup ## Measure queries: Trino vs DuckDB on the same Parquet, small files vs compacted
+bench-query: setup ## Measure queries: Trino vs DuckDB on the same Parquet, small files vs maintained
 	$(VENV)/bin/python -m bench.query $(ARGS)
 
 $(HEY):

@@ -13,3 +13,11 @@ def session(settings: StackSettings, name: str) -> SparkSession:
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def drop_tables(spark: SparkSession, database: str) -> None:
+    """Drop a database's tables (the metastore's DROP DATABASE ... CASCADE fails here once
+    the database is gone: it retries the call after its transaction cleanup fails)."""
+    if spark.catalog.databaseExists(database):
+        for table in spark.catalog.listTables(database):
+            spark.sql(f"DROP TABLE `{database}`.`{table.name}`")

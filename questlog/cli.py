@@ -70,11 +70,14 @@ def cmd_report(_: argparse.Namespace) -> int:
     return 0
 
 
+COMPACT_OPTIONS = ("table", "date", "min_files", "retain_hours", "retain_last", "orphan_hours")
+
+
 def cmd_compact(args: argparse.Namespace) -> int:
     options = [
         f"--{name.replace('_', '-')}={value}"
         for name, value in vars(args).items()
-        if name in ("table", "date", "min_files", "grace_minutes") and value is not None
+        if name in COMPACT_OPTIONS and value is not None
     ]
     spark_submit(get_settings(), "compact", *options)
     return 0
@@ -187,12 +190,16 @@ def main(argv: list[str] | None = None) -> int:
         "report", help="run the analytics report's SQL on Trino, print it, draw its chart"
     ).set_defaults(run=cmd_report)
     compact = commands.add_parser(
-        "compact", help="rewrite partitions of many small files into one file each"
+        "compact",
+        help="maintain the lake's Iceberg tables: compact small files, rewrite manifests, "
+        "expire old snapshots, remove orphan files",
     )
-    compact.add_argument("--table", help="only this table (default: every table)")
+    compact.add_argument("--table", help="only this table (default: every event table)")
     compact.add_argument("--date", help="only this event_date, YYYY-MM-DD (default: every date)")
     compact.add_argument("--min-files", type=int, help="only partitions with this many files (2)")
-    compact.add_argument("--grace-minutes", type=float, help="keep replaced files this long (30)")
+    compact.add_argument("--retain-hours", type=float, help="keep snapshots this long (24)")
+    compact.add_argument("--retain-last", type=int, help="and at least this many (10)")
+    compact.add_argument("--orphan-hours", type=float, help="remove unknown files this old (72)")
     compact.set_defaults(run=cmd_compact)
     load_run = commands.add_parser(
         "load",

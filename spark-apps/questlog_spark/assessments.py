@@ -27,7 +27,7 @@ from questlog_spark.attempts import (
 )
 from questlog_spark.schemas import iceberg_columns
 from questlog_spark.settings import LakeSettings, get_lake_settings
-from questlog_spark.tables import ensure_assessment_tables
+from questlog_spark.tables import ensure_assessment_tables, snapshots
 
 
 def read_topic(spark: SparkSession, settings: LakeSettings) -> DataFrame:
@@ -62,7 +62,8 @@ def summary(settings: LakeSettings, parsed: DataFrame, attempts: DataFrame) -> l
     for table in TABLES:
         name = f"`{settings.database}`.`{table}`"
         ((snapshot,),) = spark.sql(
-            f"SELECT snapshot_id FROM {name}.snapshots ORDER BY committed_at DESC LIMIT 1"
+            f"SELECT snapshot_id FROM {snapshots(settings.database, table)} "
+            "ORDER BY committed_at DESC LIMIT 1"
         ).collect()
         ((rows,),) = spark.sql(f"SELECT count(*) FROM {name} VERSION AS OF {snapshot}").collect()
         lines.append(f"{settings.database}.{table}: {rows:,} rows in snapshot {snapshot}")

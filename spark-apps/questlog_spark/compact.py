@@ -1,138 +1,159 @@
-"""The compaction job: rewrites each partition holding many micro-batch files into one file.
+"""The maintenance job: Iceberg's own procedures on each of the lake's event tables.
 
-A partition's files are rewritten into the next version folder (``v<k+1>``) while readers
-and the streaming app go on using the current one. Then, under the lake lock, the files
-the stream committed meanwhile are copied over, the old folder is marked superseded and the
-metastore's location is switched to the new folder in one call: a query sees the old files
-or the new ones, never both or neither. Old folders are deleted once no query can still be
-reading them (``--grace-minutes`` after they were superseded).
+1. ``rewrite_data_files``: a partition holding at least ``--min-files`` data files (the
+   stream adds one per table and date each micro-batch) is rewritten into as few files as
+   its size needs, in one commit. Readers and the stream go on meanwhile: a query reads
+   the snapshot before the rewrite or after it, and the stream's appends do not conflict
+   with it.
+2. ``rewrite_manifests``: one manifest per stream commit becomes a few.
+3. ``expire_snapshots``: snapshots older than ``--retain-hours`` go (never the last
+   ``--retain-last``), and the files only they used; time travel reaches back that far.
+4. ``remove_orphan_files``: files no snapshot knows (a write killed before its commit)
+   older than ``--orphan-hours`` (at least 24: a younger file may belong to a commit in
+   flight).
 
-    spark-submit compact.py [--table T] [--date YYYY-MM-DD] [--min-files N]
+    spark-submit compact.py [--table T] [--date YYYY-MM-DD] [--min-files N] ...
 """
 
 import argparse
-import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import SparkSession
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_fixed
 
 from questlog.catalog import load_catalog
-from questlog_spark.lake import (
-    SUPERSEDED,
-    LakeFiles,
-    batches_in,
-    compacted_file_name,
-    data_files,
-    lake_lock,
-    partition_folder,
-    vacuum_versions,
-    version_of,
-)
 from questlog_spark.schemas import PARTITION_COLUMN
 from questlog_spark.settings import LakeSettings, get_lake_settings
-from questlog_spark.tables import PARTITION_PREFIX, Partitions, Say, table_columns
+from questlog_spark.tables import Say, table_columns
+
+CATALOG = "spark_catalog"
+PROCEDURES = f"{CATALOG}.system"
 
 
 @dataclass(frozen=True)
-class Compacted:
+class Maintained:
     table: str
-    date: str
-    files_before: int
-    location: str
+    files_rewritten: int
+    files_added: int
+    expired_files: int
+    orphans_removed: int
 
 
-class Compactor:
+@dataclass(frozen=True)
+class Retention:
+    hours: float = 24
+    last: int = 10
+    orphan_hours: float = 72
+
+
+def lost_to_a_commit_meanwhile(error: BaseException) -> bool:
+    """A rewrite refused because a commit since it began replaced what it rewrote (the
+    stream's appends merge manifests once there are enough)."""
+    return "org.apache.iceberg.exceptions.ValidationException" in str(error)
+
+
+def timestamp(hours_ago: float) -> str:
+    moment = datetime.now(UTC) - timedelta(hours=hours_ago)
+    return f"TIMESTAMP '{moment:%Y-%m-%d %H:%M:%S.%f}'"
+
+
+class Maintainer:
     def __init__(self, spark: SparkSession, settings: LakeSettings, say: Say = print) -> None:
         self.spark = spark
         self.settings = settings
         self.say = say
-        self.files = LakeFiles(spark, settings.lake_root)
-        self.partitions = Partitions(spark, settings)
-        self.columns = table_columns(load_catalog(settings.catalog_dir))
+        self.tables = sorted(table_columns(load_catalog(settings.catalog_dir)))
 
-    def compact(self, table: str, date: str, min_files: int = 2) -> Compacted | None:
-        """Rewrite one partition into one file if it has at least ``min_files``."""
-        location = self.partitions.location(table, date)
-        if location is None:
-            return None
-        files = data_files(self.files.names(location))
-        if len(files) < min_files:
-            return None
-        target = partition_folder(self.settings.table_uri(table), date, version_of(location) + 1)
-        self.files.delete(target)  # what an interrupted run left
-        self._rewrite(table, [f"{location}/{name}" for name in files], target)
-        with lake_lock(self.spark, self.settings.lock_ttl_seconds):
-            # The stream commits under the same lock: what it added since we listed is
-            # copied (not moved: running queries may still read the old folder).
-            for name in data_files(self.files.names(location)):
-                if name not in files:
-                    self.files.copy(f"{location}/{name}", f"{target}/{name}")
-            self.files.touch(f"{location}/{SUPERSEDED}")
-            self.partitions.move(table, date, target)
-        self.say(f"compacted {table}/{PARTITION_PREFIX}{date}: {len(files)} files -> 1 ({target})")
-        return Compacted(table, date, len(files), target)
+    def _name(self, table: str) -> str:
+        return f"'{CATALOG}.{self.settings.database}.{table}'"
 
-    def _rewrite(self, table: str, sources: list[str], target: str) -> None:
-        ranges = [r for name in sources if (r := batches_in(name.rsplit("/", 1)[-1]))]
-        first, last = min(r[0] for r in ranges), max(r[1] for r in ranges)
-        staging = f"{self.settings.staging_uri}/compact-{table}-{time.time_ns()}"
-        (
-            # The table's schema, so files written before a column was added read as null.
-            self.spark.read.schema(self.columns[table])
-            .parquet(*sources)
-            .coalesce(1)
-            .write.option("compression", "snappy")
-            .parquet(staging)
+    def _call(self, procedure: str, **arguments: str) -> dict[str, int]:
+        named = ", ".join(f"{name} => {value}" for name, value in arguments.items())
+        (row,) = self.spark.sql(f"CALL {PROCEDURES}.{procedure}({named})").collect()
+        return {key: int(value or 0) for key, value in row.asDict().items()}
+
+    def compact(self, table: str, date: str | None = None, min_files: int = 2) -> tuple[int, int]:
+        """Rewrite the table's partitions (or the one of ``date``) of at least ``min_files``
+        files; (files rewritten, files written)."""
+        arguments = {
+            "table": self._name(table),
+            "options": f"map('min-input-files', '{min_files}', 'rewrite-all', 'false')",
+        }
+        if date:
+            arguments["where"] = f"\"{PARTITION_COLUMN} = '{date}'\""
+        done = self._call("rewrite_data_files", **arguments)
+        return done["rewritten_data_files_count"], done["added_data_files_count"]
+
+    @retry(
+        retry=retry_if_exception(lost_to_a_commit_meanwhile),
+        stop=stop_after_attempt(5),
+        wait=wait_fixed(1),
+        reraise=True,
+    )
+    def rewrite_manifests(self, name: str) -> None:
+        self._call("rewrite_manifests", table=name)
+
+    def maintain(
+        self, table: str, date: str | None, min_files: int, retention: Retention
+    ) -> Maintained:
+        name = self._name(table)
+        rewritten, added = self.compact(table, date, min_files)
+        self.rewrite_manifests(name)
+        expired = self._call(
+            "expire_snapshots",
+            table=name,
+            older_than=timestamp(retention.hours),
+            retain_last=str(retention.last),
         )
-        (written,) = [uri for uri, _ in self.files.files(staging) if uri.endswith(".parquet")]
-        self.files.rename(written, f"{target}/{compacted_file_name(first, last)}")
-        self.files.delete(staging)
-
-    def vacuum(self, table: str, grace_seconds: float) -> int:
-        """Delete the table's superseded folders older than the grace period; how many."""
-        table_uri = self.settings.table_uri(table)
-        return sum(
-            vacuum_versions(self.files, f"{table_uri}/{folder}", grace_seconds)
-            for folder in self.files.names(table_uri)
-            if folder.startswith(PARTITION_PREFIX)
+        orphans = self.spark.sql(
+            f"CALL {PROCEDURES}.remove_orphan_files(table => {name}, "
+            f"older_than => {timestamp(retention.orphan_hours)})"
+        ).count()
+        done = Maintained(table, rewritten, added, expired["deleted_data_files_count"], orphans)
+        self.say(
+            f"{table}: {rewritten} data files rewritten into {added}, {done.expired_files} "
+            f"data files of expired snapshots deleted, {orphans} orphan files removed"
         )
-
-    def run(
-        self, tables: list[str], date: str | None, min_files: int, grace_seconds: float
-    ) -> list[Compacted]:
-        done = []
-        for table in tables:
-            removed = self.vacuum(table, grace_seconds)
-            if removed:
-                self.say(f"deleted {removed} superseded folders of {table}")
-            dates = [date] if date else self.partitions.dates(table)
-            for day in dates:
-                if result := self.compact(table, day, min_files):
-                    done.append(result)
         return done
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--table", help="only this table (default: every table)")
+    parser.add_argument("--table", help="only this table (default: every event table)")
     parser.add_argument("--date", help=f"only this {PARTITION_COLUMN} (default: every date)")
     parser.add_argument(
         "--min-files", type=int, default=2, help="compact partitions with at least this many files"
     )
+    defaults = Retention()
     parser.add_argument(
-        "--grace-minutes",
+        "--retain-hours",
         type=float,
-        default=30,
-        help="keep superseded folders this long, for queries still reading them",
+        default=defaults.hours,
+        help="keep snapshots this long (time travel reaches this far back)",
+    )
+    parser.add_argument(
+        "--retain-last", type=int, default=defaults.last, help="and at least this many"
+    )
+    parser.add_argument(
+        "--orphan-hours",
+        type=float,
+        default=defaults.orphan_hours,
+        help="remove files no snapshot knows once this old (at least 24)",
     )
     args = parser.parse_args(argv)
     settings = get_lake_settings()
     spark = SparkSession.builder.appName("questlog-compact").getOrCreate()
-    compactor = Compactor(spark, settings)
-    tables = [args.table] if args.table else sorted(compactor.columns)
-    done = compactor.run(tables, args.date, args.min_files, args.grace_minutes * 60)
-    files = sum(c.files_before for c in done)
-    print(f"compacted {len(done)} partitions ({files} files into {len(done)})")
+    maintainer = Maintainer(spark, settings)
+    retention = Retention(args.retain_hours, args.retain_last, args.orphan_hours)
+    done = [
+        maintainer.maintain(table, args.date, args.min_files, retention)
+        for table in ([args.table] if args.table else maintainer.tables)
+    ]
+    print(
+        f"maintained {len(done)} tables: {sum(d.files_rewritten for d in done)} data files "
+        f"rewritten into {sum(d.files_added for d in done)}"
+    )
     spark.stop()
 
 

@@ -36,17 +36,9 @@ class LakeSettings(BaseSettings):
     # The streaming app's Prometheus endpoint.
     stream_metrics_host: str = "127.0.0.1"
     stream_metrics_port: int = 8001
-    # A lock older than this is taken to belong to a dead process and is broken; holders
-    # keep it for a commit or a partition swap, about a second.
-    lock_ttl_seconds: float = Field(default=30.0, gt=0)
 
     def table_uri(self, table: str) -> str:
         return f"{self.lake_root.rstrip('/')}/{table}"
-
-    @property
-    def staging_uri(self) -> str:
-        """Where a micro-batch writes before it is committed (outside every table)."""
-        return f"{self.lake_root.rstrip('/')}/_staging"
 
 
 @lru_cache

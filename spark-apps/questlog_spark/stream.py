@@ -1,12 +1,13 @@
-"""The streaming app: Kafka ``events`` -> one typed, date-partitioned, snappy Parquet table
-per event type (and dead letters), registered in the Hive Metastore, exactly once.
+"""The streaming app: Kafka ``events`` -> one typed, date-partitioned Iceberg table per
+event type (and dead letters) in the Hive Metastore, exactly once.
 
 Each micro-batch: drop repeated event_ids (within the dedup window), parse every record
-with its type's schema, write each (table, date) as one file to staging, then commit the
-files into their partitions under the lake lock (see ``lake``) and register new partitions.
-Spark re-runs a batch whose commit it did not record with the same records; the commit
-sees the files already there and adds nothing. When the query fails (Kafka away, say) it
-is started again from its checkpoint, as a SparkApplication with ``restartPolicy: Always``.
+with its type's schema, and append each table's rows (one file per date) in one Iceberg
+commit per table, whose snapshot records the stream's checkpoint and the batch id. Spark
+re-runs a batch whose end it did not record (the app was killed, say) with the same
+records; each table that already has a snapshot of that batch is skipped. When the query
+fails (Kafka away, say) it is started again from its checkpoint, as a SparkApplication
+with ``restartPolicy: Always``.
 
     spark-submit stream.py [--available-now]
 """
@@ -25,14 +26,6 @@ from pyspark.sql.streaming.query import StreamingQuery
 
 from questlog.catalog import EventType, load_catalog
 from questlog_spark import stream_metrics as metrics
-from questlog_spark.lake import (
-    SUPERSEDED,
-    LakeFiles,
-    batch_file_name,
-    lake_lock,
-    last_batch,
-    partition_folder,
-)
 from questlog_spark.parse import (
     LATE,
     TABLE,
@@ -44,7 +37,7 @@ from questlog_spark.parse import (
 )
 from questlog_spark.schemas import DEAD_LETTER_TABLE, PARTITION_COLUMN
 from questlog_spark.settings import LakeSettings, get_lake_settings
-from questlog_spark.tables import PARTITION_PREFIX, Partitions, ensure_tables
+from questlog_spark.tables import ensure_tables, snapshots, table_columns
 
 log = logging.getLogger("questlog.stream")
 # Seconds between restarts of a failing query, growing while it keeps failing; a query
@@ -74,40 +67,52 @@ class Stopwatch:
         return f"{self.total:.2f} s ({steps})"
 
 
-def stage_tables(
-    parsed: DataFrame, catalog: dict[str, EventType], tables: set[str], folder: str
-) -> None:
-    """Write the rows of each of ``tables`` to ``<folder>/<table>/event_date=…/``, one file
-    per (table, date) when ``parsed`` is partitioned by both. The writes are submitted at
-    once, so Spark runs their tasks side by side."""
-    by_table = {t.table: t for t in catalog.values()}
+# Snapshot properties of a stream commit: whose checkpoint, which micro-batch.
+CHECKPOINT_PROPERTY, BATCH_PROPERTY = "questlog.checkpoint", "questlog.batch-id"
 
-    def write(table: str) -> None:
+
+def append_tables(
+    parsed: DataFrame,
+    catalog: dict[str, EventType],
+    tables: set[str],
+    database: str,
+    properties: dict[str, str],
+) -> None:
+    """Append the rows of each of ``tables`` to its Iceberg table, one commit each, with
+    ``properties`` in the snapshot summary. One file per (table, date) when ``parsed`` is
+    partitioned by both (hence no shuffle by Iceberg, and a writer per date in a task). The
+    appends are submitted at once, so Spark runs their tasks side by side."""
+    by_table = {t.table: t for t in catalog.values()}
+    columns = table_columns(catalog)
+
+    def append(table: str) -> None:
         if table == DEAD_LETTER_TABLE:
             rows = dead_letter_rows(parsed)
         else:
             rows = table_rows(parsed, by_table[table])
-        (
-            rows.write.mode("overwrite")
-            .option("compression", "snappy")
-            .partitionBy(PARTITION_COLUMN)
-            .parquet(f"{folder}/{table}")
+        writer = (
+            rows.select([F.col(f.name).cast(f.dataType) for f in columns[table].fields])
+            .writeTo(f"`{database}`.`{table}`")
+            .option("distribution-mode", "none")
+            .option("fanout-enabled", "true")
         )
+        for key, value in properties.items():
+            writer = writer.option(f"snapshot-property.{key}", value)
+        writer.append()
 
     with ThreadPoolExecutor(max_workers=len(tables)) as pool:
-        list(pool.map(write, sorted(tables)))
+        list(pool.map(append, sorted(tables)))
 
 
 class BatchCommitter:
     """``foreachBatch`` function: lands one micro-batch exactly once."""
 
-    def __init__(self, spark: SparkSession, settings: LakeSettings) -> None:
+    def __init__(self, spark: SparkSession, settings: LakeSettings, checkpoint: str) -> None:
         self.spark = spark
         self.settings = settings
+        self.checkpoint = checkpoint
         self.catalog = load_catalog(settings.catalog_dir)
-        self.files = LakeFiles(spark, settings.lake_root)
-        self.partitions = Partitions(spark, settings)
-        self.locations: dict[tuple[str, str], str] = {}
+        self.first = True
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         clock = Stopwatch()
@@ -121,20 +126,16 @@ class BatchCommitter:
             .collect()
         )
         clock.lap("parse")
-        committed = []
-        if counts:  # empty when every record of the batch was a repeat
-            staging = f"{self.settings.staging_uri}/batch-{batch_id}"
-            self.files.delete(staging)  # what an earlier attempt of this batch left
-            stage_tables(parsed, self.catalog, {row[TABLE] for row in counts}, staging)
-            clock.lap("write")
-            with lake_lock(self.spark, self.settings.lock_ttl_seconds):
-                for row in counts:
-                    date = row[PARTITION_COLUMN].isoformat()
-                    if self.commit(row[TABLE], date, f"{staging}/{row[TABLE]}", batch_id):
-                        committed.append(row)
-            self.files.delete(staging)
+        tables = {row[TABLE] for row in counts}
+        if self.first:  # this batch may be a retry: skip the tables that have it
+            tables -= self.committed(tables, batch_id)
+            self.first = False
+        if tables:
+            properties = {CHECKPOINT_PROPERTY: self.checkpoint, BATCH_PROPERTY: str(batch_id)}
+            append_tables(parsed, self.catalog, tables, self.settings.database, properties)
             clock.lap("commit")
         parsed.unpersist()
+        committed = [row for row in counts if row[TABLE] in tables]
         for row in committed:
             metrics.ROWS_LANDED.labels(row[TABLE]).inc(row["rows"])
             metrics.LATE_EVENTS.labels(row[TABLE]).inc(row["late"])
@@ -143,38 +144,27 @@ class BatchCommitter:
         metrics.BATCH_SECONDS.observe(clock.total)
         if counts:
             log.info(
-                "batch %d: %d rows in %d files committed in %s",
+                "batch %d: %d rows committed to %d tables in %s",
                 batch_id,
                 sum(row["rows"] for row in committed),
-                len(committed),
+                len(tables),
                 clock,
             )
 
-    def commit(self, table: str, date: str, staged_table: str, batch_id: int) -> bool:
-        """Move the batch's file for (table, date) into the partition; False if an earlier
-        attempt of the batch already did."""
-        location = self.locations.get((table, date)) or self.partitions.location(table, date)
-        names = self.files.names(location) if location else []
-        if SUPERSEDED in names:  # compacted since we cached it
-            location = self.partitions.location(table, date)
-            names = self.files.names(location) if location else []
-        registered = location is not None
-        if location is None:
-            location = partition_folder(self.settings.table_uri(table), date)
-            names = self.files.names(location)
-        committed = False
-        if last_batch(names) < batch_id:
-            (staged,) = [
-                uri
-                for uri, _ in self.files.files(f"{staged_table}/{PARTITION_PREFIX}{date}")
-                if uri.endswith(".parquet")
-            ]
-            self.files.rename(staged, f"{location}/{batch_file_name(batch_id)}")
-            committed = True
-        if not registered:
-            self.partitions.add(table, date, location)
-        self.locations[(table, date)] = location
-        return committed
+    def committed(self, tables: set[str], batch_id: int) -> set[str]:
+        """Those of ``tables`` with a snapshot of this stream's batch ``batch_id``."""
+        found = set()
+        for table in tables:
+            rows = self.spark.sql(
+                f"SELECT 1 FROM {snapshots(self.settings.database, table)} "
+                f"WHERE summary['{CHECKPOINT_PROPERTY}'] = '{self.checkpoint}' "
+                f"AND summary['{BATCH_PROPERTY}'] = '{batch_id}'"
+            )
+            if rows.count():
+                found.add(table)
+        if found:
+            log.info("batch %d was committed to %s already", batch_id, ", ".join(sorted(found)))
+        return found
 
 
 def start_query(spark: SparkSession, settings: LakeSettings, available_now: bool) -> StreamingQuery:
@@ -186,10 +176,11 @@ def start_query(spark: SparkSession, settings: LakeSettings, available_now: bool
         .option("maxOffsetsPerTrigger", settings.max_offsets_per_trigger)
     )
     events = deduplicated(with_dedup_key(reader.load()), settings.dedup_window)
+    checkpoint = f"{settings.checkpoint_root.rstrip('/')}/events"
     writer = (
         events.writeStream.queryName("questlog-events")
-        .foreachBatch(BatchCommitter(spark, settings))
-        .option("checkpointLocation", f"{settings.checkpoint_root.rstrip('/')}/events")
+        .foreachBatch(BatchCommitter(spark, settings, checkpoint))
+        .option("checkpointLocation", checkpoint)
     )
     if available_now:
         writer = writer.trigger(availableNow=True)

@@ -2,6 +2,7 @@
 what Spark reports of the query's progress."""
 
 import json
+import logging
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -64,6 +65,20 @@ def offsets_read(progress: dict[str, Any]) -> int:
     return total
 
 
+log = logging.getLogger("questlog.stream")
+
+
+def timings(progress: dict[str, Any]) -> str:
+    """Where a micro-batch's milliseconds went, as Spark measured them: planning, fetching
+    offsets, the batch itself (``addBatch``: read, dedup, parse, write, commit), the write-ahead
+    and commit logs, and within the batch the dedup state's updates and commit."""
+    steps = dict(progress.get("durationMs", {}))
+    for operator in progress.get("stateOperators", []):
+        steps["stateUpdates"] = operator.get("allUpdatesTimeMs", 0)
+        steps["stateCommit"] = operator.get("commitTimeMs", 0)
+    return ", ".join(f"{step} {ms}" for step, ms in steps.items())
+
+
 class ProgressMetrics(StreamingQueryListener):
     """Copies each progress report of the query into the gauges and counters above."""
 
@@ -81,6 +96,8 @@ class ProgressMetrics(StreamingQueryListener):
         OFFSETS_BEHIND.set(max(behind, default=0))
         if progress.get("sources"):
             OFFSETS_READ.set(offsets_read(progress))
+        if progress.get("numInputRows"):
+            log.info("batch %s took (ms): %s", progress.get("batchId"), timings(progress))
         for operator in progress.get("stateOperators", []):
             TOO_LATE_DROPPED.inc(operator.get("numRowsDroppedByWatermark", 0))
             DUPLICATES_DROPPED.inc(

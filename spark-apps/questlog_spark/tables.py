@@ -1,23 +1,21 @@
-"""The table job: the database and one table per catalog event type (plus the dead-letter
-table and the assessment tables) in the Hive Metastore, and their partitions kept in step
-with the lake.
+"""The table job: the database and one Iceberg table per catalog event type (plus the
+dead-letter table and the assessment tables) in the Hive Metastore.
 
 Idempotent: run it any number of times. A new event type gets its table; a new version
-of a type that adds properties gets the new columns; a date folder in the lake that the
-metastore does not know yet becomes a partition.
+of a type that adds properties gets the new columns (older rows read null). An event table
+of the older Parquet layout is replaced by an Iceberg table holding the same rows.
 
     spark-submit tables.py
 """
 
 from collections.abc import Callable
 
-from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
 from questlog.catalog import EventType, load_catalog
 from questlog_spark.attempts import TABLES as ASSESSMENT_TABLES
-from questlog_spark.lake import VERSION_DIR, LakeFiles, partition_folder, version_of
+from questlog_spark.lake import LakeFiles
 from questlog_spark.schemas import (
     DEAD_LETTER_COLUMNS,
     DEAD_LETTER_TABLE,
@@ -28,35 +26,45 @@ from questlog_spark.schemas import (
 )
 from questlog_spark.settings import LakeSettings, get_lake_settings
 
-PARTITION_PREFIX = f"{PARTITION_COLUMN}="
-# Every Iceberg table's: format v2, Parquet files compressed as Trino and the Hive tables do,
-# and more tries for a commit that loses the race to another writer's (Iceberg's default 4
-# ran out once in CI, two writers committing back to back on a busy machine).
+# Every Iceberg table's: format v2, Parquet files compressed as Trino and the Hive tables did;
+# more tries for a commit that loses the race to another writer's (Iceberg's default 4 ran
+# out once in CI, two writers committing back to back on a busy machine); and each commit
+# deletes the metadata files beyond the last 100 (else every 10 s commit leaves one more).
 ICEBERG_PROPERTIES = (
     "'format-version'='2', 'write.parquet.compression-codec'='snappy', "
-    "'commit.retry.num-retries'='10'"
+    "'commit.retry.num-retries'='10', 'write.metadata.delete-after-commit.enabled'='true', "
+    "'write.metadata.previous-versions-max'='100'"
 )
 Say = Callable[[str], None]
+# The snapshot property naming the table a migrated table's rows were copied from.
+MIGRATED_FROM = "questlog.migrated-from"
+# The name an event table of the Parquet layout has while its rows are copied.
+PARQUET_SUFFIX = "__parquet"
+
+
+def snapshots(database: str, table: str) -> str:
+    """The table's snapshots (Iceberg's metadata table), named in full: a shorter name makes
+    Iceberg try the database as a catalog first, and log that it is not one."""
+    return f"spark_catalog.`{database}`.`{table}`.snapshots"
 
 
 def table_columns(catalog: dict[str, EventType]) -> dict[str, T.StructType]:
-    """Every table the lake has, with its columns (the partition column aside)."""
+    """Every event table the lake has, with its Iceberg columns (the partition column last)."""
     tables = {t.table: event_columns(t) for t in catalog.values()}
-    return {**tables, DEAD_LETTER_TABLE: DEAD_LETTER_COLUMNS}
+    date = T.StructField(PARTITION_COLUMN, T.DateType())
+    return {
+        table: T.StructType([*iceberg_columns(columns).fields, date])
+        for table, columns in {**tables, DEAD_LETTER_TABLE: DEAD_LETTER_COLUMNS}.items()
+    }
 
 
-def create_table_sql(name: str, columns: T.StructType, location: str) -> str:
-    return (
-        f"CREATE TABLE IF NOT EXISTS {name} ({hive_columns(columns)}) "
-        f"PARTITIONED BY ({PARTITION_COLUMN} date) STORED AS PARQUET "
-        f"LOCATION '{location}' TBLPROPERTIES ('parquet.compression'='SNAPPY')"
-    )
-
-
-def create_iceberg_table_sql(name: str, columns: T.StructType, location: str) -> str:
+def create_iceberg_table_sql(
+    name: str, columns: T.StructType, location: str, partitioned_by: str | None = None
+) -> str:
+    partitioning = f"PARTITIONED BY ({partitioned_by}) " if partitioned_by else ""
     return (
         f"CREATE TABLE IF NOT EXISTS {name} ({hive_columns(columns)}) USING iceberg "
-        f"LOCATION '{location}' TBLPROPERTIES ({ICEBERG_PROPERTIES})"
+        f"{partitioning}LOCATION '{location}' TBLPROPERTIES ({ICEBERG_PROPERTIES})"
     )
 
 
@@ -67,23 +75,6 @@ def is_iceberg(spark: SparkSession, name: str) -> bool:
     )
 
 
-def ensure_table(
-    spark: SparkSession,
-    database: str,
-    table: str,
-    columns: T.StructType,
-    location: str,
-    say: Say = print,
-) -> None:
-    """Create the table at ``location`` when it is missing, else add the columns it lacks."""
-    name = f"`{database}`.`{table}`"
-    if not spark.catalog.tableExists(f"{database}.{table}"):
-        spark.sql(create_table_sql(name, columns, location))
-        say(f"created table {database}.{table}")
-        return
-    add_missing_columns(spark, database, table, columns, say)
-
-
 def ensure_iceberg_table(
     spark: SparkSession,
     database: str,
@@ -91,20 +82,65 @@ def ensure_iceberg_table(
     columns: T.StructType,
     location: str,
     say: Say = print,
+    partitioned_by: str | None = None,
 ) -> None:
-    """Create the unpartitioned Iceberg table at ``location`` when it is missing, else add
-    the columns it lacks. A table of the same name in the older layout (Parquet in version
-    folders) is dropped with its files first: only tables rebuilt whole from Kafka come here."""
-    name, columns = f"`{database}`.`{table}`", iceberg_columns(columns)
+    """Create the Iceberg table at ``location`` when it is missing, else add the columns it
+    lacks."""
+    name = f"`{database}`.`{table}`"
+    if not spark.catalog.tableExists(f"{database}.{table}"):
+        spark.sql(create_iceberg_table_sql(name, columns, location, partitioned_by))
+        say(f"created Iceberg table {database}.{table}")
+        return
+    add_missing_columns(spark, database, table, columns, say)
+
+
+def drop_older_layout(
+    spark: SparkSession, database: str, table: str, location: str, say: Say
+) -> None:
+    """Drop a table rebuilt whole from Kafka (an assessment table) if it is of the older
+    layout (Parquet in version folders), with its files."""
+    name = f"`{database}`.`{table}`"
     if spark.catalog.tableExists(f"{database}.{table}") and not is_iceberg(spark, name):
         spark.sql(f"DROP TABLE {name}")
         LakeFiles(spark, location).delete(location)
         say(f"dropped {database}.{table} of the older layout, to be rebuilt on Iceberg")
-    if not spark.catalog.tableExists(f"{database}.{table}"):
-        spark.sql(create_iceberg_table_sql(name, columns, location))
-        say(f"created Iceberg table {database}.{table}")
+
+
+def set_older_layout_aside(spark: SparkSession, database: str, table: str) -> None:
+    """Rename an event table of the older layout (Parquet partitions) to ``<table>__parquet``,
+    so that its Iceberg successor can take the name."""
+    name = f"`{database}`.`{table}`"
+    if spark.catalog.tableExists(f"{database}.{table}") and not is_iceberg(spark, name):
+        spark.sql(f"ALTER TABLE {name} RENAME TO `{database}`.`{table}{PARQUET_SUFFIX}`")
+
+
+def migrate_older_layout(
+    spark: SparkSession, database: str, table: str, location: str, say: Say
+) -> None:
+    """Copy the rows of the event table set aside (``set_older_layout_aside``) into its
+    Iceberg successor in one commit marked ``MIGRATED_FROM``, then drop it and its files.
+    A run cut short anywhere is finished by the next (the stream runs this before it starts)."""
+    name, old = f"`{database}`.`{table}`", f"`{database}`.`{table}{PARQUET_SUFFIX}`"
+    if not spark.catalog.tableExists(f"{database}.{table}{PARQUET_SUFFIX}"):
         return
-    add_missing_columns(spark, database, table, columns, say)
+    marked = (
+        f"SELECT 1 FROM {snapshots(database, table)} WHERE summary['{MIGRATED_FROM}'] IS NOT NULL"
+    )
+    if not spark.sql(marked).count():
+        present = set(spark.table(old).columns)
+        columns = [
+            f"CAST({f'`{f.name}`' if f.name in present else 'NULL'} AS "
+            f"{f.dataType.simpleString()}) AS `{f.name}`"
+            for f in spark.table(name).schema.fields
+        ]
+        rows = spark.sql(f"SELECT {', '.join(columns)} FROM {old}")
+        rows.writeTo(name).option(f"snapshot-property.{MIGRATED_FROM}", old).append()
+    spark.sql(f"DROP TABLE {old}")  # an external table: its files stay until deleted here
+    files = LakeFiles(spark, location)
+    for folder in files.names(location):
+        if folder.startswith(f"{PARTITION_COLUMN}="):
+            files.delete(f"{location}/{folder}")
+    say(f"moved {database}.{table} onto Iceberg ({spark.table(name).count():,} rows)")
 
 
 def add_missing_columns(
@@ -126,7 +162,10 @@ def ensure_tables(spark: SparkSession, settings: LakeSettings, say: Say = print)
     database = settings.database
     spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
     for table, columns in table_columns(catalog).items():
-        ensure_table(spark, database, table, columns, settings.table_uri(table), say=say)
+        location = settings.table_uri(table)
+        set_older_layout_aside(spark, database, table)
+        ensure_iceberg_table(spark, database, table, columns, location, say, PARTITION_COLUMN)
+        migrate_older_layout(spark, database, table, location, say)
     ensure_assessment_tables(spark, settings, say)
 
 
@@ -134,76 +173,16 @@ def ensure_assessment_tables(spark: SparkSession, settings: LakeSettings, say: S
     database = settings.database
     spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
     for table, columns in ASSESSMENT_TABLES.items():
-        ensure_iceberg_table(spark, database, table, columns, settings.table_uri(table), say=say)
-
-
-class Partitions:
-    """Where the metastore says each partition of the lake's tables is."""
-
-    def __init__(self, spark: SparkSession, settings: LakeSettings) -> None:
-        self.spark = spark
-        self.settings = settings
-
-    def _name(self, table: str) -> str:
-        return f"`{self.settings.database}`.`{table}`"
-
-    def location(self, table: str, date: str) -> str | None:
-        try:
-            rows = self.spark.sql(
-                f"DESCRIBE FORMATTED {self._name(table)} PARTITION ({PARTITION_COLUMN}='{date}')"
-            ).collect()
-        except AnalysisException as error:
-            if error.getCondition() == "PARTITIONS_NOT_FOUND":
-                return None
-            raise
-        return next(str(row["data_type"]) for row in rows if row["col_name"] == "Location")
-
-    def dates(self, table: str) -> list[str]:
-        rows = self.spark.sql(f"SHOW PARTITIONS {self._name(table)}").collect()
-        return sorted(row[0].removeprefix(PARTITION_PREFIX) for row in rows)
-
-    def add(self, table: str, date: str, location: str) -> None:
-        self.spark.sql(
-            f"ALTER TABLE {self._name(table)} ADD IF NOT EXISTS "
-            f"PARTITION ({PARTITION_COLUMN}='{date}') LOCATION '{location}'"
-        )
-
-    def move(self, table: str, date: str, location: str) -> None:
-        self.spark.sql(
-            f"ALTER TABLE {self._name(table)} PARTITION ({PARTITION_COLUMN}='{date}') "
-            f"SET LOCATION '{location}'"
-        )
-
-
-def sync_partitions(
-    spark: SparkSession, settings: LakeSettings, files: LakeFiles, say: Say = print
-) -> int:
-    """Register every date folder of the lake the metastore does not know; how many."""
-    partitions = Partitions(spark, settings)
-    added = 0
-    for table in table_columns(load_catalog(settings.catalog_dir)):
-        table_uri = settings.table_uri(table)
-        known = set(partitions.dates(table))
-        for folder in files.names(table_uri):
-            date = folder.removeprefix(PARTITION_PREFIX)
-            if not folder.startswith(PARTITION_PREFIX) or date in known:
-                continue
-            versions = [
-                version_of(v) for v in files.names(f"{table_uri}/{folder}") if VERSION_DIR.match(v)
-            ]
-            if versions:
-                partitions.add(table, date, partition_folder(table_uri, date, max(versions)))
-                say(f"registered partition {table}/{folder}")
-                added += 1
-    return added
+        location = settings.table_uri(table)
+        drop_older_layout(spark, database, table, location, say)
+        ensure_iceberg_table(spark, database, table, iceberg_columns(columns), location, say)
 
 
 def main() -> None:
     settings = get_lake_settings()
     spark = SparkSession.builder.appName("questlog-tables").getOrCreate()
     ensure_tables(spark, settings)
-    added = sync_partitions(spark, settings, LakeFiles(spark, settings.lake_root))
-    print(f"tables in {settings.database} match the catalog; {added} partitions registered")
+    print(f"tables in {settings.database} match the catalog")
     spark.stop()
 
 

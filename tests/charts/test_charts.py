@@ -251,18 +251,38 @@ def test_spark_application_runs_the_local_stream_with_its_settings() -> None:
     assert container_env(app["driver"], "driver")["QUESTLOG_CHECKPOINT_ROOT"].startswith("s3a://")
 
 
-def test_the_assessments_rebuild_runs_the_local_batch_on_a_schedule() -> None:
-    docs = documents("questlog-stream", "--set", "assessments.schedule=@every 2h")
-    scheduled = find(docs, "ScheduledSparkApplication")["spec"]
+@pytest.mark.parametrize(
+    ("job", "app", "arguments"),
+    [
+        ("assessments", "assessments", None),
+        ("maintenance", "compact", ["--retain-hours=24", "--retain-last=10", "--orphan-hours=72"]),
+    ],
+)
+def test_the_batch_jobs_run_the_local_jobs_on_a_schedule(
+    job: str, app: str, arguments: list[str] | None
+) -> None:
+    docs = documents("questlog-stream", "--set", f"{job}.schedule=@every 2h")
+    (scheduled,) = [
+        d["spec"]
+        for d in docs
+        if d["kind"] == "ScheduledSparkApplication" and d["metadata"]["name"].endswith(job)
+    ]
     assert scheduled["concurrencyPolicy"] == "Forbid"
-    app, stream = scheduled["template"], find(docs, "SparkApplication")["spec"]
-    assert app["mainApplicationFile"].endswith("/questlog_spark/assessments.py")
+    spec, stream = scheduled["template"], find(docs, "SparkApplication")["spec"]
+    assert spec["mainApplicationFile"].endswith(f"/questlog_spark/{app}.py")
+    assert spec.get("arguments") == arguments
     assert scheduled["schedule"] == "@every 2h"
-    assert app["sparkConf"] == stream["sparkConf"] and app["image"] == stream["image"]
+    assert spec["sparkConf"] == stream["sparkConf"] and spec["image"] == stream["image"]
     for role in ("driver", "executor"):
-        assert container_env(app[role], role) == container_env(stream[role], role)
-    off = documents("questlog-stream", "--set", "assessments.enabled=false")
-    assert not [d for d in off if d["kind"] == "ScheduledSparkApplication"]
+        assert container_env(spec[role], role) == container_env(stream[role], role)
+    off = documents("questlog-stream", "--set", f"{job}.enabled=false")
+    names = [d["metadata"]["name"] for d in off if d["kind"] == "ScheduledSparkApplication"]
+    assert len(names) == 1 and not names[0].endswith(job)
+
+
+def test_maintenance_refuses_to_remove_orphans_younger_than_a_day() -> None:
+    result = template("questlog-stream", "--set", "maintenance.orphanHours=1", check=False)
+    assert result.returncode != 0 and "orphanHours" in result.stderr
 
 
 def test_metastore_runs_the_local_component_through_the_runner() -> None:

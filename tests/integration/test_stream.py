@@ -1,7 +1,8 @@
 """The streaming app of the running stack, end to end: events posted to the ingest API (or
 produced straight to Kafka) become typed rows Trino reads, bad records become dead letters,
 repeated event ids are dropped, an event type added to the catalog gets its table, and the
-table job creates tables and registers date folders."""
+table job creates the Iceberg tables and moves a table of the older Parquet layout onto
+Iceberg with its rows."""
 
 import json
 import random
@@ -183,30 +184,82 @@ def test_an_event_type_added_to_the_catalog_gets_its_table(
     assert trino(f"SELECT count(*) FROM hive.{database}.sword_purchases") == [[0]]
 
 
-def test_the_table_job_creates_every_table_and_registers_unknown_date_folders(
+def test_a_new_catalog_version_adds_its_column_and_older_rows_read_null(
+    stack: StackSettings, trino: Trino, tmp_path: Path
+) -> None:
+    """Events of version 1 land; then the catalog gains a version 2 that adds a property,
+    and nothing else changes: the stream, started again, adds the column, lands version 2
+    events with it, and the version 1 rows read null there."""
+    catalog = tmp_path / "catalog"
+    shutil.copytree(EVENTS_DIR, catalog)
+    topic, database = unique("events"), unique("evolve")
+    env = {
+        "QUESTLOG_EVENTS_TOPIC": topic,
+        "QUESTLOG_DATABASE": database,
+        "QUESTLOG_CATALOG_DIR": str(catalog),
+        "QUESTLOG_LAKE_ROOT": (tmp_path / "lake").as_uri(),
+        "QUESTLOG_CHECKPOINT_ROOT": (tmp_path / "checkpoints").as_uri(),
+        "QUESTLOG_STREAM_METRICS_PORT": str(free_port()),
+    }
+    now = datetime.now(UTC).isoformat()
+
+    def join(event_id: str, version: int, **extra: object) -> tuple[str, str]:
+        event = {
+            "event_id": event_id,
+            "event_type": "join_guild",
+            "event_version": version,
+            "user_id": "player-1",
+            "occurred_at": now,
+            "received_at": now,
+            "guild": "Iron Legion",
+            **extra,
+        }
+        return "player-1", json.dumps(event)
+
+    publish(stack.kafka_bootstrap, topic, [join("v1-1", 1)])
+    spark_submit(stack, "stream", "--available-now", env=env)
+    schema = json.loads((EVENTS_DIR / "join_guild.v1.json").read_text())
+    schema["$id"], schema["x-questlog-version"] = "urn:questlog:event:join_guild:2", 2
+    schema["properties"]["rank"] = {"type": "integer", "minimum": 1}
+    (catalog / "join_guild.v2.json").write_text(json.dumps(schema))
+    publish(stack.kafka_bootstrap, topic, [join("v2-1", 2, rank=3)])
+    spark_submit(stack, "stream", "--available-now", env=env)
+
+    assert trino(
+        f"SELECT event_id, event_version, guild, rank FROM hive.{database}.guild_joins "
+        "ORDER BY event_id"
+    ) == [["v1-1", 1, "Iron Legion", None], ["v2-1", 2, "Iron Legion", 3]]
+
+
+def test_the_table_job_creates_every_table_and_moves_older_ones_onto_iceberg(
     stack: StackSettings, trino: Trino, spark: SparkSession, tmp_path: Path
 ) -> None:
     database, lake = unique("tables"), tmp_path / "lake"
     env = {"QUESTLOG_DATABASE": database, "QUESTLOG_LAKE_ROOT": lake.as_uri()}
+    # A table of the older layout: Parquet partitions registered in the metastore.
+    spark.sql(f"CREATE DATABASE `{database}`")
+    spark.sql(
+        f"CREATE TABLE `{database}`.guild_joins (event_id string, occurred_at timestamp, "
+        "user_id string, guild string) PARTITIONED BY (event_date date) STORED AS PARQUET "
+        f"LOCATION '{(lake / 'guild_joins').as_uri()}'"
+    )
+    spark.sql(
+        f"INSERT INTO `{database}`.guild_joins PARTITION (event_date = DATE '2026-01-02') "
+        "VALUES ('e-1', TIMESTAMP '2026-01-02 03:04:05', 'player-1', 'Iron Legion')"
+    )
+    assert list(lake.glob("guild_joins/event_date=*/*.parquet"))
+
     spark_submit(stack, "tables", env=env)
+    spark_submit(stack, "tables", env=env)  # a second run changes nothing
+
     tables = {t.table for t in CATALOG.values()} | {DEAD_LETTER_TABLE, *ASSESSMENT_TABLES}
+    assert {row[0] for row in trino(f"SHOW TABLES FROM iceberg.{database}")} == tables
     assert {row[0] for row in trino(f"SHOW TABLES FROM hive.{database}")} == tables
     # Empty until their batch job builds them, so the report can ask them already.
     assert trino(f"SELECT count(*) FROM hive.{database}.assessments") == [[0]]
-
-    # A date folder written by someone else (a backfill, say) in the lake's layout.
-    guild_joins = spark.createDataFrame(
-        [("e-1", "join_guild", 1, "player-1", "Iron Legion")],
-        "event_id string, event_type string, event_version int, user_id string, guild string",
-    )
-    staging = tmp_path / "staging"
-    guild_joins.coalesce(1).write.parquet(str(staging))
-    folder = lake / "guild_joins" / "event_date=2026-01-02" / "v0"
-    folder.mkdir(parents=True)
-    (written,) = staging.glob("*.parquet")
-    written.rename(folder / "batch-000000000001.snappy.parquet")
-    spark_submit(stack, "tables", env=env)  # a second run: idempotent, and it registers
-
+    # The row kept, its time as it was, the columns it lacked null, the old files gone.
     assert trino(
-        f"SELECT event_id, guild, occurred_at, event_date FROM hive.{database}.guild_joins"
-    ) == [["e-1", "Iron Legion", None, date(2026, 1, 2)]]
+        f"SELECT event_id, guild, occurred_at, host, event_date FROM hive.{database}.guild_joins"
+    ) == [["e-1", "Iron Legion", datetime(2026, 1, 2, 3, 4, 5), None, date(2026, 1, 2)]]
+    assert not list(lake.glob("guild_joins/event_date=*"))
+    assert trino(f'SELECT count(*) FROM iceberg.{database}."guild_joins$snapshots"') == [[1]]

@@ -1,9 +1,10 @@
 """The streaming app under continuous load: killed with SIGKILL in the middle of a
-micro-batch and started again, it loses and doubles nothing; compaction swaps a partition's
-files while queries run and the stream keeps committing, and no query sees a row missing
-or twice."""
+micro-batch and started again, it loses and doubles nothing; maintenance rewrites a
+partition's files while queries run and the stream keeps committing, and no query sees a
+row missing or twice; a micro-batch run again commits only to the tables it had not."""
 
 import contextlib
+import json
 import random
 import signal
 import threading
@@ -14,6 +15,10 @@ from types import TracebackType
 
 import httpx
 import psutil
+from pyspark.sql import DataFrame, SparkSession
+from questlog_spark.settings import LakeSettings
+from questlog_spark.stream import BatchCommitter
+from questlog_spark.tables import ensure_tables
 
 from questlog.catalog import load_catalog
 from questlog.settings import StackSettings
@@ -65,24 +70,23 @@ def landed_sql(agent: str, tables: list[str] = TABLES) -> str:
     return f"SELECT count(*), count(DISTINCT event_id) FROM ({union})"
 
 
-def staged_since(staging: Path, started: float) -> bool:
-    """Whether a batch folder holds a file newer than `started` (one a killed run left behind
-    is older). The stream removes a folder once it commits, possibly while we list it."""
+def written_since(lake: Path, started: float) -> bool:
+    """Whether a table of the lake has a data file newer than `started`: a micro-batch of the
+    stream started then is writing its tables (and may have committed some of them)."""
     try:
-        return any(p.stat().st_mtime > started for p in staging.glob("batch-*/*"))
-    except FileNotFoundError:
+        return any(p.stat().st_mtime > started for p in lake.glob("*/data/*/*.parquet"))
+    except FileNotFoundError:  # a file removed while we list (an aborted write's)
         return False
 
 
 def kill_stream_mid_batch(stack: StackSettings, timeout: float = 120) -> None:
-    """SIGKILL the streaming app (its JVM and Python workers) while a micro-batch of this
-    process has staged files and not finished committing them."""
+    """SIGKILL the streaming app (its JVM and Python workers) as soon as a micro-batch of this
+    process has written a data file, before it has finished committing its tables."""
     process = supervisor.find(stack, "stream")
     assert process is not None, "the streaming app is not running"
-    staging = stack.lake_dir / "_staging"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if staged_since(staging, process.create_time()):
+        if written_since(stack.lake_dir, process.create_time()):
             for victim in [*process.children(recursive=True), process]:
                 with contextlib.suppress(psutil.NoSuchProcess):
                     victim.send_signal(signal.SIGKILL)
@@ -110,18 +114,20 @@ def test_compaction_under_load_never_shows_a_row_missing_or_twice(
     stack: StackSettings, trino: Trino
 ) -> None:
     # A fixed set of swords, then more swords from a load while compaction runs.
+    # Long enough for the stream to commit several files to today's partition.
+    started = time.monotonic()
     with Load(stack, ["purchase_sword"]) as fixed:
-        while len(fixed.accepted) < 500:
+        while len(fixed.accepted) < 500 or time.monotonic() - started < 45:
             time.sleep(0.2)
     expected = [[len(fixed.accepted), len(fixed.accepted)]]
     query = landed_sql(fixed.agent, ["sword_purchases"])
     eventually(trino, query, expected)
     today = datetime.now(UTC).date().isoformat()
     paths = (
-        'SELECT count(DISTINCT "$path") FROM hive.default.sword_purchases '
+        'SELECT DISTINCT "$path" FROM hive.default.sword_purchases '
         f"WHERE event_date = DATE '{today}'"
     )
-    (files_before,) = trino(paths)[0]
+    files_before = {row[0] for row in trino(paths)}
 
     answers: list[list[list[object]]] = []
     done = threading.Event()
@@ -139,7 +145,64 @@ def test_compaction_under_load_never_shows_a_row_missing_or_twice(
         reader.join(timeout=60)
     assert len(answers) >= 3
     assert all(answer == expected for answer in answers), {str(a) for a in answers}
-    (files_after,) = trino(paths)[0]
-    assert int(str(files_before)) >= 2
-    # The compacted file, plus what the load committed after the rewrite began.
-    assert int(str(files_after)) < int(str(files_before))
+    assert len(files_before) >= 4
+    # Right after the rewrite's commit: the compacted file, plus what the stream committed
+    # while the rewrite ran; every file there before is gone.
+    ((rewrite,),) = trino(
+        'SELECT snapshot_id FROM iceberg.default."sword_purchases$snapshots" '
+        "WHERE operation = 'replace' ORDER BY committed_at DESC LIMIT 1"
+    )
+    at_rewrite = {
+        row[0] for row in trino(paths.replace("WHERE", f"FOR VERSION AS OF {rewrite} WHERE"))
+    }
+    assert not files_before & at_rewrite
+    assert len(at_rewrite) < len(files_before)
+
+
+def kafka_records(spark: SparkSession, events: list[dict[str, object]]) -> DataFrame:
+    """Records as the stream's foreachBatch gets them (after deduplication)."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    rows = [
+        ("events", 0, offset, now, json.dumps(event), str(event["event_id"]))
+        for offset, event in enumerate(events)
+    ]
+    schema = "topic string, partition int, offset long, timestamp timestamp, value string, "
+    return spark.createDataFrame(rows, schema + "dedup_key string")
+
+
+def test_a_batch_run_again_commits_only_to_the_tables_it_had_not(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    settings = LakeSettings(database=unique("retry"), lake_root=(tmp_path / "lake").as_uri())
+    ensure_tables(spark, settings, say=lambda _: None)
+    checkpoint = (tmp_path / "checkpoint").as_uri()
+    now = datetime.now(UTC).isoformat()
+    envelope = {"occurred_at": now, "received_at": now, "user_id": "player-1"}
+    join = {**envelope, "event_id": "j-1", "event_type": "join_guild", "guild": "Iron Legion"}
+    sword = {
+        **envelope,
+        "event_id": "s-1",
+        "event_type": "purchase_sword",
+        "sword_type": "katana",
+        "sword_cost": 300,
+        "strength": 5.0,
+    }
+    # The attempt that was killed had committed batch 7 to guild_joins only.
+    BatchCommitter(spark, settings, checkpoint)(kafka_records(spark, [join]), 7)
+    # Started again, Spark runs batch 7 again with all its records, then batch 8.
+    committer = BatchCommitter(spark, settings, checkpoint)
+    committer(kafka_records(spark, [join, sword]), 7)
+    committer(kafka_records(spark, [join]), 8)  # (a repeat Spark's dedup would have dropped)
+
+    def batches(table: str) -> list[str]:
+        rows = spark.sql(
+            f"SELECT summary['questlog.batch-id'] FROM `{settings.database}`.`{table}`.snapshots "
+            "ORDER BY committed_at"
+        )
+        return [row[0] for row in rows.collect()]
+
+    assert batches("guild_joins") == ["7", "8"]
+    assert batches("sword_purchases") == ["7"]
+    count = f"SELECT count(*) FROM `{settings.database}`.`{{}}`"
+    assert spark.sql(count.format("guild_joins")).first() == (2,)
+    assert spark.sql(count.format("sword_purchases")).first() == (1,)

@@ -2,7 +2,7 @@ import json
 from types import SimpleNamespace
 
 from prometheus_client import REGISTRY
-from questlog_spark.stream_metrics import ProgressMetrics, offsets_read
+from questlog_spark.stream_metrics import ProgressMetrics, offsets_read, timings
 
 
 def report(sources: list[dict[str, object]]) -> SimpleNamespace:
@@ -27,3 +27,11 @@ def test_the_gauge_follows_each_report_and_ignores_reports_without_sources() -> 
     assert REGISTRY.get_sample_value("questlog_stream_kafka_offsets_read") == 15
     listener.onQueryProgress(report([{"endOffset": {"events": {"0": 9, "1": 8}}}]))
     assert REGISTRY.get_sample_value("questlog_stream_kafka_offsets_read") == 17
+
+
+def test_a_batchs_timings_name_spark_steps_and_the_dedup_states() -> None:
+    progress = {
+        "durationMs": {"addBatch": 5400, "walCommit": 12},
+        "stateOperators": [{"allUpdatesTimeMs": 310, "commitTimeMs": 95}],
+    }
+    assert timings(progress) == "addBatch 5400, walCommit 12, stateUpdates 310, stateCommit 95"
