@@ -2,9 +2,11 @@
 
 Each ``sql/NN_name.sql`` is one question; its first line (``-- …``) is its title. Anyone
 can rerun one as is, e.g. ``trino --execute "$(cat questlog/report/sql/02_players_per_guild.sql)"``.
-``run`` prints every answer as a table and draws the key figures into one chart image.
+``run`` prints the Iceberg snapshot of each table the questions ask, every answer as a table,
+and draws the key figures into one chart image.
 """
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,9 +14,10 @@ from trino.dbapi import connect as trino_connect
 
 from questlog.settings import StackSettings
 from questlog.stack.install import Say
-from questlog.stack.probes import NotReady
+from questlog.stack.probes import NotReady, trino_query
 
 SQL_DIR = Path(__file__).parent / "sql"
+TABLE_NAME = re.compile(r"hive\.default\.(\w+)")
 # The questions drawn in the chart: (file stem, panel title, label column, value column).
 CHARTED = (
     ("02_players_per_guild", "Players per guild", "guild", "players"),
@@ -45,6 +48,26 @@ def questions() -> dict[str, tuple[str, str]]:
         if not first_line.startswith("-- "):
             raise ValueError(f"{path} must start with a '-- title' line")
         found[path.stem] = (first_line.removeprefix("-- "), sql)
+    return found
+
+
+def asked_tables() -> list[str]:
+    """The lake's tables the questions ask (each names them ``hive.default.<table>``)."""
+    return sorted({t for _, sql in questions().values() for t in re.findall(TABLE_NAME, sql)})
+
+
+def current_snapshots(settings: StackSettings) -> dict[str, tuple[int, object] | None]:
+    """Each asked table's current snapshot (id, commit time); None for one not yet written."""
+    found: dict[str, tuple[int, object] | None] = {}
+    for table in asked_tables():
+        rows = trino_query(
+            settings.host,
+            settings.trino_port,
+            f'SELECT snapshot_id, committed_at FROM iceberg.default."{table}$snapshots" '
+            "ORDER BY committed_at DESC LIMIT 1",
+            timeout=60,
+        )
+        found[table] = (int(str(rows[0][0])), rows[0][1]) if rows else None
     return found
 
 
@@ -118,6 +141,10 @@ def draw_chart(answers: list[Answer], path: Path) -> None:
 def run(settings: StackSettings, say: Say) -> list[Answer]:
     """Print every answer and write the chart to ``settings.report_dir``."""
     say(f"\nAnalytics report from Trino ({settings.trino_url}), SQL in {SQL_DIR}:")
+    say("Tables as of these snapshots (`FOR VERSION AS OF <id>` after a name reads it so again):")
+    for table, snapshot in current_snapshots(settings).items():
+        shown = f"snapshot {snapshot[0]}, committed {snapshot[1]}" if snapshot else "empty"
+        say(f"  {table}: {shown}")
     answers = ask(settings)
     for answer in answers:
         say(f"\n{answer.title}  [{answer.name}.sql]")

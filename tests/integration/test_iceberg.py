@@ -3,11 +3,13 @@ metastore lock, concurrently, and Trino reads them through its `iceberg` catalog
 redirected, its `hive` catalog, at any snapshot, and never writes them."""
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pyspark.sql import SparkSession
 
+from questlog import report
 from questlog.settings import StackSettings
 from questlog.stack.probes import NotReady
 from tests.helpers import unique
@@ -74,3 +76,27 @@ def test_trino_refuses_to_write_or_drop_them(
         with pytest.raises(NotReady, match="Access Denied"):
             trino(statement)
     assert trino(f"SELECT writer FROM {name}") == [["spark"]]
+
+
+def test_the_report_prints_the_snapshot_of_each_table_it_read(
+    stack: StackSettings, trino: Any, tmp_path: Path
+) -> None:
+    latest = (
+        'SELECT snapshot_id, committed_at FROM iceberg.default."sword_purchases$snapshots" '
+        "ORDER BY committed_at DESC LIMIT 1"
+    )
+    ((_, before),) = trino(latest)
+    lines: list[str] = []
+    report.run(stack.model_copy(update={"report_dir": tmp_path}), lines.append)
+    ((_, after),) = trino(latest)
+    (printed,) = [line for line in lines if line.strip().startswith("sword_purchases:")]
+    snapshot = int(printed.split("snapshot ")[1].split(",")[0])
+    ((committed,),) = trino(
+        'SELECT committed_at FROM iceberg.default."sword_purchases$snapshots" '
+        f"WHERE snapshot_id = {snapshot}"
+    )
+    assert before <= committed <= after  # the table's current snapshot when the report ran
+    shown = {
+        line.strip().split(":")[0] for line in lines if " snapshot " in line or "empty" in line
+    }
+    assert shown >= set(report.asked_tables())

@@ -4,7 +4,7 @@ from questlog_spark.attempts import TABLES as ASSESSMENT_TABLES
 from questlog_spark.schemas import DEAD_LETTER_TABLE
 
 from questlog.catalog import load_catalog
-from questlog.report import Answer, format_table, questions
+from questlog.report import TABLE_NAME, Answer, asked_tables, format_table, questions
 
 
 def test_every_question_has_a_title_and_asks_only_tables_the_lake_has() -> None:
@@ -13,8 +13,9 @@ def test_every_question_has_a_title_and_asks_only_tables_the_lake_has() -> None:
     assert len(found) >= 8
     for name, (title, sql) in found.items():
         assert title and not title.startswith("-"), name
-        asked = set(re.findall(r"hive\.default\.(\w+)", sql))
+        asked = set(re.findall(TABLE_NAME, sql))
         assert asked and asked <= tables, f"{name} asks {asked - tables}"
+    assert {"sword_purchases", "dead_letters", "assessments"} <= set(asked_tables())
 
 
 def test_answers_print_as_aligned_columns() -> None:
