@@ -280,6 +280,21 @@ def test_the_batch_jobs_run_the_local_jobs_on_a_schedule(
     assert len(names) == 1 and not names[0].endswith(job)
 
 
+def test_production_maintains_the_lake_and_the_laptop_profile_does_not() -> None:
+    def scheduled(*args: str) -> set[str]:
+        return {
+            d["metadata"]["name"]
+            for d in documents("questlog", *args)
+            if d["kind"] == "ScheduledSparkApplication"
+        }
+
+    assert scheduled("--values", str(PRODUCTION)) == {
+        "questlog-stream-assessments",
+        "questlog-stream-maintenance",
+    }
+    assert scheduled() == {"questlog-stream-assessments"}
+
+
 def test_maintenance_refuses_to_remove_orphans_younger_than_a_day() -> None:
     result = template("questlog-stream", "--set", "maintenance.orphanHours=1", check=False)
     assert result.returncode != 0 and "orphanHours" in result.stderr

@@ -2,7 +2,9 @@
 metastore lock, concurrently, and Trino reads them through its `iceberg` catalog and,
 redirected, its `hive` catalog, at any snapshot, and never writes them."""
 
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ from pyspark.sql import SparkSession
 from questlog import report
 from questlog.settings import StackSettings
 from questlog.stack.probes import NotReady
-from tests.helpers import unique
+from tests.helpers import eventually, publish, unique
 from tests.iceberg import (
     COMMITS,
     ROWS,
@@ -81,6 +83,21 @@ def test_trino_refuses_to_write_or_drop_them(
 def test_the_report_prints_the_snapshot_of_each_table_it_read(
     stack: StackSettings, trino: Any, tmp_path: Path
 ) -> None:
+    # A sword the stream lands first, so the table has a snapshot on a new stack too.
+    marker, now = unique("snapshot"), datetime.now(UTC).isoformat()
+    sword = {"event_id": marker, "user_id": marker, "occurred_at": now, "received_at": now}
+    sword |= {
+        "event_type": "purchase_sword",
+        "sword_type": "katana",
+        "sword_cost": 1,
+        "strength": 1.0,
+    }
+    publish(stack.kafka_bootstrap, "events", [(marker, json.dumps(sword))])
+    eventually(
+        trino,
+        f"SELECT count(*) FROM iceberg.default.sword_purchases WHERE user_id = '{marker}'",
+        [[1]],
+    )
     latest = (
         'SELECT snapshot_id, committed_at FROM iceberg.default."sword_purchases$snapshots" '
         "ORDER BY committed_at DESC LIMIT 1"
