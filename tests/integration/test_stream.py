@@ -129,6 +129,18 @@ def test_bad_records_become_dead_letters_and_repeated_ids_are_dropped(
     )
 
 
+def own_stream_env(topic: str, database: str, catalog: Path, tmp_path: Path) -> dict[str, str]:
+    """A stream run of a test's own: its topic, database, catalog, lake and checkpoints."""
+    return {
+        "QUESTLOG_EVENTS_TOPIC": topic,
+        "QUESTLOG_DATABASE": database,
+        "QUESTLOG_CATALOG_DIR": str(catalog),
+        "QUESTLOG_LAKE_ROOT": (tmp_path / "lake").as_uri(),
+        "QUESTLOG_CHECKPOINT_ROOT": (tmp_path / "checkpoints").as_uri(),
+        "QUESTLOG_STREAM_METRICS_PORT": str(free_port()),
+    }
+
+
 def test_an_event_type_added_to_the_catalog_gets_its_table(
     stack: StackSettings, trino: Trino, tmp_path: Path
 ) -> None:
@@ -168,14 +180,7 @@ def test_an_event_type_added_to_the_catalog_gets_its_table(
         stack,
         "stream",
         "--available-now",
-        env={
-            "QUESTLOG_EVENTS_TOPIC": topic,
-            "QUESTLOG_DATABASE": database,
-            "QUESTLOG_CATALOG_DIR": str(catalog),
-            "QUESTLOG_LAKE_ROOT": (tmp_path / "lake").as_uri(),
-            "QUESTLOG_CHECKPOINT_ROOT": (tmp_path / "checkpoints").as_uri(),
-            "QUESTLOG_STREAM_METRICS_PORT": str(free_port()),
-        },
+        env=own_stream_env(topic, database, catalog, tmp_path),
     )
 
     assert trino(
@@ -193,14 +198,7 @@ def test_a_new_catalog_version_adds_its_column_and_older_rows_read_null(
     catalog = tmp_path / "catalog"
     shutil.copytree(EVENTS_DIR, catalog)
     topic, database = unique("events"), unique("evolve")
-    env = {
-        "QUESTLOG_EVENTS_TOPIC": topic,
-        "QUESTLOG_DATABASE": database,
-        "QUESTLOG_CATALOG_DIR": str(catalog),
-        "QUESTLOG_LAKE_ROOT": (tmp_path / "lake").as_uri(),
-        "QUESTLOG_CHECKPOINT_ROOT": (tmp_path / "checkpoints").as_uri(),
-        "QUESTLOG_STREAM_METRICS_PORT": str(free_port()),
-    }
+    env = own_stream_env(topic, database, catalog, tmp_path)
     now = datetime.now(UTC).isoformat()
 
     def join(event_id: str, version: int, **extra: object) -> tuple[str, str]:
