@@ -33,10 +33,10 @@ from typing import Any
 import httpx
 from confluent_kafka import Producer
 from pyspark.sql import DataFrame, SparkSession
-from questlog_spark.parse import TABLE, parse_events, with_dedup_key
+from questlog_spark.parse import TABLE, with_dedup_key
 from questlog_spark.schemas import DEAD_LETTER_TABLE, PARTITION_COLUMN
 from questlog_spark.settings import LakeSettings
-from questlog_spark.stream import Stopwatch, append_tables
+from questlog_spark.stream import LakeRows, Stopwatch, append_tables
 from questlog_spark.tables import ensure_tables
 
 from bench import BASELINES
@@ -99,19 +99,19 @@ def backlog(spark: SparkSession, settings: StackSettings, topic: str) -> DataFra
     )
 
 
-def drain_native(raw: DataFrame, database: str) -> tuple[int, Stopwatch]:
+def drain_native(raw: DataFrame, database: str, lake_rows: LakeRows) -> tuple[int, Stopwatch]:
     """Parse once, append to each Iceberg table as the streaming app does; the rows landed,
     and the seconds of each step (the stream runs the first two as one Spark job)."""
     clock = Stopwatch()
     records = with_dedup_key(raw).persist()
     records.count()
     clock.lap("read")
-    parsed = parse_events(records, CATALOG, LakeSettings().allowed_lateness)
+    parsed = lake_rows.parse(records)
     parsed = parsed.repartition(TABLE, PARTITION_COLUMN).persist()
     landed = parsed.count()
     clock.lap("parse+shuffle")
     tables = {t.table for t in CATALOG.values()} | {DEAD_LETTER_TABLE}
-    append_tables(parsed, CATALOG, tables, database, {})
+    append_tables(parsed, lake_rows, tables, database, {})
     clock.lap("write+commit")
     parsed.unpersist()
     records.unpersist()
@@ -160,8 +160,9 @@ def bench_drain(settings: StackSettings, events: int, rounds: int) -> list[Drain
     results = []
     try:
         raw = backlog(spark, settings, topic)
+        lake_rows = LakeRows(CATALOG, lake.allowed_lateness)
         for round_ in range(1, rounds + 1):
-            native_rows, clock = drain_native(raw, lake.database)
+            native_rows, clock = drain_native(raw, lake.database, lake_rows)
             native_s = sum(seconds for _, seconds in clock.laps)
             steps = ", ".join(f"{step} {seconds:.1f}" for step, seconds in clock.laps)
             seed_s, seed_rows = timed(lambda: drain_seed(raw, f"{out}/seed", seed))

@@ -29,10 +29,9 @@ from questlog_spark import stream_metrics as metrics
 from questlog_spark.parse import (
     LATE,
     TABLE,
+    EventParser,
     dead_letter_rows,
     deduplicated,
-    parse_events,
-    table_rows,
     with_dedup_key,
 )
 from questlog_spark.schemas import DEAD_LETTER_TABLE, PARTITION_COLUMN
@@ -71,9 +70,31 @@ class Stopwatch:
 CHECKPOINT_PROPERTY, BATCH_PROPERTY = "questlog.checkpoint", "questlog.batch-id"
 
 
+class LakeRows:
+    """A parsed batch's rows for each lake table, typed as the table is. The expressions are
+    built once, not each batch (``EventParser``)."""
+
+    def __init__(self, catalog: dict[str, EventType], allowed_lateness: str) -> None:
+        self.parser = EventParser(catalog, allowed_lateness)
+        self._columns = {
+            table: [F.col(f.name).cast(f.dataType) for f in columns.fields]
+            for table, columns in table_columns(catalog).items()
+        }
+
+    def parse(self, records: DataFrame) -> DataFrame:
+        return self.parser.parse(records)
+
+    def of(self, parsed: DataFrame, table: str) -> DataFrame:
+        if table == DEAD_LETTER_TABLE:
+            rows = dead_letter_rows(parsed)
+        else:
+            rows = self.parser.table_rows(parsed, table)
+        return rows.select(self._columns[table])
+
+
 def append_tables(
     parsed: DataFrame,
-    catalog: dict[str, EventType],
+    lake_rows: LakeRows,
     tables: set[str],
     database: str,
     properties: dict[str, str],
@@ -82,16 +103,10 @@ def append_tables(
     ``properties`` in the snapshot summary. One file per (table, date) when ``parsed`` is
     partitioned by both (hence no shuffle by Iceberg, and a writer per date in a task). The
     appends are submitted at once, so Spark runs their tasks side by side."""
-    by_table = {t.table: t for t in catalog.values()}
-    columns = table_columns(catalog)
 
     def append(table: str) -> None:
-        if table == DEAD_LETTER_TABLE:
-            rows = dead_letter_rows(parsed)
-        else:
-            rows = table_rows(parsed, by_table[table])
         writer = (
-            rows.select([F.col(f.name).cast(f.dataType) for f in columns[table].fields])
+            lake_rows.of(parsed, table)
             .writeTo(f"`{database}`.`{table}`")
             .option("distribution-mode", "none")
             .option("fanout-enabled", "true")
@@ -111,12 +126,12 @@ class BatchCommitter:
         self.spark = spark
         self.settings = settings
         self.checkpoint = checkpoint
-        self.catalog = load_catalog(settings.catalog_dir)
+        self.lake_rows = LakeRows(load_catalog(settings.catalog_dir), settings.allowed_lateness)
         self.first = True
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         clock = Stopwatch()
-        parsed = parse_events(batch, self.catalog, self.settings.allowed_lateness)
+        parsed = self.lake_rows.parse(batch)
         # One task per (table, date), so each writes exactly one file; kept (spilling to
         # disk if need be) since each table's write reads it.
         parsed = parsed.repartition(TABLE, PARTITION_COLUMN).persist(StorageLevel.MEMORY_AND_DISK)
@@ -132,7 +147,7 @@ class BatchCommitter:
             self.first = False
         if tables:
             properties = {CHECKPOINT_PROPERTY: self.checkpoint, BATCH_PROPERTY: str(batch_id)}
-            append_tables(parsed, self.catalog, tables, self.settings.database, properties)
+            append_tables(parsed, self.lake_rows, tables, self.settings.database, properties)
             clock.lap("commit")
         parsed.unpersist()
         committed = [row for row in counts if row[TABLE] in tables]

@@ -16,10 +16,9 @@ from questlog_spark.parse import (
     LATE,
     REASON,
     TABLE,
+    EventParser,
     dead_letter_rows,
     deduplicated,
-    parse_events,
-    table_rows,
     with_dedup_key,
 )
 from questlog_spark.schemas import DEAD_LETTER_TABLE, PARTITION_COLUMN, event_columns
@@ -47,7 +46,7 @@ def record(event_type: str, **fields: Any) -> dict[str, Any]:
 
 
 def parse(spark: SparkSession, values: list[str], lateness: str = "1 hour") -> DataFrame:
-    return parse_events(kafka_records(spark, values), CATALOG, lateness)
+    return EventParser(CATALOG, lateness).parse(kafka_records(spark, values))
 
 
 @pytest.mark.parametrize("event_type", sorted({r.event_type for r in ROUTES}))
@@ -64,7 +63,8 @@ def test_a_valid_event_lands_typed_in_its_table(spark: SparkSession, event_type:
         for name in columns.fieldNames()
     }
     expected[PARTITION_COLUMN] = date(2026, 11, 25)
-    assertDataFrameEqual(table_rows(parsed, CATALOG[event_type]), [Row(**expected)])
+    rows = EventParser(CATALOG, "1 hour").table_rows(parsed, CATALOG[event_type].table)
+    assertDataFrameEqual(rows, [Row(**expected)])
     assert dead_letter_rows(parsed).count() == 0
 
 
@@ -114,7 +114,8 @@ def test_a_late_event_lands_in_the_date_it_happened(spark: SparkSession) -> None
         json.dumps(record("declare_war", event_id="recent", occurred_at="2026-11-25T02:30:00Z")),
     ]
     parsed = parse(spark, values, lateness="1 hour")
-    rows = {r["event_id"]: r for r in table_rows(parsed, CATALOG["declare_war"]).collect()}
+    wars = EventParser(CATALOG, "1 hour").table_rows(parsed, CATALOG["declare_war"].table)
+    rows = {r["event_id"]: r for r in wars.collect()}
     assert rows["old"][PARTITION_COLUMN] == date(2026, 11, 20)
     assert rows["recent"][PARTITION_COLUMN] == date(2026, 11, 25)
     assert sorted(parsed.where(LATE).select("offset").collect()) == [Row(offset=0)]
@@ -166,6 +167,7 @@ def test_a_type_added_to_the_catalog_gets_parsed_with_no_other_change(
     )
     catalog = load_catalog(tmp_path)
     sent = {**record("declare_peace"), "event_type": "tame_dragon", "dragon": "Smaug", "heads": 3}
-    parsed = parse_events(kafka_records(spark, [json.dumps(sent)]), catalog, "1 hour")
-    (row,) = table_rows(parsed, catalog["tame_dragon"]).collect()
+    parser = EventParser(catalog, "1 hour")
+    parsed = parser.parse(kafka_records(spark, [json.dumps(sent)]))
+    (row,) = parser.table_rows(parsed, "dragon_tamings").collect()
     assert (row["dragon"], row["heads"], row["user_id"]) == ("Smaug", 3, "player-1")
