@@ -8,6 +8,10 @@
 2. Small files: an hour of 10 s micro-batches (360 commits of one file in one date, as the
    stream makes them) queried by Trino, then the same table maintained by
    ``questlog_spark.compact`` and queried again; the ratio of the group-by's p50s.
+3. Layout: the same rows as in 1 in the lake's layout (partitioned by ``event_date``)
+   against an unpartitioned table and a table whose files are sorted by the group-by's
+   column: Trino's p50 of the group-by (the report's kind of question: a whole table
+   grouped) and of one day's count (an analyst's kind).
 
 The tables live in databases of their own (``bench_query``, ``bench_files``) under the
 lake, built with the streaming app's own table job and maintenance job.
@@ -27,7 +31,7 @@ from questlog_spark.compact import Maintainer, Retention
 from questlog_spark.lake import LakeFiles
 from questlog_spark.schemas import PARTITION_COLUMN
 from questlog_spark.settings import LakeSettings
-from questlog_spark.tables import ensure_tables, table_columns
+from questlog_spark.tables import create_iceberg_table_sql, ensure_tables, table_columns
 
 from bench import spark as bench_spark
 from bench.figures import Figure, run_alone
@@ -46,6 +50,7 @@ GROUP_BY = (
     "round(avg(strength), 3) AS strength FROM {table} GROUP BY sword_type ORDER BY sword_type"
 )
 POINT = "SELECT user_id, sword_type, sword_cost FROM {table} WHERE event_id = '{event_id}'"
+ONE_DAY = "SELECT count(*), sum(sword_cost) FROM {table} WHERE event_date = DATE '{day}'"
 
 
 def generated_rows(spark: SparkSession, rows: int, dates: list[str]) -> DataFrame:
@@ -155,6 +160,50 @@ def small_files_vs_compacted(
     return small, p50(lambda: trino_rows(stack, sql), times), done.files_rewritten
 
 
+@dataclass(frozen=True)
+class LayoutTimes:
+    """p50s of (group-by, one day's count) per layout."""
+
+    by_day: tuple[float, float]
+    unpartitioned: tuple[float, float]
+    sorted_by_day: tuple[float, float]
+
+
+def layouts(
+    spark: SparkSession, stack: StackSettings, settings: LakeSettings, day: str, times: int
+) -> LayoutTimes:
+    """The lake's table of part 1 against the same rows unpartitioned, and by day with each
+    file sorted by ``sword_type``; every layout must give the same answers."""
+    database, lake = settings.database, settings.table_uri(TABLE)
+    rows = spark.table(f"`{database}`.`{TABLE}`")
+    flat, ordered = f"`{database}`.`{TABLE}_flat`", f"`{database}`.`{TABLE}_sorted`"
+    spark.sql(create_iceberg_table_sql(flat, rows.schema, f"{lake}_flat"))
+    spark.sql(create_iceberg_table_sql(ordered, rows.schema, f"{lake}_sorted", PARTITION_COLUMN))
+    # One file, as maintenance leaves a table this size; one file per date, each sorted.
+    rows.coalesce(1).writeTo(flat).append()
+    by_date = rows.repartition(PARTITION_COLUMN)
+    by_date = by_date.sortWithinPartitions(PARTITION_COLUMN, "sword_type")
+    by_date.writeTo(ordered).option("distribution-mode", "none").append()
+
+    def timed(table: str) -> tuple[float, float]:
+        name = f"hive.{database}.{table}"
+        queries = [GROUP_BY.format(table=name), ONE_DAY.format(table=name, day=day)]
+        answers = [trino_rows(stack, sql) for sql in queries]
+        if answers != expected:
+            raise SystemExit(f"bench: {table} answers {answers}, the lake's table {expected}")
+        return query_p50(queries[0]), query_p50(queries[1])
+
+    def query_p50(sql: str) -> float:
+        return p50(lambda: trino_rows(stack, sql), times)
+
+    lake_table = f"hive.{database}.{TABLE}"
+    expected = [
+        trino_rows(stack, GROUP_BY.format(table=lake_table)),
+        trino_rows(stack, ONE_DAY.format(table=lake_table, day=day)),
+    ]
+    return LayoutTimes(timed(TABLE), timed(f"{TABLE}_flat"), timed(f"{TABLE}_sorted"))
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows for Trino vs DuckDB")
     parser.add_argument("--batches", type=int, default=360, help="micro-batch files")
@@ -183,6 +232,8 @@ def run(args: argparse.Namespace) -> list[Figure]:
         frame = generated_rows(spark, batches * 1000, [today.isoformat()])
         land_as_batches(spark, files, frame, batches)
         small, compacted, files_before = small_files_vs_compacted(spark, stack, files, times)
+        print("\n3. Layouts: the rows of 1 by day, unpartitioned, and by day sorted ...")
+        layout = layouts(spark, stack, query, dates[0], times)
     finally:
         spark.stop()
     ms = 1000
@@ -204,7 +255,33 @@ def run(args: argparse.Namespace) -> list[Figure]:
             "<= 1.5x",
             small <= 1.5 * compacted,
         ),
+        *layout_figures(layout),
     ]
+
+
+def layout_figures(layout: LayoutTimes) -> list[Figure]:
+    ms = 1000
+    figures = []
+    for name, (lake, other) in {
+        "group-by": (layout.by_day[0], layout.unpartitioned[0]),
+        "one day's count": (layout.by_day[1], layout.unpartitioned[1]),
+    }.items():
+        figures.append(
+            Figure(
+                f"query: Trino {name}, by day vs unpartitioned (p50)",
+                f"{lake * ms:.0f} ms vs {other * ms:.0f} ms",
+                lake / other,
+            )
+        )
+    sorted_group, lake_group = layout.sorted_by_day[0], layout.by_day[0]
+    figures.append(
+        Figure(
+            "query: Trino group-by, by day with files sorted by sword_type vs unsorted (p50)",
+            f"{sorted_group * ms:.0f} ms vs {lake_group * ms:.0f} ms",
+            sorted_group / lake_group,
+        )
+    )
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
