@@ -78,6 +78,9 @@ class StackSettings(BaseSettings):
     metastore_heap: str = "512m"
     trino_heap: str = "1536m"
     spark_heap: str = "1536m"
+    # Minutes between the rounds of lake maintenance the streaming app runs (what
+    # `make compact` does; on Kubernetes a scheduled job does it); 0 for none.
+    maintenance_minutes: float = Field(default=60, ge=0)
 
     # Seconds each component gets to become ready after it is started.
     start_timeout: float = Field(default=180.0, gt=0)

@@ -420,7 +420,8 @@ class Stream(Component):
         return spark_submit_command(self.settings, "stream")
 
     def environment(self) -> dict[str, str]:
-        return spark_environment(self.settings)
+        minutes = str(self.settings.maintenance_minutes)
+        return {**spark_environment(self.settings), "QUESTLOG_MAINTENANCE_MINUTES": minutes}
 
     def probe(self) -> str:
         if probes.prometheus_value(self.endpoint, "questlog_stream_query_active") != 1:

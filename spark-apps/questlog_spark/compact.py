@@ -16,9 +16,12 @@
 """
 
 import argparse
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_fixed
 
@@ -116,6 +119,26 @@ class Maintainer:
             f"data files of expired snapshots deleted, {orphans} orphan files removed"
         )
         return done
+
+
+def maintain_every(
+    spark: SparkSession, settings: LakeSettings, minutes: float, say: Say = print
+) -> None:
+    """Maintain every event table each ``minutes`` (with the defaults of ``main``), from a
+    thread of this app, in its Spark session: the streaming app's, where nothing else
+    schedules the job. A table whose maintenance fails is tried again the next round."""
+    maintainer = Maintainer(spark, settings, say)
+
+    def rounds() -> None:
+        while True:
+            time.sleep(minutes * 60)
+            for table in maintainer.tables:
+                try:
+                    maintainer.maintain(table, None, 2, Retention())
+                except PySparkException as error:
+                    say(f"{table}: maintenance failed, next round in {minutes:g} min: {error}")
+
+    threading.Thread(target=rounds, name="maintenance", daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -33,6 +33,9 @@ class LakeSettings(BaseSettings):
     # Cap on Kafka records per micro-batch, which bounds a batch's memory when a backlog
     # is drained.
     max_offsets_per_trigger: int = Field(default=50_000, gt=0)
+    # Minutes between the rounds of maintenance (``compact``) the streaming app runs itself,
+    # where nothing else schedules it (the local stack); 0 for none.
+    maintenance_minutes: float = Field(default=0, ge=0)
     # The streaming app's Prometheus endpoint.
     stream_metrics_host: str = "127.0.0.1"
     stream_metrics_port: int = 8001

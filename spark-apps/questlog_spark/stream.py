@@ -7,7 +7,8 @@ commit per table, whose snapshot records the stream's checkpoint and the batch i
 re-runs a batch whose end it did not record (the app was killed, say) with the same
 records; each table that already has a snapshot of that batch is skipped. When the query
 fails (Kafka away, say) it is started again from its checkpoint, as a SparkApplication
-with ``restartPolicy: Always``.
+with ``restartPolicy: Always``. With ``QUESTLOG_MAINTENANCE_MINUTES`` set, it also
+maintains the tables itself every so many minutes (``compact.maintain_every``).
 
     spark-submit stream.py [--available-now]
 """
@@ -26,6 +27,7 @@ from pyspark.sql.streaming.query import StreamingQuery
 
 from questlog.catalog import EventType, load_catalog
 from questlog_spark import stream_metrics as metrics
+from questlog_spark.compact import maintain_every
 from questlog_spark.parse import (
     LATE,
     TABLE,
@@ -215,6 +217,8 @@ def main(argv: list[str] | None = None) -> None:
     settings = get_lake_settings()
     spark = SparkSession.builder.appName("questlog-stream").getOrCreate()
     ensure_tables(spark, settings, say=log.info)
+    if settings.maintenance_minutes:
+        maintain_every(spark, settings, settings.maintenance_minutes, say=log.info)
     start_http_server(settings.stream_metrics_port, addr=settings.stream_metrics_host)
     spark.streams.addListener(metrics.ProgressMetrics())
     failures = 0

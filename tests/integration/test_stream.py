@@ -1,16 +1,20 @@
 """The streaming app of the running stack, end to end: events posted to the ingest API (or
 produced straight to Kafka) become typed rows Trino reads, bad records become dead letters,
-repeated event ids are dropped, an event type added to the catalog gets its table, and the
+repeated event ids are dropped, an event type added to the catalog gets its table, the
 table job creates the Iceberg tables and moves a table of the older Parquet layout onto
-Iceberg with its rows."""
+Iceberg with its rows, and the stream maintains its tables on a schedule of its own."""
 
 import json
+import os
 import random
 import shutil
+import subprocess
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
+import psutil
 from pyspark.sql import SparkSession
 from questlog_ingest.game import ROUTES
 from questlog_spark.attempts import TABLES as ASSESSMENT_TABLES
@@ -19,8 +23,8 @@ from questlog_spark.schemas import DEAD_LETTER_TABLE
 from questlog.catalog import EVENTS_DIR, load_catalog
 from questlog.settings import StackSettings
 from questlog.stack.components import Stream
-from questlog.stack.probes import prometheus_value
-from questlog.stack.spark import spark_submit
+from questlog.stack.probes import NotReady, prometheus_value
+from questlog.stack.spark import spark_environment, spark_submit, spark_submit_command
 from tests.helpers import Trino, eventually, free_port, publish, unique
 
 CATALOG = load_catalog()
@@ -261,3 +265,79 @@ def test_the_table_job_creates_every_table_and_moves_older_ones_onto_iceberg(
     ) == [["e-1", "Iron Legion", datetime(2026, 1, 2, 3, 4, 5), None, date(2026, 1, 2)]]
     assert not list(lake.glob("guild_joins/event_date=*"))
     assert trino(f'SELECT count(*) FROM iceberg.{database}."guild_joins$snapshots"') == [[1]]
+
+
+def test_the_stream_maintains_its_tables_on_its_own_schedule(
+    stack: StackSettings, trino: Trino, tmp_path: Path
+) -> None:
+    """With ``QUESTLOG_MAINTENANCE_MINUTES`` set (as the local stack sets it), the streaming
+    app compacts its tables itself while it goes on landing events: a rewrite replaces the
+    partition's micro-batch files, and every event lands once."""
+    topic, database = unique("events"), unique("maintained")
+    env = {
+        **os.environ,
+        **spark_environment(stack),
+        **own_stream_env(topic, database, EVENTS_DIR, tmp_path),
+        "QUESTLOG_TRIGGER_SECONDS": "2",
+        "QUESTLOG_MAINTENANCE_MINUTES": "0.5",
+    }
+    now = datetime.now(UTC).isoformat()
+    sent = 0
+
+    def swords(count: int) -> list[tuple[str, str]]:
+        nonlocal sent
+        sent += count
+        return [
+            (
+                "player-1",
+                json.dumps(
+                    {
+                        "event_id": f"s-{sent - i}",
+                        "event_type": "purchase_sword",
+                        "user_id": "player-1",
+                        "occurred_at": now,
+                        "received_at": now,
+                        "sword_type": "katana",
+                        "sword_cost": 300,
+                        "strength": 5.0,
+                    }
+                ),
+            )
+            for i in range(count)
+        ]
+
+    snapshots = f'iceberg.{database}."sword_purchases$snapshots"'
+    # A rewrite of data files (rewriting the manifests is a 'replace' too, without these).
+    deleted = "CAST(element_at(summary, 'deleted-data-files') AS integer)"
+    rewrites = f"SELECT count({deleted}) FROM {snapshots} WHERE operation = 'replace'"
+    log = (tmp_path / "stream.log").open("w")
+    stream = subprocess.Popen(
+        spark_submit_command(stack, "stream"), env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not rewritten(trino, rewrites):  # a few events a second: a file a batch
+            assert time.monotonic() < deadline, f"no rewrite in 300 s; see {log.name}"
+            publish(stack.kafka_bootstrap, topic, swords(5))
+            time.sleep(1)
+        publish(stack.kafka_bootstrap, topic, swords(5))  # and more after the rewrite
+        eventually(
+            trino,
+            f"SELECT count(*), count(DISTINCT event_id) FROM hive.{database}.sword_purchases",
+            [[sent, sent]],
+        )
+    finally:
+        spark = psutil.Process(stream.pid)
+        for process in [*spark.children(recursive=True), spark]:
+            process.terminate()
+        stream.wait(60)
+        log.close()
+    ((replaced,),) = trino(f"SELECT max({deleted}) FROM {snapshots} WHERE operation = 'replace'")
+    assert isinstance(replaced, int) and replaced >= 2
+
+
+def rewritten(trino: Trino, rewrites: str) -> bool:
+    try:
+        return bool(trino(rewrites)[0][0])
+    except NotReady:  # the stream has not created the table yet
+        return False
