@@ -25,7 +25,7 @@ class Figure:
     def shown_ratio(self) -> str:
         if self.ratio is None:
             return ""
-        return f"{self.ratio:.0%}" if self.percent else f"{self.ratio:.2g}x"
+        return f"{self.ratio:.0%}" if self.percent else f"{self.ratio:.3g}x"
 
 
 def markdown(figures: list[Figure]) -> str:
