@@ -31,6 +31,8 @@ from questlog_spark.settings import LakeSettings, get_lake_settings
 from questlog_spark.tables import Say, table_columns
 
 CATALOG = "spark_catalog"
+# A partition is compacted once it holds this many data files.
+MIN_FILES = 2
 PROCEDURES = f"{CATALOG}.system"
 
 
@@ -76,7 +78,9 @@ class Maintainer:
         (row,) = self.spark.sql(f"CALL {PROCEDURES}.{procedure}({named})").collect()
         return {key: int(value or 0) for key, value in row.asDict().items()}
 
-    def compact(self, table: str, date: str | None = None, min_files: int = 2) -> tuple[int, int]:
+    def compact(
+        self, table: str, date: str | None = None, min_files: int = MIN_FILES
+    ) -> tuple[int, int]:
         """Rewrite the table's partitions (or the one of ``date``) of at least ``min_files``
         files; (files rewritten, files written)."""
         arguments = {
@@ -121,20 +125,20 @@ class Maintainer:
         return done
 
 
-def maintain_every(
-    spark: SparkSession, settings: LakeSettings, minutes: float, say: Say = print
-) -> None:
-    """Maintain every event table each ``minutes`` (with the defaults of ``main``), from a
-    thread of this app, in its Spark session: the streaming app's, where nothing else
-    schedules the job. A table whose maintenance fails is tried again the next round."""
+def maintain_every(spark: SparkSession, settings: LakeSettings, say: Say = print) -> None:
+    """Maintain every event table each ``settings.maintenance_minutes`` (with the defaults
+    of ``main``), from a thread of this app, in its Spark session: the streaming app's, where
+    nothing else schedules the job. A table whose maintenance fails is tried again the next
+    round."""
     maintainer = Maintainer(spark, settings, say)
+    minutes = settings.maintenance_minutes
 
     def rounds() -> None:
         while True:
             time.sleep(minutes * 60)
             for table in maintainer.tables:
                 try:
-                    maintainer.maintain(table, None, 2, Retention())
+                    maintainer.maintain(table, None, MIN_FILES, Retention())
                 except PySparkException as error:
                     say(f"{table}: maintenance failed, next round in {minutes:g} min: {error}")
 
@@ -146,7 +150,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--table", help="only this table (default: every event table)")
     parser.add_argument("--date", help=f"only this {PARTITION_COLUMN} (default: every date)")
     parser.add_argument(
-        "--min-files", type=int, default=2, help="compact partitions with at least this many files"
+        "--min-files",
+        type=int,
+        default=MIN_FILES,
+        help="compact partitions with at least this many files",
     )
     defaults = Retention()
     parser.add_argument(

@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> None:
     spark = SparkSession.builder.appName("questlog-stream").getOrCreate()
     ensure_tables(spark, settings, say=log.info)
     if settings.maintenance_minutes:
-        maintain_every(spark, settings, settings.maintenance_minutes, say=log.info)
+        maintain_every(spark, settings, say=log.info)
     start_http_server(settings.stream_metrics_port, addr=settings.stream_metrics_host)
     spark.streams.addListener(metrics.ProgressMetrics())
     failures = 0
