@@ -35,8 +35,11 @@ def run(
     seconds: float,
     concurrency: int,
     body: Path | None = None,
+    headers: dict[str, str] | None = None,
 ) -> LoadResult:
     command = [str(hey), "-z", f"{seconds}s", "-c", str(concurrency)]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
     if body is not None:
         command += ["-m", "POST", "-T", "application/json", "-D", str(body)]
     completed = subprocess.run([*command, url], capture_output=True, text=True, check=True)

@@ -150,10 +150,20 @@ def run(args: argparse.Namespace) -> list[Figure]:
         # it was written, always publishes to `events`.)
         "QUESTLOG_EVENTS_TOPIC": "bench.events",
         "QUESTLOG_INVALID_TOPIC": "bench.events.invalid",
+        "QUESTLOG_REGISTRY_URL": f"sqlite:///{work / 'registry.db'}",
         "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
     }
     api = [sys.executable, "-m", *API_COMMAND, "--host", "127.0.0.1", "--port", str(api_port)]
     seed = [sys.executable, "-m", "flask", "--app", str(SEED_APP), "run", "--port", str(seed_port)]
+    # Every load sends the write key (the seed app ignores it), as every client must.
+    key = subprocess.run(
+        [sys.executable, "-m", "questlog_ingest.keys", "create", "bench"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    headers = {"Authorization": f"Bearer {key}"}
     results: dict[str, list[hey.LoadResult]] = {load.name: [] for load in loads}
     with process(api, env, work / "api.log"), process(seed, env, work / "seed.log"):
         wait_until(lambda: api_ready(api_port), "questlog's API")
@@ -167,7 +177,7 @@ def run(args: argparse.Namespace) -> list[Figure]:
             # The seed app publishes to the pipeline's topic: the stream lands its events
             # before the next load starts, not while that load is measured.
             wait_until_caught_up(settings)
-            return _run(load, api_port, seed_port, seconds, args.concurrency)
+            return _run(load, api_port, seed_port, seconds, args.concurrency, headers)
 
         for load in loads:
             measure(load, 2)
@@ -184,10 +194,16 @@ def run(args: argparse.Namespace) -> list[Figure]:
 
 
 def _run(
-    load: Load, api_port: int, seed_port: int, seconds: float, concurrency: int
+    load: Load,
+    api_port: int,
+    seed_port: int,
+    seconds: float,
+    concurrency: int,
+    headers: dict[str, str],
 ) -> hey.LoadResult:
     port = seed_port if load.seed else api_port
-    return hey.run(HEY, f"http://127.0.0.1:{port}{load.path}", seconds, concurrency, load.body)
+    url = f"http://127.0.0.1:{port}{load.path}"
+    return hey.run(HEY, url, seconds, concurrency, load.body, headers)
 
 
 def _loads_table(

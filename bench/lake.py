@@ -47,7 +47,7 @@ from questlog.catalog import load_catalog
 from questlog.settings import REPO_ROOT, StackSettings, get_settings
 from questlog.stack import lifecycle
 from questlog.stack.probes import create_topics, trino_query
-from questlog.traffic import sample_events
+from questlog.traffic import event_headers, sample_events
 
 SEED_FILTER = BASELINES / "seed_udf_filter.py"
 REPORT = REPO_ROOT / "reports" / "bench-lake.md"
@@ -197,7 +197,7 @@ class Poster:
 
     def _run(self) -> None:
         rng = random.Random()
-        with httpx.Client(headers={"User-Agent": "questlog-bench"}, timeout=30) as client:
+        with httpx.Client(headers=event_headers("questlog-bench"), timeout=30) as client:
             while not self._stop.is_set():
                 response = client.post(self.url, json={"events": sample_events(self.batch, rng)})
                 if response.status_code == 202:
@@ -244,7 +244,7 @@ def bench_freshness(settings: StackSettings, seconds: float) -> list[float]:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             response = client.post(
-                f"{settings.api_url}/v1/events", json=probe, headers={"User-Agent": agent}
+                f"{settings.api_url}/v1/events", json=probe, headers=event_headers(agent)
             )
             acked[response.json()["accepted"][0]["event_id"]] = time.monotonic()
             time.sleep(0.5)

@@ -33,6 +33,10 @@ MAX_FAILURE_RATIO = float(os.environ.get("QUESTLOG_LOAD_MAX_FAILURE_RATIO", "0.0
 MAX_P95_MS = float(os.environ.get("QUESTLOG_LOAD_MAX_P95_MS", "500"))
 # Where the run's summary (events accepted, by client) is written when Locust quits.
 SUMMARY = os.environ.get("QUESTLOG_LOAD_SUMMARY", "")
+# Every request carries the write key of QUESTLOG_WRITE_KEY (the game routes need one
+# only where a deployment says so).
+KEY = os.environ.get("QUESTLOG_WRITE_KEY", "")
+AUTHORIZATION = {"Authorization": f"Bearer {KEY}"} if KEY else {}
 
 REALMS = ["eu", "us", "asia", "oce"]
 PROVIDERS = ["comcast.com", "att.com", "verizon.net", "bt.co.uk", "orange.fr", "ntt.jp"]
@@ -60,7 +64,7 @@ class Player(GameClient):
     def on_start(self) -> None:
         self.user_id = f"player-{uuid.uuid4().hex[:10]}"
         host = f"{random.choice(REALMS)}.user{random.randrange(1000)}.{random.choice(PROVIDERS)}"
-        self.headers = {"Host": host, "User-Agent": f"{AGENT}/player"}
+        self.headers = {"Host": host, "User-Agent": f"{AGENT}/player", **AUTHORIZATION}
         self.call_route("/Enrol_pilot", self.user_id, self.headers)
 
     @task(30)
@@ -113,7 +117,7 @@ class BatchClient(FastHttpUser):
     @task
     def send_batch(self) -> None:
         batch = sample_events(100, random.Random())
-        headers = {"User-Agent": f"{AGENT}/batch"}
+        headers = {"User-Agent": f"{AGENT}/batch", **AUTHORIZATION}
         with self.rest("POST", "/v1/events", json={"events": batch}, headers=headers) as response:
             assert response.status_code == 202, f"{response.status_code},"
             assert len(response.js["accepted"]) == 100, f"{response.js['rejected'][:2]},"
@@ -127,7 +131,7 @@ class ApacheBench(GameClient):
     @task
     def ab_loop(self) -> None:
         host = random.choice(["user1.comcast.com", "user2.att.com"])
-        headers = {"Host": host, "User-Agent": f"{AGENT}/ab"}
+        headers = {"Host": host, "User-Agent": f"{AGENT}/ab", **AUTHORIZATION}
         for _ in range(10):
             self.call_route("/purchase_a_sword", "ab-user", headers)
 

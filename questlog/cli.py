@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 from pydantic import ValidationError
+from questlog_ingest import keys
 from questlog_ingest.registry.fleets import WEAPONS
+from questlog_ingest.settings import IngestSettings
 from questlog_spark.settings import get_lake_settings
 
 from questlog import demo, load, pilots, publish, report
@@ -21,8 +23,8 @@ from questlog.k8s import Node
 from questlog.k8s import cluster as k8s_cluster
 from questlog.k8s.images import ImageMissing
 from questlog.settings import get_settings
-from questlog.stack import lifecycle, supervisor
-from questlog.stack.components import COMPONENTS
+from questlog.stack import lifecycle, supervisor, write_key
+from questlog.stack.components import COMPONENTS, IngestApi
 from questlog.stack.install import SetupError, install
 from questlog.stack.java import system_java
 from questlog.stack.probes import NotReady, kafka_topics
@@ -110,6 +112,11 @@ def cmd_pilots(args: argparse.Namespace) -> int:
     else:
         pilots.replay(api, _say)
     return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    registry = IngestSettings(registry_url=IngestApi(get_settings()).registry_url)
+    return keys.main(args.arguments, "questlog keys", registry)
 
 
 def cmd_assessments(args: argparse.Namespace) -> int:
@@ -233,6 +240,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     for action in pilot_commands.choices.values():
         action.set_defaults(run=cmd_pilots)
+    key_commands = commands.add_parser(
+        "keys",
+        help="create, list and revoke the write keys that may post events (keys --help)",
+        add_help=False,
+    )
+    key_commands.add_argument("arguments", nargs=argparse.REMAINDER)
+    key_commands.set_defaults(run=cmd_keys)
     assessments = commands.add_parser(
         "assessments", help="the ed-tech project's assessment attempts"
     ).add_subparsers(dest="action", required=True)
@@ -279,11 +293,12 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     try:
-        get_settings()
+        settings = get_settings()
     except ValidationError as error:
         messages = "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
         print(f"questlog {args.command}: invalid settings: {messages}", file=sys.stderr)
         return 2
+    write_key.export(settings)  # the loads, the demo and the bench post with the stack's key
     try:
         return int(args.run(args))
     except (

@@ -124,6 +124,11 @@ class StackSettings(BaseSettings):
         return Path(urlsplit(self.lake_root).path)
 
     @property
+    def write_key_file(self) -> Path:
+        """The local stack's write key (for the demo, the canary, loads and benchmarks)."""
+        return self.state_dir / "write-key"
+
+    @property
     def lake_on_s3(self) -> bool:
         return self.lake_root.startswith("s3a://")
 

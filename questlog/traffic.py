@@ -4,6 +4,7 @@ the API's container (which runs ``questlog.smoke`` as a Helm test) can use it.""
 
 import argparse
 import json
+import os
 import random
 import signal
 import sys
@@ -47,12 +48,20 @@ def sample_events(count: int, rng: random.Random) -> list[dict[str, Any]]:
     ]
 
 
+def event_headers(user_agent: str) -> dict[str, str]:
+    """Headers of a POST to /v1/events: its write key comes from ``QUESTLOG_WRITE_KEY``."""
+    headers = {"Content-Type": "application/json", "User-Agent": user_agent}
+    if key := os.environ.get("QUESTLOG_WRITE_KEY"):
+        headers["Authorization"] = f"Bearer {key}"
+    return headers
+
+
 def post_batch(api_url: str, events: list[dict[str, Any]], user_agent: str) -> int:
     """POST one batch to the ingest API; the number of events it accepted."""
     request = urllib.request.Request(
         f"{api_url}/v1/events",
         data=json.dumps({"events": events}).encode(),
-        headers={"Content-Type": "application/json", "User-Agent": user_agent},
+        headers=event_headers(user_agent),
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         return len(json.load(response)["accepted"])
@@ -139,7 +148,7 @@ def post_for(
         request = urllib.request.Request(
             f"{api_url}/v1/events",
             data=pending,
-            headers={"Content-Type": "application/json", "User-Agent": user_agent},
+            headers=event_headers(user_agent),
         )
         pause = 0.05
         try:

@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
+from questlog_ingest.registry.keys import WriteKeys
+from questlog_ingest.registry.store import Registry, open_engine
 
 from questlog.stack.probes import topic_ends
 
@@ -22,6 +24,16 @@ def properties(text: str) -> dict[str, str]:
     """The ``key=value`` lines of a Java properties file (Trino's, Kafka's)."""
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
     return dict(line.split("=", 1) for line in lines)
+
+
+def new_write_key(registry_url: str, name: str = "tests") -> str:
+    """A write key created in the registry at ``registry_url`` (migrated first)."""
+    registry = Registry(open_engine(registry_url))
+    try:
+        registry.migrate()
+        return WriteKeys(registry).create(name)
+    finally:
+        registry.engine.dispose()
 
 
 def unique(prefix: str) -> str:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from questlog.settings import StackSettings
-from questlog.stack import probes
+from questlog.stack import probes, write_key
 from questlog.stack.install import TRINO_PLUGINS, SetupError, lib_dir, spark_jars, trino_home
 from questlog.stack.java import system_java, trino_java
 from questlog.stack.spark import s3a_properties, spark_environment, spark_submit_command
@@ -382,8 +382,14 @@ class IngestApi(Component):
     def endpoint(self) -> str:
         return self.settings.api_url
 
+    @property
+    def registry_url(self) -> str:
+        return f"sqlite:///{self.data_dir / 'registry.db'}"
+
     def prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        write_key.ensure(self.settings, self.registry_url)
+        write_key.export(self.settings)
 
     def command(self) -> list[str]:
         host, port = self.settings.host, str(self.settings.api_port)
@@ -392,7 +398,7 @@ class IngestApi(Component):
     def environment(self) -> dict[str, str]:
         return {
             "QUESTLOG_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
-            "QUESTLOG_REGISTRY_URL": f"sqlite:///{self.data_dir / 'registry.db'}",
+            "QUESTLOG_REGISTRY_URL": self.registry_url,
         }
 
     def probe(self) -> str:
@@ -458,6 +464,9 @@ class Canary(Component):
             f"--port={settings.canary_port}",
             f"--interval={settings.canary_interval_seconds:g}",
         ]
+
+    def environment(self) -> dict[str, str]:
+        return {write_key.ENV: self.settings.write_key_file.read_text().strip()}
 
     def probe(self) -> str:
         probes.http_ready(self.endpoint)

@@ -20,6 +20,8 @@ ENVELOPE_COLUMNS = T.StructType(
         T.StructField("user_id", T.StringType()),
         T.StructField("host", T.StringType()),
         T.StructField("user_agent", T.StringType()),
+        # The name of the write key the event was posted with (null from an open route).
+        T.StructField("source", T.StringType()),
     ]
 )
 # Every record the ingest API publishes has these set.

@@ -45,6 +45,7 @@ class Pipeline:
     stream: Container
     s3: Container
     prometheus: Container
+    write_key: str  # created with the API image's own command
 
     def url(self, container: Container, port: int) -> str:
         return f"http://127.0.0.1:{published(container, port)}"
@@ -89,7 +90,12 @@ def pipeline(containers: Containers) -> Iterator[Pipeline]:
     prometheus = run("prometheus", "prometheus", publish=(9090,))
     for container in (api, trino, stream, prometheus):
         containers.wait_healthy(container)
-    yield Pipeline(containers, kafka, api, metastore, trino, stream, s3, prometheus)
+    code, output = api.exec_run(
+        ["python", "-m", "questlog_ingest.keys", "create", "image-tests"], demux=True
+    )
+    assert code == 0, output
+    key = output[0].decode().strip()
+    yield Pipeline(containers, kafka, api, metastore, trino, stream, s3, prometheus, key)
 
 
 def test_the_api_is_ready_against_the_kafka_image(pipeline: Pipeline) -> None:
@@ -128,7 +134,10 @@ def test_the_metastore_on_the_postgresql_image_answers_thrift(pipeline: Pipeline
     assert code == 0 and output.decode().split() == ["default"], output
 
 
-def test_trino_reads_what_the_stream_wrote_to_the_lake_on_s3(pipeline: Pipeline) -> None:
+def test_trino_reads_what_the_stream_wrote_to_the_lake_on_s3(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QUESTLOG_WRITE_KEY", pipeline.write_key)
     trino_port = published(pipeline.trino, 8080)
     assert trino_query("127.0.0.1", trino_port, "SELECT 1") == [[1]]
     agent = f"questlog-image-test/{uuid.uuid4().hex[:8]}"
@@ -159,6 +168,7 @@ def test_the_helm_test_hooks_check_passes_from_the_api_image(pipeline: Pipeline)
             *("python", "-m", "questlog.smoke", "--events=50", "--timeout=240"),
             *("--api=http://api:8000", "--trino=http://trino:8080"),
         ],
+        environment={"QUESTLOG_WRITE_KEY": pipeline.write_key},
     )
     assert code == 0, output
     assert "OK: Trino returns all 50 events" in output

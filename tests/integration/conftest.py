@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from questlog.settings import StackSettings, get_settings
-from questlog.stack import lifecycle
+from questlog.stack import lifecycle, write_key
 from questlog.stack.probes import trino_query
 from tests.postgres import postgres_server
 
@@ -23,6 +23,7 @@ def stack() -> Iterator[StackSettings]:
     was_running = all(s.ready for s in lifecycle.status(settings))
     if not was_running:
         lifecycle.up(settings)
+    write_key.export(settings)  # what the tests post to the stack's API is sent with its key
     yield settings
     if not was_running:
         lifecycle.down(settings)

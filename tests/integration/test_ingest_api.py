@@ -3,6 +3,7 @@ overridden as the FastAPI docs do it), and as the stack's own Uvicorn process.""
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,13 +16,14 @@ from questlog_ingest.settings import IngestSettings, get_settings
 
 from questlog.settings import StackSettings
 from questlog.stack.probes import topic_ends
-from tests.helpers import read_topic, unique
+from tests.helpers import new_write_key, read_topic, unique
 
 
 @pytest.fixture
-def api_settings(stack: StackSettings) -> IngestSettings:
+def api_settings(stack: StackSettings, tmp_path: Path) -> IngestSettings:
     return IngestSettings(
         kafka_bootstrap=stack.kafka_bootstrap,
+        registry_url=f"sqlite:///{tmp_path / 'registry.db'}",
         events_topic=unique("events"),
         invalid_topic=unique("invalid"),
         max_body_bytes=64 * 1024,
@@ -32,10 +34,16 @@ def api_settings(stack: StackSettings) -> IngestSettings:
 
 
 @pytest.fixture
-def client(api_settings: IngestSettings) -> Iterator[TestClient]:
+def bearer(api_settings: IngestSettings) -> dict[str, str]:
+    """The Authorization header of a write key named ``tests``."""
+    return {"Authorization": f"Bearer {new_write_key(api_settings.registry_url)}"}
+
+
+@pytest.fixture
+def client(api_settings: IngestSettings, bearer: dict[str, str]) -> Iterator[TestClient]:
     app = create_app()
     app.dependency_overrides[get_settings] = lambda: api_settings
-    with TestClient(app) as test_client:
+    with TestClient(app, headers=bearer) as test_client:
         yield test_client
 
 
@@ -80,6 +88,7 @@ def test_single_event_lands_complete_and_keyed_by_user(
         "user_id": "player-1",
         "host": "testserver",
         "user_agent": "ab/2.3",
+        "source": "tests",
         "sword_type": "katana",
         "sword_cost": 300,
         "strength": 7.5,
@@ -268,13 +277,13 @@ def test_an_event_type_that_is_not_a_string_is_rejected_not_a_crash(client: Test
 
 
 def test_a_full_producer_queue_is_answered_503_and_nothing_is_sent(
-    api_settings: IngestSettings,
+    api_settings: IngestSettings, bearer: dict[str, str]
 ) -> None:
     app = create_app()
     app.dependency_overrides[get_settings] = lambda: api_settings.model_copy(
         update={"producer_queue_limit": 1}
     )
-    with TestClient(app) as small_queue:
+    with TestClient(app, headers=bearer) as small_queue:
         response = small_queue.post("/v1/events", json={"events": [sword(), sword()]})
         assert response.status_code == 503
         assert response.headers["Retry-After"] == "3"
@@ -282,3 +291,22 @@ def test_a_full_producer_queue_is_answered_503_and_nothing_is_sent(
         assert small_queue.post("/v1/events", json=sword()).status_code == 202
     published = landed(api_settings, api_settings.events_topic)
     assert len(published) == 1, "the refused batch sent nothing"
+
+
+def test_write_keys_guard_what_the_settings_say(
+    api_settings: IngestSettings, bearer: dict[str, str]
+) -> None:
+    """Keys off (until a deployment hands its clients one): events post without one. Keys
+    on the game routes too (the production profile): the original routes need one."""
+    for update, path, keyless, status in [
+        ({"require_write_key": False}, "/v1/events", True, 202),
+        ({"game_routes_require_write_key": True}, "/purchase_a_sword", True, 401),
+        ({"game_routes_require_write_key": True}, "/purchase_a_sword", False, 200),
+    ]:
+        app = create_app()
+        app.dependency_overrides[get_settings] = lambda update=update: api_settings.model_copy(
+            update=update
+        )
+        with TestClient(app, headers={} if keyless else bearer) as client:
+            response = client.post(path, json=sword())
+            assert response.status_code == status, (update, path, response.text)

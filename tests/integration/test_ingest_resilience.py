@@ -14,6 +14,7 @@ from questlog_ingest.app import create_app
 from questlog.settings import StackSettings
 from questlog.stack import lifecycle, supervisor
 from questlog.stack.probes import topic_ends
+from questlog.traffic import event_headers
 from tests.helpers import read_topic, unique
 
 
@@ -24,7 +25,8 @@ def test_broker_stopped_mid_stream_then_recovers_with_nothing_lost(stack: StackS
     stop = threading.Event()
 
     def send() -> None:
-        with httpx.Client(base_url=stack.api_url, timeout=30) as http:
+        headers = event_headers("questlog-tests")
+        with httpx.Client(base_url=stack.api_url, headers=headers, timeout=30) as http:
             for n in range(100_000):
                 if stop.is_set():
                     return
@@ -88,4 +90,8 @@ schema = schemathesis.openapi.from_dict(create_app().openapi())
 @schema.parametrize()
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_input_makes_the_api_fail(case: schemathesis.Case, stack: StackSettings) -> None:
-    case.call_and_validate(base_url=stack.api_url, checks=[schemathesis.checks.not_a_server_error])
+    case.call_and_validate(
+        base_url=stack.api_url,
+        headers={"Authorization": event_headers("")["Authorization"]},  # the stack's key
+        checks=[schemathesis.checks.not_a_server_error],
+    )

@@ -12,6 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
 from questlog_ingest.app import create_app
+from questlog_ingest.registry.keys import DuplicateKey, Holder, WriteKeys
 from questlog_ingest.registry.models import Base
 from questlog_ingest.registry.store import DuplicatePilot, Registry, migrate, open_engine
 from questlog_ingest.settings import IngestSettings, get_settings
@@ -19,6 +20,8 @@ from questlog_ingest.settings import IngestSettings, get_settings
 from questlog.settings import StackSettings
 from tests.helpers import free_port, unique
 from tests.postgres import DATABASE, PASSWORD, USER, postgres_server
+
+BEARER = {"Authorization": "Bearer qlk_cannot-be-checked-while-the-database-is-down"}
 
 
 def migrate_as_a_replica(url: str, start: Any) -> None:
@@ -46,6 +49,11 @@ def test_registry_migrates_and_refuses_duplicates_on_postgres(postgres: int) -> 
     with pytest.raises(DuplicatePilot):
         Registry(engines[2]).enrol("maverick", "Empire", "Destroyer", "p2", emitted.append)
     assert [p["pilot"] for p in registry.listing()["pilots"]] == ["Maverick"] == emitted
+    key = WriteKeys(registry).create("game-server")
+    with pytest.raises(DuplicateKey):
+        WriteKeys(Registry(engines[2])).create("game-server")
+    WriteKeys(Registry(engines[2])).revoke("game-server")
+    assert WriteKeys(registry).holder(key) == Holder("game-server", revoked=True)
     for engine in engines:
         engine.dispose()
 
@@ -74,7 +82,7 @@ def test_an_unreachable_registry_is_answered_503_and_events_keep_flowing(
         server.stop()
         refused = client.get("/v1/pilots")
         assert (refused.status_code, refused.headers["Retry-After"]) == (503, "4")
-        assert "the pilot registry's database cannot be reached" in refused.json()["detail"]
+        assert "the registry's database cannot be reached" in refused.json()["detail"]
         sword = client.get("/purchase_a_sword")
         assert (sword.status_code, sword.text) == (200, "Sword Purchased!\n")
 
@@ -86,9 +94,14 @@ def test_the_api_starts_without_its_registry_and_migrates_it_once_reachable(
     with api_on_registry(stack, port, 1) as client:
         refused = client.get("/v1/pilots")
         assert (refused.status_code, refused.headers["Retry-After"]) == (503, "1")
-        assert "the pilot registry cannot be used yet" in refused.json()["detail"]
+        assert "the registry (pilots and write keys) cannot be used yet" in refused.json()["detail"]
         sword = client.get("/purchase_a_sword")
         assert (sword.status_code, sword.text) == (200, "Sword Purchased!\n")
+        # A write key cannot be checked either: retry later, not "unknown key".
+        keyed = client.post(
+            "/v1/events", json={"event_type": "default", "user_id": "p1"}, headers=BEARER
+        )
+        assert (keyed.status_code, keyed.headers["Retry-After"]) == (503, "1")
         with postgres_server(port):
             deadline = time.monotonic() + 30
             while (listing := client.get("/v1/pilots")).status_code == 503:

@@ -25,6 +25,7 @@ from questlog.settings import StackSettings
 from questlog.stack.components import Stream
 from questlog.stack.probes import NotReady, prometheus_value
 from questlog.stack.spark import spark_environment, spark_submit, spark_submit_command
+from questlog.traffic import event_headers
 from tests.helpers import Trino, eventually, free_port, publish, unique
 
 CATALOG = load_catalog()
@@ -45,7 +46,7 @@ def test_posted_events_are_queryable_with_their_typed_values(
     response = httpx.post(
         f"{stack.api_url}/v1/events",
         json={"events": events},
-        headers={"User-Agent": agent, "Host": "game.example"},
+        headers={**event_headers(agent), "Host": "game.example"},
     )
     assert response.status_code == 202, response.text
     ids = [a["event_id"] for a in response.json()["accepted"]]

@@ -24,7 +24,7 @@ from questlog.catalog import load_catalog
 from questlog.settings import StackSettings
 from questlog.stack import lifecycle, supervisor
 from questlog.stack.spark import spark_submit
-from questlog.traffic import sample_events
+from questlog.traffic import event_headers, sample_events
 from tests.helpers import Trino, eventually, unique
 
 TABLES = sorted({t.table for t in load_catalog().values()})
@@ -44,7 +44,7 @@ class Load:
 
     def _run(self) -> None:
         rng = random.Random(11)
-        with httpx.Client(headers={"User-Agent": self.agent}, timeout=30) as client:
+        with httpx.Client(headers=event_headers(self.agent), timeout=30) as client:
             while not self._stop.is_set():
                 events = sample_events(50, rng)
                 if self.event_types:

@@ -19,11 +19,13 @@ from sqlalchemy.exc import OperationalError
 
 from questlog.catalog import load_catalog
 from questlog_ingest import openapi, pilots
-from questlog_ingest.dependencies import Services, context, services
+from questlog_ingest.auth import Authenticator
+from questlog_ingest.dependencies import Services, authenticate, context, services
 from questlog_ingest.game import ROUTES, GameRoute, game_event
 from questlog_ingest.intake import Outcome, take_in
 from questlog_ingest.metrics import RequestMetrics
 from questlog_ingest.publisher import KafkaUnavailable, Publisher
+from questlog_ingest.registry.keys import WriteKeys
 from questlog_ingest.registry.store import (
     Registry,
     RegistryError,
@@ -37,6 +39,8 @@ log = logging.getLogger("questlog.ingest")
 OUTCOME_RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"description": "Kafka acknowledged every accepted event; the others are listed."},
     400: {"description": "The body is not valid JSON."},
+    401: {"description": "No write key, or one that is not known (see WWW-Authenticate)."},
+    403: {"description": "The write key was revoked."},
     413: {"description": "The body or the batch is larger than the limit."},
     415: {"description": "The body is not sent as application/json."},
     422: {"description": "No event was valid; each is listed with the reason."},
@@ -91,6 +95,8 @@ async def post_events(request: Request) -> Response:
     its user; each invalid one is answered with its index and reason and kept in the
     dead-letter topic. The answer comes once Kafka has acknowledged them."""
     found = services(request)
+    if found.settings.require_write_key:
+        await authenticate(request)
     events = events_of(await read_json(request, found.settings), found.settings)
     return outcome_response(await take_in(events, context(request), found))
 
@@ -103,12 +109,16 @@ async def publish_game_event(request: Request, event: dict[str, Any]) -> None:
 
 def game_endpoint(route: GameRoute) -> Callable[..., Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
+        if services(request).settings.game_routes_require_write_key:
+            await authenticate(request)
         await publish_game_event(request, await game_event(request, route, RNG))
         return PlainTextResponse(route.answer)
 
     async def registry_endpoint(request: Request) -> Response:
-        event = await game_event(request, route, RNG)
         found = services(request)
+        if found.settings.game_routes_require_write_key:
+            await authenticate(request)
+        event = await game_event(request, route, RNG)
         valid = found.catalog[route.event_type].is_valid(event)
         if valid and pilots.is_registered(event):
             await pilots.record_game_event(event, found.registry, pilots.emitter(request))
@@ -164,7 +174,7 @@ async def migrate_when_reachable(registry: Registry, pause: float) -> None:
     """Try migrating the registry's database every ``pause`` seconds until it works."""
     while not await try_migrating(registry):
         await asyncio.sleep(pause)
-    log.warning("the pilot registry's database is reachable again and migrated")
+    log.warning("the registry's database is reachable again and migrated")
 
 
 def create_app() -> FastAPI:
@@ -181,12 +191,13 @@ def create_app() -> FastAPI:
         migration = None
         if not await try_migrating(registry):
             # Event intake does not wait for the registry; its routes answer 503 meanwhile.
-            log.warning("the pilot registry is not ready: %s", registry.unready)
+            log.warning("the registry is not ready: %s", registry.unready)
             pause = settings.retry_after_seconds
             migration = asyncio.create_task(migrate_when_reachable(registry, pause))
         publisher = Publisher(settings)
         publisher.start()
-        app.state.services = Services(settings, load_catalog(), publisher, registry)
+        authenticator = Authenticator(WriteKeys(registry), settings.write_key_cache_seconds)
+        app.state.services = Services(settings, load_catalog(), publisher, registry, authenticator)
         yield
         if migration is not None:
             migration.cancel()
@@ -212,11 +223,12 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(OperationalError)
     async def registry_unreachable(_: Request, error: OperationalError) -> JSONResponse:
-        return retry_later(f"the pilot registry's database cannot be reached ({error.orig})")
+        return retry_later(f"the registry's database cannot be reached ({error.orig})")
 
     @app.exception_handler(RegistryNotReady)
     async def registry_not_ready(_: Request, error: RegistryNotReady) -> JSONResponse:
-        return retry_later(f"the pilot registry cannot be used yet: {error}")
+        detail = f"the registry (pilots and write keys) cannot be used yet: {error}"
+        return retry_later(detail)
 
     @app.exception_handler(KafkaUnavailable)
     async def kafka_unavailable(_: Request, error: KafkaUnavailable) -> JSONResponse:

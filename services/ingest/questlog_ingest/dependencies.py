@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from fastapi import Request
 
 from questlog.catalog import EventType
+from questlog_ingest.auth import Authenticator
 from questlog_ingest.publisher import Publisher
 from questlog_ingest.registry.store import Registry
 from questlog_ingest.settings import IngestSettings
@@ -25,6 +26,7 @@ class Services:
     catalog: dict[str, EventType]
     publisher: Publisher
     registry: Registry
+    authenticator: Authenticator
 
 
 def services(request: Request) -> Services:
@@ -32,9 +34,16 @@ def services(request: Request) -> Services:
     return found
 
 
+async def authenticate(request: Request) -> None:
+    """Refuse the request (401, 403) unless it carries a write key that may post; its name
+    becomes the ``source`` of the events the request publishes."""
+    request.state.source = await services(request).authenticator.source(request)
+
+
 def context(request: Request) -> RequestContext:
     return RequestContext(
         received_at=datetime.now(UTC),
         host=request.headers.get("host"),
         user_agent=request.headers.get("user-agent"),
+        source=getattr(request.state, "source", None),
     )

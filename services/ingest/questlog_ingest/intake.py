@@ -65,5 +65,6 @@ def _dead_letter(raw: Any, index: int, invalid: Invalid, context: RequestContext
             "received_at": context.received_at.isoformat(),
             "host": context.host,
             "user_agent": context.user_agent,
+            "source": context.source,
         }
     )

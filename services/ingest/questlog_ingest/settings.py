@@ -28,6 +28,14 @@ class IngestSettings(BaseSettings):
     # Kubernetes; its password, when set, replaces the URL's (so it can come from a secret).
     registry_url: str = "sqlite:////tmp/questlog/registry.db"
     registry_password: str = ""
+    # POST /v1/events needs "Authorization: Bearer <write key>" (``questlog keys create``);
+    # the game's original routes need one only when game_routes_require_write_key is set
+    # (the course projects' ab scripts send none).
+    require_write_key: bool = True
+    game_routes_require_write_key: bool = False
+    # How long an API process trusts what it read of a key: a revocation takes effect on
+    # every replica within this many seconds.
+    write_key_cache_seconds: float = Field(default=10.0, ge=0)
     # A route that does nothing, to measure the framework's own cost (benchmarks only).
     enable_noop_route: bool = False
 

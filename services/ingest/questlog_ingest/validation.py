@@ -16,6 +16,7 @@ class RequestContext:
     received_at: datetime
     host: str | None
     user_agent: str | None
+    source: str | None = None  # the name of the write key the event came with
 
 
 class Invalid(ValueError):
@@ -60,6 +61,7 @@ def build_record(
         "user_id": raw["user_id"],
         "host": context.host,
         "user_agent": context.user_agent,
+        "source": context.source,
     }
     for name, schema in definition.properties.items():
         value = raw.get(name)

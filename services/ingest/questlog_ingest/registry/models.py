@@ -67,3 +67,23 @@ class Pilot(Base):
             "enrolled_at": iso(self.enrolled_at),
             "fittings": [fitting.as_dict() for fitting in self.fittings],
         }
+
+
+class WriteKey(Base):
+    """A key that lets its holder post events. Only its SHA-256 digest is stored: the key is
+    shown once, when it is created."""
+
+    __tablename__ = "write_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "created_at": iso(self.created_at),
+            "revoked_at": iso(self.revoked_at) if self.revoked_at else None,
+        }

@@ -101,7 +101,8 @@ class Registry:
         migrate(self.engine)
         self.unready = None
 
-    def _session(self) -> Session:
+    def session(self) -> Session:
+        """A session on the registry's database; RegistryNotReady until it is migrated."""
         if self.unready is not None:
             raise RegistryNotReady(self.unready)
         return self._sessions()
@@ -109,7 +110,7 @@ class Registry:
     def listing(self, limit: int | None = None) -> dict[str, Any]:
         """How many pilots there are, and the latest ``limit`` of them, the latest first."""
         query = select(Pilot).order_by(Pilot.enrolled_at.desc(), Pilot.id.desc()).limit(limit)
-        with self._session() as session:
+        with self.session() as session:
             return {
                 "total": session.scalar(select(func.count(Pilot.id))) or 0,
                 "pilots": [pilot.as_dict() for pilot in session.scalars(query)],
@@ -145,7 +146,7 @@ class Registry:
             enrolled_at=datetime.now(UTC),
             fittings=[],
         )
-        with self._session() as session, session.begin():
+        with self.session() as session, session.begin():
             session.add(pilot)
             try:
                 session.flush()
@@ -158,7 +159,7 @@ class Registry:
 
     def fit(self, name: str, weapons: dict[str, int], emit: Emit) -> dict[str, Any]:
         """Fit weapons to a pilot's ship and emit its ``fit_ship`` event."""
-        with self._session() as session, session.begin():
+        with self.session() as session, session.begin():
             pilot = self._find(session, name)
             fitting = Fitting(
                 **{weapon: weapons[weapon] for weapon in WEAPONS},
@@ -172,7 +173,7 @@ class Registry:
 
     def events(self) -> list[dict[str, Any]]:
         """Every enrolment and fitting as the event it emitted, in the order they happened."""
-        with self._session() as session:
+        with self.session() as session:
             pilots = session.scalars(select(Pilot).order_by(Pilot.id)).all()
             changes = [(p.enrolled_at, enrolment_event(p)) for p in pilots]
             changes += [(f.fitted_at, fitting_event(p, f)) for p in pilots for f in p.fittings]

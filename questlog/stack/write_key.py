@@ -1,0 +1,51 @@
+"""The local stack's own write key: created in its registry when the stack first starts,
+kept in ``StackSettings.write_key_file`` (readable by its owner only), and handed to
+questlog's clients (the canary, ``questlog load``, the demo, the benchmarks) through
+``QUESTLOG_WRITE_KEY``, as every client of the ingest API finds its key."""
+
+import itertools
+import os
+from pathlib import Path
+
+from questlog_ingest.registry.keys import WriteKeys
+from questlog_ingest.registry.store import Registry, open_engine
+
+from questlog.settings import StackSettings
+
+NAME = "stack"
+ENV = "QUESTLOG_WRITE_KEY"
+
+
+def ensure(settings: StackSettings, registry_url: str) -> str:
+    """The stack's key: the one in its file while the registry holds it unrevoked, else a
+    new one (named ``stack``, or ``stack-2``, ... when that name was revoked)."""
+    path = settings.write_key_file
+    registry = Registry(open_engine(registry_url))
+    try:
+        registry.migrate()
+        keys = WriteKeys(registry)
+        if path.exists():
+            key = path.read_text().strip()
+            holder = keys.holder(key)
+            if holder is not None and not holder.revoked:
+                return key
+        taken = {key["name"] for key in keys.listing()}
+        names = itertools.chain([NAME], (f"{NAME}-{n}" for n in itertools.count(2)))
+        key = keys.create(next(name for name in names if name not in taken))
+    finally:
+        registry.engine.dispose()
+    write_private(path, key)
+    return key
+
+
+def write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text + "\n")
+
+
+def export(settings: StackSettings) -> None:
+    """Give this process and its children the stack's key, unless one is set already."""
+    if ENV not in os.environ and settings.write_key_file.exists():
+        os.environ[ENV] = settings.write_key_file.read_text().strip()

@@ -1,0 +1,69 @@
+"""Write keys in a real SQLite registry, and the command that manages them."""
+
+from pathlib import Path
+
+import pytest
+from questlog_ingest import keys
+from questlog_ingest.registry.keys import DuplicateKey, Holder, UnknownKey, WriteKeys
+from questlog_ingest.registry.store import Registry, open_engine
+from questlog_ingest.settings import IngestSettings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> IngestSettings:
+    return IngestSettings(registry_url=f"sqlite:///{tmp_path / 'registry.db'}")
+
+
+@pytest.fixture
+def write_keys(settings: IngestSettings) -> WriteKeys:
+    registry = Registry(open_engine(settings.registry_url))
+    registry.migrate()
+    return WriteKeys(registry)
+
+
+def test_a_key_is_stored_as_its_digest_only(write_keys: WriteKeys, tmp_path: Path) -> None:
+    key = write_keys.create(" game-server ")
+    assert key.startswith("qlk_") and len(key) > 40
+    assert write_keys.holder(key) == Holder("game-server", revoked=False)
+    assert write_keys.holder(key + "x") is None
+    write_keys.registry.engine.dispose()
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("registry.db*"))
+    assert b"game-server" in stored and key.encode() not in stored
+
+
+def test_names_are_unique_and_revocation_sticks(write_keys: WriteKeys) -> None:
+    key = write_keys.create("game-server")
+    with pytest.raises(DuplicateKey, match="already exists"):
+        write_keys.create("game-server")
+    write_keys.revoke("game-server")
+    write_keys.revoke("game-server")  # again: still revoked, at the first time
+    assert write_keys.holder(key) == Holder("game-server", revoked=True)
+    [listed] = write_keys.listing()
+    assert listed["name"] == "game-server" and listed["revoked_at"]
+    with pytest.raises(UnknownKey):
+        write_keys.revoke("nobody")
+
+
+def test_the_command_prints_a_new_key_alone_and_never_again(
+    settings: IngestSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert keys.main(["create", "bench"], settings=settings) == 0
+    created = capsys.readouterr()
+    key = created.out.strip()
+    assert created.out == f"{key}\n" and "shown only this once" in created.err
+    assert keys.main(["list"], settings=settings) == 0
+    listing = capsys.readouterr().out
+    assert listing.startswith("bench ") and "active" in listing and key not in listing
+    assert keys.main(["revoke", "bench"], settings=settings) == 0
+    assert keys.main(["revoke", "nobody"], settings=settings) == 1
+    assert "no write key named 'nobody'" in capsys.readouterr().err
+    assert keys.main(["list"], settings=settings) == 0
+    assert "revoked 20" in capsys.readouterr().out
+
+
+def test_the_command_says_which_database_it_cannot_use(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    unusable = IngestSettings(registry_url=f"sqlite:///{tmp_path}")  # a folder, not a file
+    assert keys.main(["list"], settings=unusable) == 1
+    assert "the registry's database sqlite:///" in capsys.readouterr().err
