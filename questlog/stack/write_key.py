@@ -7,9 +7,6 @@ import itertools
 import os
 from pathlib import Path
 
-from questlog_ingest.registry.keys import WriteKeys
-from questlog_ingest.registry.store import Registry, open_engine
-
 from questlog.settings import StackSettings
 
 NAME = "stack"
@@ -19,6 +16,11 @@ ENV = "QUESTLOG_WRITE_KEY"
 def ensure(settings: StackSettings, registry_url: str) -> str:
     """The stack's key: the one in its file while the registry holds it unrevoked, else a
     new one (named ``stack``, or ``stack-2``, ... when that name was revoked)."""
+    # Imported here: the images of Kafka, the metastore and Trino run the stack's components
+    # (questlog.stack.container) without the API's packages (SQLAlchemy).
+    from questlog_ingest.registry.keys import WriteKeys
+    from questlog_ingest.registry.store import Registry, open_engine
+
     path = settings.write_key_file
     registry = Registry(open_engine(registry_url))
     try:

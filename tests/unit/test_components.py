@@ -1,3 +1,5 @@
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -175,3 +177,13 @@ def test_a_lake_on_this_machine_has_no_s3_settings(tmp_path: Path) -> None:
     for catalog in ("hive", "iceberg"):
         catalog_file = trino.conf_dir / "catalog" / f"{catalog}.properties"
         assert properties(catalog_file.read_text())["fs.hadoop.enabled"] == "true"
+
+
+def test_the_component_runner_needs_none_of_the_apis_packages() -> None:
+    """The Kafka, metastore and Trino images run it without SQLAlchemy or FastAPI."""
+    blocked = "import sys; sys.modules.update(sqlalchemy=None, fastapi=None, alembic=None); "
+    subprocess.run(
+        [sys.executable, "-c", blocked + "import questlog.stack.container"],
+        check=True,
+        capture_output=True,
+    )
