@@ -192,7 +192,7 @@ def test_the_load_image_runs_a_headless_locust_run_against_the_api(pipeline: Pip
         "loadtest",
         ["--headless", "--users=10", "--spawn-rate=10", "--run-time=10s", "--host=http://api:8000"],
         # A 10 s run on a busy machine: its p95 says nothing; its failures do.
-        environment={"QUESTLOG_LOAD_MAX_P95_MS": "5000"},
+        environment={"QUESTLOG_LOAD_MAX_P95_MS": "5000", "QUESTLOG_WRITE_KEY": pipeline.write_key},
         timeout=120,
     )
     assert code == 0, output
