@@ -24,7 +24,7 @@ from locust import FastHttpUser, between, constant, events, task
 from locust.env import Environment
 from questlog_ingest.game import ROUTES
 
-from questlog.traffic import ATTRIBUTES, sample_events
+from questlog.traffic import ATTRIBUTES, key_headers, sample_events
 
 RUN = os.environ.get("QUESTLOG_LOAD_RUN") or uuid.uuid4().hex[:12]
 AGENT = f"questlog-load/{RUN}"
@@ -35,8 +35,7 @@ MAX_P95_MS = float(os.environ.get("QUESTLOG_LOAD_MAX_P95_MS", "500"))
 SUMMARY = os.environ.get("QUESTLOG_LOAD_SUMMARY", "")
 # Every request carries the write key of QUESTLOG_WRITE_KEY (the game routes need one
 # only where a deployment says so).
-KEY = os.environ.get("QUESTLOG_WRITE_KEY", "")
-AUTHORIZATION = {"Authorization": f"Bearer {KEY}"} if KEY else {}
+AUTHORIZATION = key_headers()
 
 REALMS = ["eu", "us", "asia", "oce"]
 PROVIDERS = ["comcast.com", "att.com", "verizon.net", "bt.co.uk", "orange.fr", "ntt.jp"]

@@ -48,12 +48,15 @@ def sample_events(count: int, rng: random.Random) -> list[dict[str, Any]]:
     ]
 
 
+def key_headers() -> dict[str, str]:
+    """The Authorization header of the write key in ``QUESTLOG_WRITE_KEY`` (none if unset)."""
+    key = os.environ.get("QUESTLOG_WRITE_KEY")
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
 def event_headers(user_agent: str) -> dict[str, str]:
-    """Headers of a POST to /v1/events: its write key comes from ``QUESTLOG_WRITE_KEY``."""
-    headers = {"Content-Type": "application/json", "User-Agent": user_agent}
-    if key := os.environ.get("QUESTLOG_WRITE_KEY"):
-        headers["Authorization"] = f"Bearer {key}"
-    return headers
+    """Headers of a POST to /v1/events, with the write key of ``key_headers``."""
+    return {"Content-Type": "application/json", "User-Agent": user_agent, **key_headers()}
 
 
 def post_batch(api_url: str, events: list[dict[str, Any]], user_agent: str) -> int:

@@ -7,8 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
-from questlog_ingest.registry.keys import WriteKeys
-from questlog_ingest.registry.store import Registry, open_engine
+from questlog_ingest.registry.keys import opened
 
 from questlog.stack.probes import topic_ends
 
@@ -28,12 +27,8 @@ def properties(text: str) -> dict[str, str]:
 
 def new_write_key(registry_url: str, name: str = "tests") -> str:
     """A write key created in the registry at ``registry_url`` (migrated first)."""
-    registry = Registry(open_engine(registry_url))
-    try:
-        registry.migrate()
-        return WriteKeys(registry).create(name)
-    finally:
-        registry.engine.dispose()
+    with opened(registry_url) as keys:
+        return keys.create(name)
 
 
 def unique(prefix: str) -> str:

@@ -18,14 +18,10 @@ def ensure(settings: StackSettings, registry_url: str) -> str:
     new one (named ``stack``, or ``stack-2``, ... when that name was revoked)."""
     # Imported here: the images of Kafka, the metastore and Trino run the stack's components
     # (questlog.stack.container) without the API's packages (SQLAlchemy).
-    from questlog_ingest.registry.keys import WriteKeys
-    from questlog_ingest.registry.store import Registry, open_engine
+    from questlog_ingest.registry.keys import opened
 
     path = settings.write_key_file
-    registry = Registry(open_engine(registry_url))
-    try:
-        registry.migrate()
-        keys = WriteKeys(registry)
+    with opened(registry_url) as keys:
         if path.exists():
             key = path.read_text().strip()
             holder = keys.holder(key)
@@ -34,8 +30,6 @@ def ensure(settings: StackSettings, registry_url: str) -> str:
         taken = {key["name"] for key in keys.listing()}
         names = itertools.chain([NAME], (f"{NAME}-{n}" for n in itertools.count(2)))
         key = keys.create(next(name for name in names if name not in taken))
-    finally:
-        registry.engine.dispose()
     write_private(path, key)
     return key
 

@@ -13,8 +13,8 @@ import sys
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from questlog_ingest.registry.keys import WriteKeys
-from questlog_ingest.registry.store import Registry, RegistryError, open_engine
+from questlog_ingest.registry.keys import opened
+from questlog_ingest.registry.store import RegistryError
 from questlog_ingest.settings import IngestSettings, get_settings
 
 
@@ -30,10 +30,7 @@ def parser(prog: str) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, settings: IngestSettings) -> None:
-    registry = Registry(open_engine(settings.registry_url, settings.registry_password))
-    try:
-        registry.migrate()
-        keys = WriteKeys(registry)
+    with opened(settings.registry_url, settings.registry_password) as keys:
         if args.action == "create":
             key = keys.create(args.name)
             print(f"Write key {args.name!r} (shown only this once):", file=sys.stderr)
@@ -52,8 +49,6 @@ def run(args: argparse.Namespace, settings: IngestSettings) -> None:
                 print(f"{held['name']:<32} created {held['created_at']}  {state}")
             if not listing:
                 print("No write keys yet: questlog keys create NAME", file=sys.stderr)
-    finally:
-        registry.engine.dispose()
 
 
 def main(

@@ -4,6 +4,8 @@ is enough) and its name, which lands with every event posted with it (``source``
 
 import hashlib
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from questlog_ingest.registry.models import WriteKey
-from questlog_ingest.registry.store import NAME_LIMIT, Registry, RegistryError, text
+from questlog_ingest.registry.store import NAME_LIMIT, Registry, RegistryError, open_engine, text
 
 # Makes a key recognisable as questlog's (in a leaked file, to a secret scanner).
 PREFIX = "qlk_"
@@ -36,6 +38,17 @@ class Holder:
 
 def digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+@contextmanager
+def opened(url: str, password: str = "") -> Iterator["WriteKeys"]:
+    """The write keys of the registry at ``url``, migrated first; closed afterwards."""
+    registry = Registry(open_engine(url, password))
+    try:
+        registry.migrate()
+        yield WriteKeys(registry)
+    finally:
+        registry.engine.dispose()
 
 
 class WriteKeys:
