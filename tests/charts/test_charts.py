@@ -3,6 +3,7 @@ its ci/*-values.yaml through kubeconform -strict (Kubernetes and CRD schemas), v
 schemas that refuse unknown keys, cross-field checks, hadolint on the Dockerfiles, and the
 containers running what the local stack runs."""
 
+import base64
 import json
 import subprocess
 from pathlib import Path
@@ -124,6 +125,7 @@ def test_kubeconform_catches_a_wrong_field(k8s_schemas: Path) -> None:
     [
         ("questlog-api", "replicas=3"),
         ("questlog-api", "image.tagg=1"),
+        ("questlog-api", "writeKey.secret=mine"),
         ("questlog-stream", "lake.s3.bucket=x"),
         ("questlog-metastore", "postgresql.size=1Gi"),
         ("questlog", "kafka.brokers=3"),
@@ -152,6 +154,7 @@ def test_values_schema_refuses_unknown_keys(chart: str, setting: str) -> None:
             "SQLite keeps each pod's pilots to itself",
         ),
         ("questlog-api", ["settings.registry_url=sqlite://"], "with registry.url, not settings"),
+        ("questlog-api", ["settings.provisioned_write_key=k"], "comes from a Secret"),
         ("questlog-stream", ["metastore.uri=http://hms:9083"], "must be a thrift:// URI"),
         ("questlog-metastore", ["postgresql.enabled=false"], "externalDatabase.url must be"),
         ("questlog", ["kafka.topics.replicas=3"], "is more than the 1 Kafka nodes"),
@@ -221,6 +224,46 @@ def test_the_pilot_registry_shares_the_metastores_postgresql() -> None:
         *("--set", "replicaCount=1", "--set", "registry.url=sqlite:////tmp/r.db"),
     )
     assert find(single, "ConfigMap")["data"]["QUESTLOG_REGISTRY_URL"] == "sqlite:////tmp/r.db"
+
+
+def secret_env(container: dict[str, Any], name: str) -> dict[str, str]:
+    [found] = [e for e in container.get("env", []) if e["name"] == name]
+    reference: dict[str, str] = found["valueFrom"]["secretKeyRef"]
+    return reference
+
+
+def test_the_charts_own_clients_post_with_the_key_the_api_stores() -> None:
+    """The API stores the key of its Secret; the canary, the test hooks and the load test
+    Job send that key; the production profile closes the game routes too."""
+    loadtest = str(HELM_DIR / "questlog" / "ci" / "loadtest-values.yaml")
+    for extra, secret in [
+        ([], "questlog-api-write-key"),
+        (["--set", "api.writeKey.existingSecret=mine"], "mine"),
+    ]:
+        docs = documents("questlog", "--values", loadtest, *extra)
+        reference = {"name": secret, "key": "write-key"}
+        [api] = find(docs, "Deployment", "questlog-api")["spec"]["template"]["spec"]["containers"]
+        assert secret_env(api, "QUESTLOG_PROVISIONED_WRITE_KEY") == reference
+        clients = [
+            find(docs, "Deployment", "questlog-canary")["spec"]["template"]["spec"],
+            find(docs, "Pod", "questlog-pipeline-test")["spec"],
+            find(docs, "Pod", "questlog-api-test")["spec"],
+            find(docs, "Job", "questlog-loadtest-20261125-1200")["spec"]["template"]["spec"],
+        ]
+        for pod in clients:
+            assert secret_env(pod["containers"][0], "QUESTLOG_WRITE_KEY") == reference
+        made = [d for d in docs if d["kind"] == "Secret" and d["metadata"]["name"] == secret]
+        assert bool(made) == (secret == "questlog-api-write-key")
+    key = base64.b64decode(
+        find(documents("questlog"), "Secret", "questlog-api-write-key")["data"]["write-key"]
+    )
+    assert key.startswith(b"qlk_") and len(key) > 40
+    config = find(documents("questlog"), "ConfigMap", "questlog-api")["data"]
+    assert "QUESTLOG_GAME_ROUTES_REQUIRE_WRITE_KEY" not in config
+    production = find(
+        documents("questlog", "--values", str(PRODUCTION)), "ConfigMap", "questlog-api"
+    )
+    assert production["data"]["QUESTLOG_GAME_ROUTES_REQUIRE_WRITE_KEY"] == "true"
 
 
 def spark_container(pod: dict[str, Any], role: str) -> dict[str, Any]:

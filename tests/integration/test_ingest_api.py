@@ -310,3 +310,15 @@ def test_write_keys_guard_what_the_settings_say(
         with TestClient(app, headers={} if keyless else bearer) as client:
             response = client.post(path, json=sword())
             assert response.status_code == status, (update, path, response.text)
+
+
+def test_a_deployments_own_key_is_stored_as_the_api_starts(api_settings: IngestSettings) -> None:
+    """As on Kubernetes, where the key comes from the chart's Secret."""
+    secret = {"provisioned_write_key": "qlk_from-a-secret", "provisioned_write_key_name": "cluster"}
+    settings = api_settings.model_copy(update=secret)
+    app = create_app()
+    app.dependency_overrides[get_settings] = lambda: settings
+    with TestClient(app, headers={"Authorization": "Bearer qlk_from-a-secret"}) as client:
+        assert client.post("/v1/events", json=sword()).status_code == 202
+    [published] = landed(api_settings, api_settings.events_topic)
+    assert published["source"] == "cluster"

@@ -21,6 +21,10 @@ from questlog.settings import REPO_ROOT
 
 pytestmark = pytest.mark.k8s
 NAMESPACE = "questlog"
+# The write key the API chart keeps in its Secret (optional: a pod starts before the chart).
+WRITE_KEY = {
+    "secretKeyRef": {"name": "questlog-api-write-key", "key": "write-key", "optional": True}
+}
 DEPLOY = REPO_ROOT / "k8s" / "deploy.sh"
 TRINO_QUERY = (
     "import json, sys; from questlog.stack.probes import trino_query; "
@@ -97,6 +101,8 @@ class Cluster:
                         "image": image,
                         "imagePullPolicy": "IfNotPresent",
                         "command": command,
+                        # It posts as the chart's own clients do, with the API's key.
+                        "env": [{"name": "QUESTLOG_WRITE_KEY", "valueFrom": WRITE_KEY}],
                     }
                 ],
             },

@@ -67,3 +67,18 @@ def test_the_command_says_which_database_it_cannot_use(
     unusable = IngestSettings(registry_url=f"sqlite:///{tmp_path}")  # a folder, not a file
     assert keys.main(["list"], settings=unusable) == 1
     assert "the registry's database sqlite:///" in capsys.readouterr().err
+
+
+def test_a_deployments_own_key_is_provisioned_rotated_and_stays_revoked(
+    write_keys: WriteKeys,
+) -> None:
+    write_keys.provision("cluster", "qlk_first")
+    write_keys.provision("cluster", "qlk_first")  # every replica, every start: no change
+    assert write_keys.holder("qlk_first") == Holder("cluster", revoked=False)
+    write_keys.revoke("cluster")
+    write_keys.provision("cluster", "qlk_first")
+    assert write_keys.holder("qlk_first") == Holder("cluster", revoked=True)
+    write_keys.provision("cluster", "qlk_second")  # the secret was rotated
+    assert write_keys.holder("qlk_first") is None
+    assert write_keys.holder("qlk_second") == Holder("cluster", revoked=False)
+    assert [key["name"] for key in write_keys.listing()] == ["cluster"]

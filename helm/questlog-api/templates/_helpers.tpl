@@ -6,6 +6,9 @@
 {{- if hasKey .Values.settings "kafka_bootstrap" }}
 {{- fail "set the Kafka bootstrap servers with kafka.bootstrap, not settings.kafka_bootstrap" }}
 {{- end }}
+{{- if hasKey .Values.settings "provisioned_write_key" }}
+{{- fail "the deployment's write key comes from a Secret (writeKey.existingSecret), not settings.provisioned_write_key" }}
+{{- end }}
 {{- if hasKey .Values.settings "registry_url" }}
 {{- fail "set the pilot registry's database with registry.url, not settings.registry_url" }}
 {{- end }}
@@ -15,6 +18,11 @@
 {{- if and .Values.podDisruptionBudget.enabled (not .Values.autoscaling.enabled) (le (int .Values.replicaCount) (int .Values.podDisruptionBudget.maxUnavailable)) }}
 {{- fail (printf "podDisruptionBudget.maxUnavailable (%v) lets every one of the %v replicas go down at once" .Values.podDisruptionBudget.maxUnavailable .Values.replicaCount) }}
 {{- end }}
+{{- end }}
+
+{{/* The Secret holding the deployment's own write key (under `write-key`). */}}
+{{- define "questlog-api.writeKeySecret" -}}
+{{- .Values.writeKey.existingSecret | default (printf "%s-write-key" (include "questlog.fullname" .) | trunc 63 | trimSuffix "-") }}
 {{- end }}
 
 {{/* The headless Service: its DNS name resolves to every pod, for per-pod metrics. */}}

@@ -112,3 +112,13 @@ and the Service would not route to it before it is ready. */}}
 - name: QUESTLOG_CANARY_URL
   value: {{ printf "http://%s-canary:8002" (include "questlog.fullname" .) | quote }}
 {{- end }}
+
+{{/* The write key the chart's own clients (the canary, the pipeline test, the load test)
+post with: the one the API subchart stores from its Secret. */}}
+{{- define "questlog-umbrella.writeKeyEnv" -}}
+- name: QUESTLOG_WRITE_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.api.writeKey.existingSecret | default (printf "%s-write-key" .Values.api.fullnameOverride) }}
+      key: write-key
+{{- end }}

@@ -160,20 +160,28 @@ async def noop(request: Request) -> Response:
     return Response(b'{"accepted":[],"rejected":[]}', 202, media_type="application/json")
 
 
-async def try_migrating(registry: Registry) -> bool:
-    """Migrate the registry's database; False (and the registry unready) if unreachable."""
+def prepare_registry(registry: Registry, settings: IngestSettings) -> None:
+    """Migrate the registry's database, and store the deployment's own write key."""
+    registry.migrate()
+    if settings.provisioned_write_key:
+        name, key = settings.provisioned_write_key_name, settings.provisioned_write_key
+        WriteKeys(registry).provision(name, key)
+
+
+async def try_migrating(registry: Registry, settings: IngestSettings) -> bool:
+    """Prepare the registry's database; False (and the registry unready) if unreachable."""
     try:
-        await asyncio.to_thread(registry.migrate)
+        await asyncio.to_thread(prepare_registry, registry, settings)
         return True
     except OperationalError as error:
         registry.unready = f"its database cannot be reached ({error.orig})"
         return False
 
 
-async def migrate_when_reachable(registry: Registry, pause: float) -> None:
-    """Try migrating the registry's database every ``pause`` seconds until it works."""
-    while not await try_migrating(registry):
-        await asyncio.sleep(pause)
+async def migrate_when_reachable(registry: Registry, settings: IngestSettings) -> None:
+    """Try preparing the registry's database every retry_after_seconds until it works."""
+    while not await try_migrating(registry, settings):
+        await asyncio.sleep(settings.retry_after_seconds)
     log.warning("the registry's database is reachable again and migrated")
 
 
@@ -189,11 +197,10 @@ def create_app() -> FastAPI:
         settings = current_settings()
         registry = Registry(open_engine(settings.registry_url, settings.registry_password))
         migration = None
-        if not await try_migrating(registry):
+        if not await try_migrating(registry, settings):
             # Event intake does not wait for the registry; its routes answer 503 meanwhile.
             log.warning("the registry is not ready: %s", registry.unready)
-            pause = settings.retry_after_seconds
-            migration = asyncio.create_task(migrate_when_reachable(registry, pause))
+            migration = asyncio.create_task(migrate_when_reachable(registry, settings))
         publisher = Publisher(settings)
         publisher.start()
         authenticator = Authenticator(WriteKeys(registry), settings.write_key_cache_seconds)

@@ -36,6 +36,11 @@ class IngestSettings(BaseSettings):
     # How long an API process trusts what it read of a key: a revocation takes effect on
     # every replica within this many seconds.
     write_key_cache_seconds: float = Field(default=10.0, ge=0)
+    # A deployment's own key (from a secret): the API stores it as the key named
+    # provisioned_write_key_name when it starts, so the deployment's clients (the Helm
+    # chart's test hooks, canary and load test) can post with it.
+    provisioned_write_key: str = ""
+    provisioned_write_key_name: str = "cluster"
     # A route that does nothing, to measure the framework's own cost (benchmarks only).
     enable_noop_route: bool = False
 

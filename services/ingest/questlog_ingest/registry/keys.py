@@ -68,6 +68,21 @@ class WriteKeys:
                 raise DuplicateKey(f"a write key named {name!r} already exists") from None
         return key
 
+    def provision(self, name: str, key: str) -> None:
+        """Make ``key`` the key named ``name``: created, or its digest replaced (and it active
+        again) when a deployment's secret holds a new one. The same key, revoked, stays
+        revoked. Replicas starting together may race: the loser finds it done."""
+        try:
+            with self.registry.session() as session, session.begin():
+                held = session.scalar(select(WriteKey).where(WriteKey.name == name))
+                if held is None:
+                    row = WriteKey(name=name, digest=digest(key), created_at=datetime.now(UTC))
+                    session.add(row)
+                elif held.digest != digest(key):
+                    held.digest, held.revoked_at = digest(key), None
+        except IntegrityError:
+            pass  # another replica stored it first
+
     def listing(self) -> list[dict[str, Any]]:
         with self.registry.session() as session:
             keys = session.scalars(select(WriteKey).order_by(WriteKey.id))
