@@ -22,6 +22,8 @@ ENVELOPE_COLUMNS = T.StructType(
         T.StructField("user_agent", T.StringType()),
         # The name of the write key the event was posted with (null from an open route).
         T.StructField("source", T.StringType()),
+        # The client's address, truncated to its network unless configured whole.
+        T.StructField("client_ip", T.StringType()),
     ]
 )
 # Every record the ingest API publishes has these set.

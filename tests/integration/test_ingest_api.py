@@ -43,7 +43,7 @@ def bearer(api_settings: IngestSettings) -> dict[str, str]:
 def client(api_settings: IngestSettings, bearer: dict[str, str]) -> Iterator[TestClient]:
     app = create_app()
     app.dependency_overrides[get_settings] = lambda: api_settings
-    with TestClient(app, headers=bearer) as test_client:
+    with TestClient(app, headers=bearer, client=("203.0.113.77", 50000)) as test_client:
         yield test_client
 
 
@@ -89,6 +89,7 @@ def test_single_event_lands_complete_and_keyed_by_user(
         "host": "testserver",
         "user_agent": "ab/2.3",
         "source": "tests",
+        "client_ip": "203.0.113.0",
         "sword_type": "katana",
         "sword_cost": 300,
         "strength": 7.5,

@@ -12,6 +12,7 @@ from fastapi import Request
 
 from questlog.catalog import EventType
 from questlog_ingest.auth import Authenticator
+from questlog_ingest.client_address import client_ip
 from questlog_ingest.publisher import Publisher
 from questlog_ingest.registry.store import Registry
 from questlog_ingest.settings import IngestSettings
@@ -46,4 +47,5 @@ def context(request: Request) -> RequestContext:
         host=request.headers.get("host"),
         user_agent=request.headers.get("user-agent"),
         source=getattr(request.state, "source", None),
+        client_ip=client_ip(request, services(request).settings),
     )

@@ -66,5 +66,6 @@ def _dead_letter(raw: Any, index: int, invalid: Invalid, context: RequestContext
             "host": context.host,
             "user_agent": context.user_agent,
             "source": context.source,
+            "client_ip": context.client_ip,
         }
     )

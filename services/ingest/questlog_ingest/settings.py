@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -41,6 +41,14 @@ class IngestSettings(BaseSettings):
     # chart's test hooks, canary and load test) can post with it.
     provisioned_write_key: str = ""
     provisioned_write_key_name: str = "cluster"
+    # The proxies (addresses or networks, such as an Ingress controller's pods) whose
+    # X-Forwarded-For is believed: the events' client_ip is then the address the nearest
+    # of them forwarded rather than theirs. Empty by default: the header is never read.
+    trusted_proxies: list[IPvAnyNetwork] = []
+    # How many leading bits of the client's address are stored: its /24 (IPv4) or /48
+    # (IPv6) network by default; 32 and 128 keep addresses whole.
+    client_ip_prefix_v4: int = Field(default=24, ge=0, le=32)
+    client_ip_prefix_v6: int = Field(default=48, ge=0, le=128)
     # A route that does nothing, to measure the framework's own cost (benchmarks only).
     enable_noop_route: bool = False
 

@@ -17,6 +17,7 @@ class RequestContext:
     host: str | None
     user_agent: str | None
     source: str | None = None  # the name of the write key the event came with
+    client_ip: str | None = None  # truncated unless configured whole (client_address.py)
 
 
 class Invalid(ValueError):
@@ -62,6 +63,7 @@ def build_record(
         "host": context.host,
         "user_agent": context.user_agent,
         "source": context.source,
+        "client_ip": context.client_ip,
     }
     for name, schema in definition.properties.items():
         value = raw.get(name)
