@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 from questlog_ingest.app import READY_CHECK_SECONDS
+from questlog_ingest.settings import IngestSettings
 
 from questlog import load
 from questlog.images import IMAGES
@@ -264,6 +265,29 @@ def test_the_charts_own_clients_post_with_the_key_the_api_stores() -> None:
         documents("questlog", "--values", str(PRODUCTION)), "ConfigMap", "questlog-api"
     )
     assert production["data"]["QUESTLOG_GAME_ROUTES_REQUIRE_WRITE_KEY"] == "true"
+
+
+def test_production_limits_rates_at_the_ingress_and_per_key_and_trusts_the_ingress(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The laptop profile has no Ingress and no limits; production limits each client
+    address at the Ingress (across replicas), each key in the API, and its settings are
+    ones the API takes."""
+    laptop = documents("questlog")
+    assert not [d for d in laptop if d["kind"] == "Ingress"]
+    config = find(laptop, "ConfigMap", "questlog-api")["data"]
+    assert not {"QUESTLOG_RATE_LIMIT_PER_KEY", "QUESTLOG_TRUSTED_PROXIES"} & set(config)
+    production = documents("questlog", "--values", str(PRODUCTION))
+    ingress = find(production, "Ingress", "questlog-api")
+    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/limit-rps"]
+    [path] = ingress["spec"]["rules"][0]["http"]["paths"]
+    service = find(production, "Service", "questlog-api")
+    assert path["backend"]["service"] == {"name": "questlog-api", "port": {"name": "http"}}
+    assert "http" in [port["name"] for port in service["spec"]["ports"]]
+    for name, value in find(production, "ConfigMap", "questlog-api")["data"].items():
+        monkeypatch.setenv(name, value)  # as the API's pods read them
+    taken = IngestSettings()
+    assert taken.rate_limit_per_key and taken.trusted_proxies
 
 
 def spark_container(pod: dict[str, Any], role: str) -> dict[str, Any]:

@@ -323,3 +323,43 @@ def test_a_deployments_own_key_is_stored_as_the_api_starts(api_settings: IngestS
         assert client.post("/v1/events", json=sword()).status_code == 202
     [published] = landed(api_settings, api_settings.events_topic)
     assert published["source"] == "cluster"
+
+
+def test_a_burst_over_the_rate_limits_gets_429_and_only_events_answered_202_land(
+    api_settings: IngestSettings, bearer: dict[str, str]
+) -> None:
+    """Clients behind a trusted proxy: each forwarded address and each key has its own
+    count; the address is counted before the key is checked."""
+    settings = api_settings.model_copy(
+        update={
+            "rate_limit_per_key": "20/minute",
+            "rate_limit_per_address": "40/minute",
+            "trusted_proxies": ["203.0.113.0/24"],
+        }
+    )
+    other_key = new_write_key(settings.registry_url, "other")
+    app = create_app()
+    app.dependency_overrides[get_settings] = lambda: settings
+    statuses: dict[str, int] = {}
+    burst = {"X-Forwarded-For": "192.0.2.10"}
+    with TestClient(app, headers=bearer, client=("203.0.113.77", 50000)) as client:
+        for i in range(30):
+            response = client.post("/v1/events", json=sword(f"burst-{i}"), headers=burst)
+            statuses[f"burst-{i}"] = response.status_code
+            if response.status_code == 429:
+                assert 1 <= int(response.headers["Retry-After"]) <= 60
+                assert "per write key" in response.json()["detail"]
+        keyless = {**burst, "Authorization": ""}
+        flood = [client.post("/v1/events", json=sword(), headers=keyless) for _ in range(12)]
+        elsewhere = {"X-Forwarded-For": "198.51.100.7", "Authorization": f"Bearer {other_key}"}
+        response = client.post("/v1/events", json=sword("elsewhere"), headers=elsewhere)
+        assert response.status_code == 202, response.text
+        metrics = client.get("/metrics").text
+    assert list(statuses.values()) == [202] * 20 + [429] * 10
+    assert [r.status_code for r in flood] == [401] * 10 + [429] * 2
+    assert "per client address" in flood[-1].json()["detail"]
+    assert 'questlog_rate_limited_total{limit="key"}' in metrics
+    assert 'questlog_rate_limited_total{limit="address"}' in metrics
+    published = {record["user_id"] for record in landed(api_settings, api_settings.events_topic)}
+    answered = {user for user, status in statuses.items() if status == 202}
+    assert published == answered | {"elsewhere"}

@@ -20,11 +20,12 @@ from sqlalchemy.exc import OperationalError
 from questlog.catalog import load_catalog
 from questlog_ingest import openapi, pilots
 from questlog_ingest.auth import Authenticator
-from questlog_ingest.dependencies import Services, authenticate, context, services
+from questlog_ingest.dependencies import Services, admit, context, services
 from questlog_ingest.game import ROUTES, GameRoute, game_event
 from questlog_ingest.intake import Outcome, take_in
 from questlog_ingest.metrics import RequestMetrics
 from questlog_ingest.publisher import KafkaUnavailable, Publisher
+from questlog_ingest.rate_limits import RateLimits
 from questlog_ingest.registry.keys import WriteKeys
 from questlog_ingest.registry.store import (
     Registry,
@@ -44,6 +45,7 @@ OUTCOME_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"description": "The body or the batch is larger than the limit."},
     415: {"description": "The body is not sent as application/json."},
     422: {"description": "No event was valid; each is listed with the reason."},
+    429: {"description": "Over a rate limit (client address, write key); see Retry-After."},
     503: {"description": "Kafka cannot take events now; retry after Retry-After seconds."},
 }
 
@@ -95,8 +97,7 @@ async def post_events(request: Request) -> Response:
     its user; each invalid one is answered with its index and reason and kept in the
     dead-letter topic. The answer comes once Kafka has acknowledged them."""
     found = services(request)
-    if found.settings.require_write_key:
-        await authenticate(request)
+    await admit(request, found.settings.require_write_key)
     events = events_of(await read_json(request, found.settings), found.settings)
     return outcome_response(await take_in(events, context(request), found))
 
@@ -109,15 +110,13 @@ async def publish_game_event(request: Request, event: dict[str, Any]) -> None:
 
 def game_endpoint(route: GameRoute) -> Callable[..., Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        if services(request).settings.game_routes_require_write_key:
-            await authenticate(request)
+        await admit(request, services(request).settings.game_routes_require_write_key)
         await publish_game_event(request, await game_event(request, route, RNG))
         return PlainTextResponse(route.answer)
 
     async def registry_endpoint(request: Request) -> Response:
         found = services(request)
-        if found.settings.game_routes_require_write_key:
-            await authenticate(request)
+        await admit(request, found.settings.game_routes_require_write_key)
         event = await game_event(request, route, RNG)
         valid = found.catalog[route.event_type].is_valid(event)
         if valid and pilots.is_registered(event):
@@ -204,7 +203,10 @@ def create_app() -> FastAPI:
         publisher = Publisher(settings)
         publisher.start()
         authenticator = Authenticator(WriteKeys(registry), settings.write_key_cache_seconds)
-        app.state.services = Services(settings, load_catalog(), publisher, registry, authenticator)
+        rate_limits = RateLimits(settings.rate_limit_per_address, settings.rate_limit_per_key)
+        app.state.services = Services(
+            settings, load_catalog(), publisher, registry, authenticator, rate_limits
+        )
         yield
         if migration is not None:
             migration.cancel()

@@ -35,8 +35,8 @@ def truncated(address: Address, v4_prefix: int, v6_prefix: int) -> str:
     return str(ip_network(f"{address}/{prefix}", strict=False).network_address)
 
 
-def client_ip(request: Request, settings: IngestSettings) -> str | None:
-    """The client's address, as stored; None when it cannot be known (no peer address, or a
+def client_address(request: Request, settings: IngestSettings) -> Address | None:
+    """The client's whole address; None when it cannot be known (no peer address, or a
     trusted proxy forwarded something that is not an address)."""
     address = parsed(request.client.host) if request.client else None
     if settings.trusted_proxies:
@@ -44,6 +44,11 @@ def client_ip(request: Request, settings: IngestSettings) -> str | None:
         forwarded = [hop for hop in reversed(hops) if hop.strip()]
         while address is not None and forwarded and trusted(address, settings):
             address = parsed(forwarded.pop(0))
+    return address
+
+
+def client_ip(address: Address | None, settings: IngestSettings) -> str | None:
+    """The address as stored: its network, unless configured whole."""
     if address is None:
         return None
     return truncated(address, settings.client_ip_prefix_v4, settings.client_ip_prefix_v6)

@@ -7,16 +7,20 @@ a tenth of the requests answered a second.
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import Request
 
 from questlog.catalog import EventType
 from questlog_ingest.auth import Authenticator
-from questlog_ingest.client_address import client_ip
+from questlog_ingest.client_address import Address, client_address, client_ip
 from questlog_ingest.publisher import Publisher
+from questlog_ingest.rate_limits import RateLimits
 from questlog_ingest.registry.store import Registry
 from questlog_ingest.settings import IngestSettings
 from questlog_ingest.validation import RequestContext
+
+UNSET: Any = object()
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class Services:
     publisher: Publisher
     registry: Registry
     authenticator: Authenticator
+    rate_limits: RateLimits
 
 
 def services(request: Request) -> Services:
@@ -35,10 +40,24 @@ def services(request: Request) -> Services:
     return found
 
 
-async def authenticate(request: Request) -> None:
-    """Refuse the request (401, 403) unless it carries a write key that may post; its name
-    becomes the ``source`` of the events the request publishes."""
-    request.state.source = await services(request).authenticator.source(request)
+async def admit(request: Request, key_required: bool) -> None:
+    """Refuse a request to an event route when its client address is over its rate limit
+    (429) and, where a key is required, unless it carries a write key that may post (401,
+    403) and is within that key's limit (429). The key's name becomes the ``source`` of the
+    events the request publishes."""
+    found = services(request)
+    found.rate_limits.take("address", str(address_of(request)))
+    if key_required:
+        request.state.source = await found.authenticator.source(request)
+        found.rate_limits.take("key", request.state.source)
+
+
+def address_of(request: Request) -> Address | None:
+    """The client's whole address (client_address.py), found once per request."""
+    found: Address | None = getattr(request.state, "client_address", UNSET)
+    if found is UNSET:
+        found = request.state.client_address = client_address(request, services(request).settings)
+    return found
 
 
 def context(request: Request) -> RequestContext:
@@ -47,5 +66,5 @@ def context(request: Request) -> RequestContext:
         host=request.headers.get("host"),
         user_agent=request.headers.get("user-agent"),
         source=getattr(request.state, "source", None),
-        client_ip=client_ip(request, services(request).settings),
+        client_ip=client_ip(address_of(request), services(request).settings),
     )

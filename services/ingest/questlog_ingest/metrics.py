@@ -13,6 +13,11 @@ EVENTS_REJECTED = Counter(
     "Events refused as invalid, by claimed type and reason kind.",
     ["event_type", "reason"],
 )
+RATE_LIMITED = Counter(
+    "questlog_rate_limited_total",
+    "Requests answered 429, by the limit they were over (client address or write key).",
+    ["limit"],
+)
 REQUEST_LATENCY = Histogram(
     "questlog_http_request_duration_seconds",
     "Time to answer a request, by method, route and status.",

@@ -49,6 +49,12 @@ class IngestSettings(BaseSettings):
     # (IPv6) network by default; 32 and 128 keep addresses whole.
     client_ip_prefix_v4: int = Field(default=24, ge=0, le=32)
     client_ip_prefix_v6: int = Field(default=48, ge=0, le=128)
+    # Rate limits of the event routes, in the notation of the limits library
+    # ("100/second;2000/minute"); empty: none. Counted per client address (before the write
+    # key is checked) and per write key, by each replica on its own: N replicas take up to
+    # N times a limit. Answered 429 with Retry-After.
+    rate_limit_per_address: str = ""
+    rate_limit_per_key: str = ""
     # A route that does nothing, to measure the framework's own cost (benchmarks only).
     enable_noop_route: bool = False
 
