@@ -23,6 +23,7 @@ from questlog_ingest.auth import Authenticator
 from questlog_ingest.dependencies import Services, admit, context, services
 from questlog_ingest.game import ROUTES, GameRoute, game_event
 from questlog_ingest.intake import Outcome, take_in
+from questlog_ingest.lingering import DrainRefusedBodies
 from questlog_ingest.metrics import RequestMetrics
 from questlog_ingest.publisher import KafkaUnavailable, Publisher
 from questlog_ingest.rate_limits import RateLimits
@@ -221,6 +222,7 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(RequestMetrics)
+    app.add_middleware(DrainRefusedBodies)
 
     @app.exception_handler(RegistryError)
     async def registry_refused(_: Request, error: RegistryError) -> JSONResponse:

@@ -14,6 +14,11 @@ class IngestSettings(BaseSettings):
     invalid_topic: str = "events.invalid"
     # Requests larger than this are refused with 413 before they are read.
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    # The body of a refused request (too large, no key, over a limit) is read and discarded
+    # up to this many bytes and seconds before the answer, so that clients that send it all
+    # before they read get the answer, not a reset (lingering.py).
+    drain_bytes: int = Field(default=16 * 1_048_576, ge=0)
+    drain_seconds: float = Field(default=5.0, ge=0)
     max_batch_events: int = Field(default=500, gt=0)
     # How long the producer waits to batch events of concurrent requests into one request.
     # Each request waits for its acknowledgement, so lingering adds to its time; many
