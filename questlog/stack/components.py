@@ -34,17 +34,7 @@ TOPIC_PARTITIONS = 3
 # tables from the whole topic, so the topic keeps its records forever.
 TOPIC_CONFIGS = {"assessments": {"retention.ms": "-1"}}
 # The API's command line after the interpreter; services/ingest/Dockerfile runs the same.
-# Uvicorn's own X-Forwarded-For handling is off: by default it believes any peer on
-# 127.0.0.1; the API reads the header only from its configured trusted_proxies.
-API_COMMAND = [
-    "uvicorn",
-    "--factory",
-    "questlog_ingest.app:create_app",
-    "--no-access-log",
-    "--no-proxy-headers",
-    "--timeout-graceful-shutdown",
-    "10",
-]
+API_COMMAND = ["questlog_ingest.server"]
 
 
 def ensure_topics(bootstrap: str, topics: Iterable[str]) -> tuple[list[str], int]:

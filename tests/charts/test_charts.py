@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 from questlog_ingest.app import READY_CHECK_SECONDS
+from questlog_ingest.server import GRACEFUL_SHUTDOWN_SECONDS
 from questlog_ingest.settings import IngestSettings
 
 from questlog import load
@@ -19,7 +20,6 @@ from questlog.images import IMAGES
 from questlog.images.bases import STANDINS
 from questlog.settings import REPO_ROOT, StackSettings
 from questlog.stack.components import (
-    API_COMMAND,
     CATALOGS,
     PIPELINE_TOPICS,
     TOPIC_CONFIGS,
@@ -193,7 +193,7 @@ def test_the_api_stays_ready_on_a_busy_node_and_drains_before_it_stops() -> None
     (container,) = spec["containers"]
     assert container["readinessProbe"]["timeoutSeconds"] > READY_CHECK_SECONDS
     pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
-    drain = int(API_COMMAND[API_COMMAND.index("--timeout-graceful-shutdown") + 1])
+    drain = GRACEFUL_SHUTDOWN_SECONDS
     assert pre_stop >= 10 and spec["terminationGracePeriodSeconds"] > pre_stop + drain
 
 

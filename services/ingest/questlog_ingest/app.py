@@ -1,6 +1,6 @@
-"""The ingest API (FastAPI). Run with one Uvicorn process per pod or machine:
+"""The ingest API (FastAPI). Run one server process (server.py) per pod or machine:
 
-uvicorn --factory questlog_ingest.app:create_app --host 127.0.0.1 --port 8000
+python -m questlog_ingest.server --host 127.0.0.1 --port 8000
 """
 
 import asyncio
@@ -23,7 +23,6 @@ from questlog_ingest.auth import Authenticator
 from questlog_ingest.dependencies import Services, admit, context, services
 from questlog_ingest.game import ROUTES, GameRoute, game_event
 from questlog_ingest.intake import Outcome, take_in
-from questlog_ingest.lingering import DrainRefusedBodies
 from questlog_ingest.metrics import RequestMetrics
 from questlog_ingest.publisher import KafkaUnavailable, Publisher
 from questlog_ingest.rate_limits import RateLimits
@@ -34,6 +33,7 @@ from questlog_ingest.registry.store import (
     RegistryNotReady,
     open_engine,
 )
+from questlog_ingest.request_bodies import BodyTooSlow, RequestBodies, body_too_slow
 from questlog_ingest.settings import IngestSettings, get_settings
 
 RNG = random.Random()
@@ -44,6 +44,7 @@ OUTCOME_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "No write key, or one that is not known (see WWW-Authenticate)."},
     403: {"description": "The write key was revoked."},
     413: {"description": "The body or the batch is larger than the limit."},
+    408: {"description": "The body did not arrive within its deadline."},
     415: {"description": "The body is not sent as application/json."},
     422: {"description": "No event was valid; each is listed with the reason."},
     429: {"description": "Over a rate limit (client address, write key); see Retry-After."},
@@ -222,7 +223,8 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(RequestMetrics)
-    app.add_middleware(DrainRefusedBodies)
+    app.add_middleware(RequestBodies)
+    app.add_exception_handler(BodyTooSlow, body_too_slow)
 
     @app.exception_handler(RegistryError)
     async def registry_refused(_: Request, error: RegistryError) -> JSONResponse:

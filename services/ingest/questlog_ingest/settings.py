@@ -14,9 +14,13 @@ class IngestSettings(BaseSettings):
     invalid_topic: str = "events.invalid"
     # Requests larger than this are refused with 413 before they are read.
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    # A request's headers must arrive within header_timeout_seconds (server.py), its body
+    # within body_timeout_seconds of them (request_bodies.py), or it is answered 408.
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
     # The body of a refused request (too large, no key, over a limit) is read and discarded
     # up to this many bytes and seconds before the answer, so that clients that send it all
-    # before they read get the answer, not a reset (lingering.py).
+    # before they read get the answer, not a reset (request_bodies.py).
     drain_bytes: int = Field(default=16 * 1_048_576, ge=0)
     drain_seconds: float = Field(default=5.0, ge=0)
     max_batch_events: int = Field(default=500, gt=0)

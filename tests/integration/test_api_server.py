@@ -1,7 +1,7 @@
-"""A refused request's answer reaches clients that send their whole body before they read
-(urllib, requests), through a real Uvicorn process started as the stack starts its API:
-the body is read and discarded first, as nginx's lingering close does (without that, they
-see "connection reset by peer")."""
+"""The API's server process, started as the stack starts it: a refused request's answer
+reaches clients that send their whole body before they read (urllib, requests), since the
+body is read and discarded first (without that, they see "connection reset by peer"); and
+clients trickling headers or bodies are cut off without stopping the others."""
 
 import os
 import socket
@@ -20,6 +20,7 @@ from questlog.stack.components import API_COMMAND
 from tests.helpers import free_port, new_write_key
 
 EIGHT_MB = b"[" + b"1," * (4 * 1024 * 1024) + b"1]"
+DEADLINE = 3  # seconds, for headers and for bodies
 
 
 @pytest.fixture
@@ -32,6 +33,8 @@ def api(tmp_path: Path) -> Iterator[tuple[str, str]]:
         **os.environ,
         "QUESTLOG_REGISTRY_URL": registry,
         "QUESTLOG_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",
+        "QUESTLOG_HEADER_TIMEOUT_SECONDS": str(DEADLINE),
+        "QUESTLOG_BODY_TIMEOUT_SECONDS": str(DEADLINE),
     }
     command = [sys.executable, "-m", *API_COMMAND, "--host", "127.0.0.1", "--port", port]
     process = subprocess.Popen(command, env=environment, stderr=subprocess.DEVNULL)
@@ -84,13 +87,68 @@ def test_a_client_waiting_for_100_continue_is_answered_without_sending_its_body(
     api: tuple[str, str],
 ) -> None:
     """Reading its body would ask for it ("100 Continue"): the refusal comes at once."""
-    url, _ = api
-    port = int(url.rsplit(":", 1)[1])
     head = (
         "POST /v1/events HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(EIGHT_MB)}\r\nExpect: 100-continue\r\n\r\n"
     )
-    with socket.create_connection(("127.0.0.1", port), timeout=3) as client:
+    with connect(api, timeout=DEADLINE - 1) as client:
         client.sendall(head.encode())
         answer = client.recv(4096)  # well before QUESTLOG_DRAIN_SECONDS (5) could pass
     assert answer.startswith(b"HTTP/1.1 401 "), answer
+
+
+def connect(api: tuple[str, str], timeout: float) -> socket.socket:
+    port = int(api[0].rsplit(":", 1)[1])
+    return socket.create_connection(("127.0.0.1", port), timeout=timeout)
+
+
+def trickle(client: socket.socket, data: bytes) -> bytes:
+    """Send ``data`` a byte every half second until the server answers or closes (for at
+    most three deadlines); what it answered (b"" if it closed without an answer)."""
+    client.setblocking(False)
+    answer = b""
+    for byte in data[: 3 * DEADLINE * 2]:
+        try:
+            client.send(bytes([byte]))
+        except (BrokenPipeError, ConnectionResetError):
+            break
+        time.sleep(0.5)
+        try:
+            answer += client.recv(4096)
+            break
+        except BlockingIOError:
+            continue
+    client.settimeout(5)
+    try:
+        while chunk := client.recv(4096):
+            answer += chunk
+    except (ConnectionResetError, TimeoutError):
+        pass
+    return answer
+
+
+def test_clients_trickling_headers_or_bodies_are_cut_off_and_others_served(
+    api: tuple[str, str],
+) -> None:
+    url, key = api
+    slow_head = (
+        "POST /v1/events HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {key}\r\nContent-Length: 200\r\n\r\n"
+    ).encode()
+    silent = [connect(api, timeout=10) for _ in range(20)]  # connected; never a byte
+    with connect(api, timeout=10) as headers, connect(api, timeout=10) as body:
+        body.sendall(slow_head)
+        started = time.monotonic()
+        # Meanwhile the others are served, at once.
+        assert requests.get(f"{url}/healthz", timeout=2).status_code == 200
+        answered = trickle(headers, slow_head), trickle(body, b"[" + b" " * 199)
+        took = time.monotonic() - started
+    assert answered[0].startswith(b"HTTP/1.1 408 "), answered[0]
+    assert b"headers came too slowly" in answered[0]
+    assert answered[1].startswith(b"HTTP/1.1 408 "), answered[1]
+    assert b"the body did not arrive within 3" in answered[1]
+    assert took < 4 * DEADLINE, "each cut off at its deadline"
+    for client in silent:
+        client.settimeout(DEADLINE + 5)
+        assert client.recv(4096).startswith(b"HTTP/1.1 408 "), "a silent connection too"
+        client.close()
