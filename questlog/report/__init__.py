@@ -14,7 +14,7 @@ from trino.dbapi import connect as trino_connect
 
 from questlog.settings import StackSettings
 from questlog.stack.install import Say
-from questlog.stack.probes import NotReady, trino_query
+from questlog.stack.probes import TRINO_SERVICE_USER, NotReady, trino_query
 
 SQL_DIR = Path(__file__).parent / "sql"
 TABLE_NAME = re.compile(r"hive\.default\.(\w+)")
@@ -74,7 +74,7 @@ def current_snapshots(settings: StackSettings) -> dict[str, tuple[int, object] |
 def ask(settings: StackSettings) -> list[Answer]:
     """Every question's answer from the stack's Trino."""
     connection = trino_connect(  # type: ignore[no-untyped-call]  # trino ships no hints here
-        host=settings.host, port=settings.trino_port, user="questlog", request_timeout=60
+        host=settings.host, port=settings.trino_port, user=TRINO_SERVICE_USER, request_timeout=60
     )
     answers = []
     try:

@@ -293,7 +293,14 @@ class Trino(Component):
             internal_address=urlsplit(settings.trino_url).hostname,
             plugin_dir=trino_home(settings) / "plugin",
             catalog_dir=self.conf_dir / "catalog",
+            access_control=self.conf_dir / "access-control.properties",
         )
+        render(
+            "trino-access-control.properties",
+            self.conf_dir / "access-control.properties",
+            rules=self.conf_dir / "rules.json",
+        )
+        shutil.copy(TEMPLATES / "trino-rules.json", self.conf_dir / "rules.json")
         for catalog in CATALOGS:
             render(
                 f"trino-{catalog}.properties",

@@ -14,6 +14,10 @@ from trino.dbapi import connect as trino_connect
 
 from questlog.metrics_text import metric_sum, scrape
 
+# The user questlog's own tools query Trino as: the one its access rules let write
+# (templates/trino-rules.json); any other user may only read.
+TRINO_SERVICE_USER = "questlog"
+
 # A probe that fails is expected while a component starts; the thrift socket would log each.
 logging.getLogger("thrift.transport.TSocket").setLevel(logging.CRITICAL)
 
@@ -118,11 +122,13 @@ def metastore_databases(host: str, port: int, timeout: float = 3.0) -> list[str]
     return databases
 
 
-def trino_query(host: str, port: int, sql: str, timeout: float = 10.0) -> list[list[object]]:
-    """Rows of one statement run by Trino as user ``questlog``."""
+def trino_query(
+    host: str, port: int, sql: str, timeout: float = 10.0, user: str = TRINO_SERVICE_USER
+) -> list[list[object]]:
+    """Rows of one statement run by Trino as ``user`` (the service user by default)."""
     try:
         connection = trino_connect(  # type: ignore[no-untyped-call]  # trino ships no hints here
-            host=host, port=port, user="questlog", request_timeout=timeout, max_attempts=1
+            host=host, port=port, user=user, request_timeout=timeout, max_attempts=1
         )
         try:
             cursor = connection.cursor()
@@ -138,7 +144,7 @@ def trino_query(host: str, port: int, sql: str, timeout: float = 10.0) -> list[l
 def trino_announced_catalogs(host: str, port: int, timeout: float = 3.0) -> set[str]:
     """Catalogs the Trino node announces to discovery (it announces them once loaded)."""
     request = urllib.request.Request(
-        f"http://{host}:{port}/v1/service/trino", headers={"X-Trino-User": "questlog"}
+        f"http://{host}:{port}/v1/service/trino", headers={"X-Trino-User": TRINO_SERVICE_USER}
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

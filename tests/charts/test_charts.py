@@ -709,7 +709,7 @@ def test_deploy_installs_the_pinned_platform() -> None:
         assert pins[f"{name}_VERSION"][0].isdigit()
 
 
-def test_the_production_trino_has_the_local_stacks_catalogs_on_s3(tmp_path: Path) -> None:
+def test_the_production_trino_has_the_local_catalogs_and_access_rules(tmp_path: Path) -> None:
     trino = Trino(
         StackSettings(
             state_dir=tmp_path,
@@ -719,11 +719,14 @@ def test_the_production_trino_has_the_local_stacks_catalogs_on_s3(tmp_path: Path
         )
     )
     trino.prepare()
-    platform = yaml.safe_load((HELM_DIR / "platform" / "trino.yaml").read_text())["catalogs"]
+    values = yaml.safe_load((HELM_DIR / "platform" / "trino.yaml").read_text())
+    platform = values["catalogs"]
     assert set(platform) == set(CATALOGS)
     for catalog, text in platform.items():
         rendered = (trino.conf_dir / "catalog" / f"{catalog}.properties").read_text()
         assert properties(text) == properties(rendered), catalog
+    rules = values["accessControl"]["rules"][values["accessControl"]["configFile"]]
+    assert json.loads(rules) == json.loads((trino.conf_dir / "rules.json").read_text())
 
 
 def test_chart_readmes_are_generated_from_the_values() -> None:
