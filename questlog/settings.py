@@ -129,6 +129,11 @@ class StackSettings(BaseSettings):
         return self.state_dir / "write-key"
 
     @property
+    def personal_data_key_file(self) -> Path:
+        """The key of the HMAC the local stack's API hashes personal fields with."""
+        return self.state_dir / "personal-data-key"
+
+    @property
     def lake_on_s3(self) -> bool:
         return self.lake_root.startswith("s3a://")
 

@@ -3,6 +3,9 @@ truth for what an event of each type carries.
 
 ``events/<event_type>.v<N>.json`` describes the type's own properties; the highest version
 of each type is the current one. ``x-questlog-table`` names the table its events land in.
+``x-questlog-personal`` marks the fields that identify a person (``user_id`` or the type's
+own string properties): ``"hash"`` keeps a keyed HMAC of the value in its place, ``"drop"``
+removes it; either way before the event reaches Kafka.
 The envelope every event shares (``event_type``, ``event_id``, ``occurred_at``,
 ``user_id``) is described once, here. Adding an event type means adding one file.
 """
@@ -51,6 +54,7 @@ ENVELOPE_SCHEMA: dict[str, Any] = {
     "required": ["event_type", "user_id"],
 }
 ENVELOPE_FIELDS = frozenset(ENVELOPE_SCHEMA["properties"])
+PERSONAL_TREATMENTS = ("hash", "drop")
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,17 @@ class EventType:
     def properties(self) -> dict[str, Any]:
         props: dict[str, Any] = self.schema["properties"]
         return props
+
+    @property
+    def personal(self) -> dict[str, str]:
+        """The fields that identify a person, and what is done with them: hash or drop."""
+        marked: dict[str, str] = self.schema.get("x-questlog-personal", {})
+        return marked
+
+    @property
+    def stored_properties(self) -> dict[str, Any]:
+        """The properties its records and table keep: all but those dropped as personal."""
+        return {n: p for n, p in self.properties.items() if self.personal.get(n) != "drop"}
 
     @cached_property
     def validator(self) -> Draft202012Validator:
@@ -122,7 +137,34 @@ def read_event_type(path: Path) -> EventType:
     table = schema.get("x-questlog-table", "")
     if not re.fullmatch(r"[a-z][a-z0-9_]*", table):
         raise CatalogError(f"{path.name}: x-questlog-table must name a table")
-    return EventType(name, version, table, schema.get("description", ""), schema)
+    event_type = EventType(name, version, table, schema.get("description", ""), schema)
+    check_personal(path.name, event_type)
+    return event_type
+
+
+def check_personal(file_name: str, event_type: EventType) -> None:
+    for field, treatment in event_type.personal.items():
+        where = f"{file_name}: x-questlog-personal: {field}"
+        if treatment not in PERSONAL_TREATMENTS:
+            raise CatalogError(f"{where}: {treatment!r} is neither 'hash' nor 'drop'")
+        if field == "user_id":
+            if treatment != "hash":
+                raise CatalogError(f"{where}: user_id keys the event, so it can only be hashed")
+        elif field not in event_type.properties:
+            raise CatalogError(f"{where}: neither user_id nor one of the type's properties")
+        elif treatment == "hash" and event_type.properties[field].get("type") != "string":
+            raise CatalogError(f"{where}: only strings can be hashed (their token is one)")
+
+
+def personal_anywhere(catalog: dict[str, EventType]) -> dict[str, str]:
+    """Every field some type marks personal, for events of no known type: dropped where
+    any type drops it, else hashed."""
+    found: dict[str, str] = {}
+    for event_type in catalog.values():
+        for field, treatment in event_type.personal.items():
+            if found.get(field) != "drop":
+                found[field] = treatment
+    return found
 
 
 @cache

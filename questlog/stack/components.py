@@ -6,6 +6,7 @@ files a running process reads are there to inspect (and are what the containers 
 
 import base64
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -390,16 +391,23 @@ class IngestApi(Component):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         write_key.ensure(self.settings, self.registry_url)
         write_key.export(self.settings)
+        path = self.settings.personal_data_key_file
+        if not path.exists():  # made once: a value keeps its token across restarts
+            write_key.write_private(path, secrets.token_urlsafe(32))
 
     def command(self) -> list[str]:
         host, port = self.settings.host, str(self.settings.api_port)
         return [sys.executable, "-m", *API_COMMAND, "--host", host, "--port", port]
 
     def environment(self) -> dict[str, str]:
-        return {
+        found = {
             "QUESTLOG_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
             "QUESTLOG_REGISTRY_URL": self.registry_url,
         }
+        key = self.settings.personal_data_key_file
+        if key.exists():  # made by prepare()
+            found["QUESTLOG_PERSONAL_DATA_KEY"] = key.read_text().strip()
+        return found
 
     def probe(self) -> str:
         probes.http_ready(f"{self.settings.api_url}/readyz")

@@ -66,12 +66,17 @@ def property_type(schema: dict[str, Any]) -> T.DataType:
 
 def event_columns(event_type: EventType) -> T.StructType:
     """The columns of an event type's table, without the partition column."""
-    own = [T.StructField(name, property_type(p)) for name, p in event_type.properties.items()]
+    kept = event_type.stored_properties.items()
+    own = [T.StructField(name, property_type(p)) for name, p in kept]
     return T.StructType([*ENVELOPE_COLUMNS.fields, *own])
 
 
 def required_columns(event_type: EventType) -> list[str]:
-    return [*REQUIRED_ENVELOPE, *event_type.schema.get("required", [])]
+    required = event_type.schema.get("required", [])
+    return [
+        *REQUIRED_ENVELOPE,
+        *(name for name in required if name in event_type.stored_properties),
+    ]
 
 
 def iceberg_columns(columns: T.StructType) -> T.StructType:

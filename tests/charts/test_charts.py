@@ -197,13 +197,16 @@ def test_the_api_stays_ready_on_a_busy_node_and_drains_before_it_stops() -> None
     assert pre_stop >= 10 and spec["terminationGracePeriodSeconds"] > pre_stop + drain
 
 
-def test_api_container_runs_the_local_stack_command() -> None:
+def test_api_container_runs_the_local_stack_command(tmp_path: Path) -> None:
     docs = documents("questlog-api", "--set", "settings.max_batch_events=100")
     (container,) = find(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
-    local = IngestApi(StackSettings(host="0.0.0.0", api_port=8000))
+    local = IngestApi(StackSettings(host="0.0.0.0", api_port=8000, state_dir=tmp_path))
+    local.settings.personal_data_key_file.write_text("made by prepare()")
     assert container["command"] == ["python", *local.command()[1:]]
     settings = find(docs, "ConfigMap")["data"]
-    assert set(local.environment()) <= set(settings)
+    from_secrets = {e["name"] for e in container["env"] if "secretKeyRef" in e["valueFrom"]}
+    assert set(local.environment()) <= set(settings) | from_secrets
+    assert "QUESTLOG_PERSONAL_DATA_KEY" in from_secrets
     assert settings["QUESTLOG_MAX_BATCH_EVENTS"] == "100"
 
 
@@ -265,6 +268,19 @@ def test_the_charts_own_clients_post_with_the_key_the_api_stores() -> None:
         documents("questlog", "--values", str(PRODUCTION)), "ConfigMap", "questlog-api"
     )
     assert production["data"]["QUESTLOG_GAME_ROUTES_REQUIRE_WRITE_KEY"] == "true"
+
+
+def test_the_api_hashes_personal_data_with_a_key_from_its_secret() -> None:
+    for extra, secret in [
+        ([], "questlog-api-personal-data-key"),
+        (["--set", "api.personalDataKey.existingSecret=mine"], "mine"),
+    ]:
+        docs = documents("questlog", *extra)
+        [api] = find(docs, "Deployment", "questlog-api")["spec"]["template"]["spec"]["containers"]
+        reference = {"name": secret, "key": "personal-data-key"}
+        assert secret_env(api, "QUESTLOG_PERSONAL_DATA_KEY") == reference
+        made = [d for d in docs if d["kind"] == "Secret" and d["metadata"]["name"] == secret]
+        assert bool(made) == (secret == "questlog-api-personal-data-key")
 
 
 def test_production_limits_rates_at_the_ingress_and_per_key_and_trusts_the_ingress(

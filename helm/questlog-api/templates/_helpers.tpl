@@ -9,6 +9,9 @@
 {{- if hasKey .Values.settings "provisioned_write_key" }}
 {{- fail "the deployment's write key comes from a Secret (writeKey.existingSecret), not settings.provisioned_write_key" }}
 {{- end }}
+{{- if hasKey .Values.settings "personal_data_key" }}
+{{- fail "the HMAC key of personal data comes from a Secret (personalDataKey.existingSecret), not settings.personal_data_key" }}
+{{- end }}
 {{- if hasKey .Values.settings "registry_url" }}
 {{- fail "set the pilot registry's database with registry.url, not settings.registry_url" }}
 {{- end }}
@@ -23,6 +26,33 @@
 {{/* The Secret holding the deployment's own write key (under `write-key`). */}}
 {{- define "questlog-api.writeKeySecret" -}}
 {{- .Values.writeKey.existingSecret | default (printf "%s-write-key" (include "questlog.fullname" .) | trunc 63 | trimSuffix "-") }}
+{{- end }}
+
+{{/* The Secret holding the HMAC key of personal data (under `personal-data-key`). */}}
+{{- define "questlog-api.personalDataKeySecret" -}}
+{{- .Values.personalDataKey.existingSecret | default (printf "%s-personal-data-key" (include "questlog.fullname" .) | trunc 63 | trimSuffix "-") }}
+{{- end }}
+
+{{/* A Secret of one random value under a key, made once and then kept across upgrades:
+(list $ name key prefix). */}}
+{{- define "questlog-api.keptRandomSecret" -}}
+{{- $top := index . 0 }}
+{{- $name := index . 1 }}
+{{- $key := index . 2 }}
+{{- $found := lookup "v1" "Secret" $top.Release.Namespace $name }}
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ $name }}
+  labels:
+    {{- include "questlog.labels" $top | nindent 4 }}
+type: Opaque
+data:
+  {{- if and $found (hasKey $found.data $key) }}
+  {{ $key }}: {{ index $found.data $key }}
+  {{- else }}
+  {{ $key }}: {{ printf "%s%s" (index . 3) (randAlphaNum 43) | b64enc }}
+  {{- end }}
 {{- end }}
 
 {{/* The headless Service: its DNS name resolves to every pod, for per-pod metrics. */}}

@@ -8,5 +8,6 @@ UNION ALL SELECT 'peace_declarations', count(*) FROM hive.default.peace_declarat
 UNION ALL SELECT 'pilot_enrolments', count(*) FROM hive.default.pilot_enrolments
 UNION ALL SELECT 'ship_fittings', count(*) FROM hive.default.ship_fittings
 UNION ALL SELECT 'default_events', count(*) FROM hive.default.default_events
+UNION ALL SELECT 'sign_ups', count(*) FROM hive.default.sign_ups
 UNION ALL SELECT 'dead_letters', count(*) FROM hive.default.dead_letters
 ORDER BY events DESC, "table"

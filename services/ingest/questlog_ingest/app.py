@@ -24,6 +24,7 @@ from questlog_ingest.dependencies import Services, admit, context, services
 from questlog_ingest.game import ROUTES, GameRoute, game_event
 from questlog_ingest.intake import Outcome, take_in
 from questlog_ingest.metrics import RequestMetrics
+from questlog_ingest.personal import PersonalData
 from questlog_ingest.publisher import KafkaUnavailable, Publisher
 from questlog_ingest.rate_limits import RateLimits
 from questlog_ingest.registry.keys import WriteKeys
@@ -206,8 +207,10 @@ def create_app() -> FastAPI:
         publisher.start()
         authenticator = Authenticator(WriteKeys(registry), settings.write_key_cache_seconds)
         rate_limits = RateLimits(settings.rate_limit_per_address, settings.rate_limit_per_key)
+        catalog = load_catalog()
+        personal = PersonalData(settings.personal_data_key.get_secret_value(), catalog)
         app.state.services = Services(
-            settings, load_catalog(), publisher, registry, authenticator, rate_limits
+            settings, catalog, publisher, registry, authenticator, rate_limits, personal
         )
         yield
         if migration is not None:

@@ -14,6 +14,7 @@ from fastapi import Request
 from questlog.catalog import EventType
 from questlog_ingest.auth import Authenticator
 from questlog_ingest.client_address import Address, client_address, client_ip
+from questlog_ingest.personal import PersonalData
 from questlog_ingest.publisher import Publisher
 from questlog_ingest.rate_limits import RateLimits
 from questlog_ingest.registry.store import Registry
@@ -33,6 +34,7 @@ class Services:
     registry: Registry
     authenticator: Authenticator
     rate_limits: RateLimits
+    personal: PersonalData
 
 
 def services(request: Request) -> Services:

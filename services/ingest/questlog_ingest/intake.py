@@ -23,7 +23,7 @@ class Outcome:
 
 
 async def take_in(events: list[Any], context: RequestContext, services: Services) -> Outcome:
-    catalog, settings = services.catalog, services.settings
+    catalog, settings, personal = services.catalog, services.settings, services.personal
     outcome = Outcome()
     valid: list[tuple[str, bytes]] = []
     dead: list[tuple[str, bytes]] = []
@@ -32,12 +32,14 @@ async def take_in(events: list[Any], context: RequestContext, services: Services
         try:
             record = build_record(raw, catalog, context)
         except Invalid as invalid:
+            raw = personal.protect_raw(raw, catalog)
             outcome.rejected.append({"index": index, "reason": str(invalid)})
             claimed = raw.get("event_type") if isinstance(raw, dict) else None
             label = claimed if isinstance(claimed, str) and claimed in catalog else "unknown"
             metrics.EVENTS_REJECTED.labels(label, invalid.kind).inc()
             dead.append((_key(raw), _dead_letter(raw, index, invalid, context)))
             continue
+        record = personal.protect(record, catalog[record["event_type"]].personal)
         outcome.accepted.append({"index": index, "event_id": record["event_id"]})
         accepted_types.append(record["event_type"])
         valid.append((record["user_id"], orjson.dumps(record)))

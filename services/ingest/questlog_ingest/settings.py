@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from pydantic import Field, IPvAnyNetwork
+from pydantic import Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -64,6 +64,10 @@ class IngestSettings(BaseSettings):
     # N times a limit. Answered 429 with Retry-After.
     rate_limit_per_address: str = ""
     rate_limit_per_key: str = ""
+    # The key of the HMAC that replaces the fields the catalog marks personal "hash"
+    # (personal.py). Never logged nor sent anywhere; a new key gives new tokens. Empty:
+    # those fields are dropped instead.
+    personal_data_key: SecretStr = SecretStr("")
     # A route that does nothing, to measure the framework's own cost (benchmarks only).
     enable_noop_route: bool = False
 

@@ -1,0 +1,48 @@
+"""Personal data, as the catalog marks it (``x-questlog-personal``), never leaves the API in
+clear: a hashed field keeps an HMAC-SHA256 token of its value, keyed with the API's
+``personal_data_key`` (so the same value gives the same token, and without the key no one
+can test a guess); a dropped field is removed. With no key configured, hashed fields are
+dropped too. Applied to each record and dead letter before it is published."""
+
+import hashlib
+import hmac
+from typing import Any
+
+from questlog.catalog import EventType, personal_anywhere
+
+
+class PersonalData:
+    def __init__(self, key: str, catalog: dict[str, EventType]) -> None:
+        self.key = key.encode() or None
+        self.of_unknown_types = personal_anywhere(catalog)
+        if self.key is None and self.of_unknown_types.get("user_id") == "hash":
+            # Dropped, user_id would leave events with no key nor user: refuse to start.
+            raise ValueError("the catalog hashes user_id: set QUESTLOG_PERSONAL_DATA_KEY")
+
+    def token(self, value: str) -> str:
+        assert self.key is not None
+        return hmac.new(self.key, value.encode(), hashlib.sha256).hexdigest()
+
+    def protect(self, event: dict[str, Any], marked: dict[str, str]) -> dict[str, Any]:
+        """``event`` with its ``marked`` fields hashed or dropped (a copy, when any is)."""
+        if not marked or not marked.keys() & event.keys():
+            return event
+        kept = dict(event)
+        for field, treatment in marked.items():
+            value = kept.get(field)
+            if value is None:
+                continue
+            if treatment == "hash" and self.key is not None and isinstance(value, str):
+                kept[field] = self.token(value)
+            else:
+                del kept[field]
+        return kept
+
+    def protect_raw(self, raw: Any, catalog: dict[str, EventType]) -> Any:
+        """An event refused as invalid, as sent: its type's marks when that is known, else
+        every field any type marks."""
+        if not isinstance(raw, dict):
+            return raw
+        claimed = raw.get("event_type")
+        known = catalog.get(claimed) if isinstance(claimed, str) else None
+        return self.protect(raw, known.personal if known else self.of_unknown_types)
