@@ -85,6 +85,14 @@ def cmd_compact(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_forget(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    key = settings.personal_data_key_file
+    env = {"QUESTLOG_PERSONAL_DATA_KEY": key.read_text().strip()} if key.exists() else {}
+    spark_submit(settings, "forget", args.user_id, env=env)
+    return 0
+
+
 def cmd_load(args: argparse.Namespace) -> int:
     if args.file is not None:
         if args.topic is None:
@@ -208,6 +216,13 @@ def main(argv: list[str] | None = None) -> int:
     compact.add_argument("--retain-last", type=int, help="and at least this many (10)")
     compact.add_argument("--orphan-hours", type=float, help="remove unknown files this old (72)")
     compact.set_defaults(run=cmd_compact)
+    forget = commands.add_parser(
+        "forget",
+        help="erase a user's rows from every event table (Iceberg row-level deletes) and "
+        "record it in the audit table erasures",
+    )
+    forget.add_argument("user_id", help="the user, as the events name them")
+    forget.set_defaults(run=cmd_forget)
     load_run = commands.add_parser(
         "load",
         help="a headless Locust run against the stack, then reconcile it in Trino; "

@@ -10,6 +10,8 @@ The envelope every event shares (``event_type``, ``event_id``, ``occurred_at``,
 ``user_id``) is described once, here. Adding an event type means adding one file.
 """
 
+import hashlib
+import hmac
 import json
 import re
 from collections.abc import Callable
@@ -154,6 +156,11 @@ def check_personal(file_name: str, event_type: EventType) -> None:
             raise CatalogError(f"{where}: neither user_id nor one of the type's properties")
         elif treatment == "hash" and event_type.properties[field].get("type") != "string":
             raise CatalogError(f"{where}: only strings can be hashed (their token is one)")
+
+
+def personal_token(key: bytes, value: str) -> str:
+    """What a field marked "hash" keeps: the HMAC-SHA256 of its value, in hex."""
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
 def personal_anywhere(catalog: dict[str, EventType]) -> dict[str, str]:

@@ -4,7 +4,7 @@ code runs on the local stack (which sets them) and as a SparkApplication (whose 
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from questlog.catalog import EVENTS_DIR
@@ -39,6 +39,9 @@ class LakeSettings(BaseSettings):
     # The streaming app's Prometheus endpoint.
     stream_metrics_host: str = "127.0.0.1"
     stream_metrics_port: int = 8001
+    # The ingest API's HMAC key of personal data: the erasure job (forget.py) needs it
+    # only where the catalog hashes user_id.
+    personal_data_key: SecretStr = SecretStr("")
 
     def table_uri(self, table: str) -> str:
         return f"{self.lake_root.rstrip('/')}/{table}"

@@ -4,11 +4,9 @@ clear: a hashed field keeps an HMAC-SHA256 token of its value, keyed with the AP
 can test a guess); a dropped field is removed. With no key configured, hashed fields are
 dropped too. Applied to each record and dead letter before it is published."""
 
-import hashlib
-import hmac
 from typing import Any
 
-from questlog.catalog import EventType, personal_anywhere
+from questlog.catalog import EventType, personal_anywhere, personal_token
 
 
 class PersonalData:
@@ -18,10 +16,6 @@ class PersonalData:
         if self.key is None and self.of_unknown_types.get("user_id") == "hash":
             # Dropped, user_id would leave events with no key nor user: refuse to start.
             raise ValueError("the catalog hashes user_id: set QUESTLOG_PERSONAL_DATA_KEY")
-
-    def token(self, value: str) -> str:
-        assert self.key is not None
-        return hmac.new(self.key, value.encode(), hashlib.sha256).hexdigest()
 
     def protect(self, event: dict[str, Any], marked: dict[str, str]) -> dict[str, Any]:
         """``event`` with its ``marked`` fields hashed or dropped (a copy, when any is)."""
@@ -33,7 +27,7 @@ class PersonalData:
             if value is None:
                 continue
             if treatment == "hash" and self.key is not None and isinstance(value, str):
-                kept[field] = self.token(value)
+                kept[field] = personal_token(self.key, value)
             else:
                 del kept[field]
         return kept
