@@ -3,6 +3,7 @@ overridden as the FastAPI docs do it), and as the stack's own Uvicorn process.""
 
 import json
 from collections.abc import Iterator
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +131,7 @@ def test_mixed_batch_splits_valid_and_dead_letters(
             "index": 1,
             "reason": "event_type: unknown event type 'summon_dragon'; known: "
             "declare_peace, declare_war, default, enrol_pilot, fit_ship, join_guild, "
-            "purchase_axe, purchase_shield, purchase_sword",
+            "purchase_axe, purchase_shield, purchase_sword, sign_up",
         },
         {"index": 3, "reason": "sword_cost: 'a lot' is not of type 'integer'"},
     ]
@@ -335,7 +336,7 @@ def test_a_burst_over_the_rate_limits_gets_429_and_only_events_answered_202_land
         update={
             "rate_limit_per_key": "20/minute",
             "rate_limit_per_address": "40/minute",
-            "trusted_proxies": ["203.0.113.0/24"],
+            "trusted_proxies": [ip_network("203.0.113.0/24")],
         }
     )
     other_key = new_write_key(settings.registry_url, "other")
