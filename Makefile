@@ -95,6 +95,10 @@ bench: setup $(HEY) ## Run every benchmark in one run; one table of ratios (repo
 bench-ingest: setup $(HEY) ## Measure the ingest API against the original game API, side by side
 	$(VENV)/bin/python -m bench.ingest $(ARGS)
 
+.PHONY: bench-flood
+bench-flood: setup $(HEY) ## Measure a keyed client's p99 during an unauthenticated flood, against alone
+	$(VENV)/bin/python -m bench.flood $(ARGS)
+
 .PHONY: bench-lake
 bench-lake: setup ## Measure the stream: drain vs the UDF filter and the engine's ceiling, freshness, batch durations
 	$(VENV)/bin/python -m bench.lake $(ARGS)

@@ -3,9 +3,10 @@ one table of their figures (each a ratio measured side by side within that run).
 
 1. the ingest API against the course's game API, a no-op route, and itself batched
    (``bench.ingest``);
-2. the stream: draining a backlog against the course's UDF filter, freshness and batch
+2. a keyed client's p99 during an unauthenticated flood against alone (``bench.flood``);
+3. the stream: draining a backlog against the course's UDF filter, freshness and batch
    durations against the trigger interval (``bench.lake``);
-3. queries: Trino against DuckDB on the same Parquet, and an hour of micro-batch files
+4. queries: Trino against DuckDB on the same Parquet, and an hour of micro-batch files
    against the same rows compacted (``bench.query``).
 
 The table goes to ``reports/bench.md`` and a chart of the ratios to ``reports/bench.png``.
@@ -18,12 +19,13 @@ import time
 from datetime import UTC, datetime
 from types import ModuleType
 
-from bench import ingest, lake, query
+from bench import flood, ingest, lake, query
 from bench.figures import Figure, chart, markdown, write_table
 from questlog.settings import REPO_ROOT
 
 PARTS: list[tuple[str, ModuleType]] = [
     ("the ingest API", ingest),
+    ("the ingest API under a flood", flood),
     ("the stream", lake),
     ("queries on the lake", query),
 ]

@@ -29,18 +29,28 @@ def parse(report: str) -> LoadResult:
     return LoadResult(float(rate.group(1)), float(p99.group(1)), statuses)
 
 
-def run(
+def command(
     hey: Path,
     url: str,
     seconds: float,
     concurrency: int,
     body: Path | None = None,
     headers: dict[str, str] | None = None,
-) -> LoadResult:
-    command = [str(hey), "-z", f"{seconds}s", "-c", str(concurrency)]
+    per_connection_rate: float | None = None,
+) -> list[str]:
+    """The hey command line of a load; ``per_connection_rate`` caps each connection's
+    requests per second (unbounded by default)."""
+    line = [str(hey), "-z", f"{seconds}s", "-c", str(concurrency)]
+    if per_connection_rate is not None:
+        line += ["-q", f"{per_connection_rate:g}"]
     for name, value in (headers or {}).items():
-        command += ["-H", f"{name}: {value}"]
+        line += ["-H", f"{name}: {value}"]
     if body is not None:
-        command += ["-m", "POST", "-T", "application/json", "-D", str(body)]
-    completed = subprocess.run([*command, url], capture_output=True, text=True, check=True)
+        line += ["-m", "POST", "-T", "application/json", "-D", str(body)]
+    return [*line, url]
+
+
+def run(command_line: list[str]) -> LoadResult:
+    """Run a load (``command(...)``) and read its report."""
+    completed = subprocess.run(command_line, capture_output=True, text=True, check=True)
     return parse(completed.stdout)

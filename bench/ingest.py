@@ -203,7 +203,7 @@ def _run(
 ) -> hey.LoadResult:
     port = seed_port if load.seed else api_port
     url = f"http://127.0.0.1:{port}{load.path}"
-    return hey.run(HEY, url, seconds, concurrency, load.body, headers)
+    return hey.run(hey.command(HEY, url, seconds, concurrency, load.body, headers))
 
 
 def _loads_table(

@@ -336,6 +336,7 @@ def test_a_burst_over_the_rate_limits_gets_429_and_only_events_answered_202_land
         update={
             "rate_limit_per_key": "20/minute",
             "rate_limit_per_address": "40/minute",
+            "rate_limit_refusal_delay_seconds": 0.05,
             "trusted_proxies": [ip_network("203.0.113.0/24")],
         }
     )

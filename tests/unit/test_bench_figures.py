@@ -1,5 +1,7 @@
+import argparse
 from pathlib import Path
 
+import bench.__main__ as bench_main
 from bench.figures import Figure, chart, markdown
 
 FIGURES = [
@@ -26,3 +28,12 @@ def test_chart_is_a_png(tmp_path: Path) -> None:
     chart(FIGURES, target, "test")
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert target.stat().st_size > 5_000
+
+
+def test_every_bench_part_s_options_fit_in_one_command_line() -> None:
+    # `python -m bench` gives every part's options to one parser: two parts naming the same
+    # option would make it fail before measuring anything.
+    parser = argparse.ArgumentParser()
+    for _, part in bench_main.PARTS:
+        part.add_arguments(parser)
+    assert parser.parse_args(["--flood-rounds", "1", "--rounds", "2"]).flood_rounds == 1

@@ -1,6 +1,8 @@
+from pathlib import Path
+
 import pytest
 
-from bench.hey import parse
+from bench.hey import command, parse
 
 # Trimmed from a real report of `hey -z 3s -c 16 http://127.0.0.1:8000/purchase_a_sword`.
 REPORT = """
@@ -31,3 +33,11 @@ def test_report_is_read() -> None:
 def test_something_else_is_refused() -> None:
     with pytest.raises(ValueError, match="not a hey report"):
         parse("Error: connection refused")
+
+
+def test_command_caps_each_connections_rate_only_when_asked() -> None:
+    body = Path("single.json")
+    line = command(Path("hey"), "http://127.0.0.1:1/v1/events", 5, 4, body, {"X-A": "1"}, 25)
+    assert line[:7] == ["hey", "-z", "5s", "-c", "4", "-q", "25"]
+    assert line[7:9] == ["-H", "X-A: 1"] and line[-1] == "http://127.0.0.1:1/v1/events"
+    assert "-q" not in command(Path("hey"), "http://127.0.0.1:1/", 5, 4)

@@ -48,10 +48,10 @@ async def admit(request: Request, key_required: bool) -> None:
     403) and is within that key's limit (429). The key's name becomes the ``source`` of the
     events the request publishes."""
     found = services(request)
-    found.rate_limits.take("address", str(address_of(request)))
+    await found.rate_limits.take("address", str(address_of(request)))
     if key_required:
         request.state.source = await found.authenticator.source(request)
-        found.rate_limits.take("key", request.state.source)
+        await found.rate_limits.take("key", request.state.source)
 
 
 def address_of(request: Request) -> Address | None:
