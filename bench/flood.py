@@ -11,7 +11,6 @@ the delay holds back. Loopback only, bounded in time.
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -23,7 +22,17 @@ from pathlib import Path
 
 from bench import hey
 from bench.figures import Figure, run_alone
-from bench.ingest import HEY, SWORD, api_ready, free_port, process, ratio, wait_until
+from bench.ingest import (
+    HEY,
+    SWORD,
+    api_env,
+    api_ready,
+    create_write_key,
+    free_port,
+    process,
+    ratio,
+    wait_until,
+)
 from questlog.settings import REPO_ROOT, get_settings
 from questlog.stack import lifecycle
 from questlog.stack.components import API_COMMAND
@@ -55,21 +64,11 @@ def run(args: argparse.Namespace) -> list[Figure]:
     body = work / "single.json"
     body.write_text(json.dumps(SWORD))
     env = {
-        **os.environ,
-        "QUESTLOG_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "QUESTLOG_EVENTS_TOPIC": "bench.events",
-        "QUESTLOG_INVALID_TOPIC": "bench.events.invalid",
-        "QUESTLOG_REGISTRY_URL": f"sqlite:///{work / 'registry.db'}",
+        **api_env(settings, work),
         "QUESTLOG_TRUSTED_PROXIES": '["127.0.0.1/32"]',
         "QUESTLOG_RATE_LIMIT_PER_ADDRESS": PER_ADDRESS,
     }
-    key = subprocess.run(
-        [sys.executable, "-m", "questlog_ingest.keys", "create", "bench"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    key = create_write_key(env)
     delays = {"refusal delay 1 s": "1", "no refusal delay": "0"}
     p99s: dict[tuple[str, str], list[float]] = {}
     flood_rates: dict[str, list[float]] = {name: [] for name in delays}
@@ -78,9 +77,9 @@ def run(args: argparse.Namespace) -> list[Figure]:
         for name, delay in delays.items():
             ports[name] = free_port()
             api = [*API_COMMAND, "--host", "127.0.0.1", "--port", str(ports[name])]
-            api_env = {**env, "QUESTLOG_RATE_LIMIT_REFUSAL_DELAY_SECONDS": delay}
+            delayed = {**env, "QUESTLOG_RATE_LIMIT_REFUSAL_DELAY_SECONDS": delay}
             log = work / f"api-{delay}.log"
-            running.enter_context(process([sys.executable, "-m", *api], api_env, log))
+            running.enter_context(process([sys.executable, "-m", *api], delayed, log))
         for port in ports.values():
             wait_until(lambda port=port: api_ready(port), "questlog's API")
         print(

@@ -30,7 +30,7 @@ from pathlib import Path
 from bench import BASELINES, hey
 from bench.figures import Figure, run_alone
 from bench.stack import wait_until_caught_up
-from questlog.settings import REPO_ROOT, get_settings
+from questlog.settings import REPO_ROOT, StackSettings, get_settings
 from questlog.stack import lifecycle
 from questlog.stack.components import API_COMMAND
 from questlog.stack.probes import NotReady, http_ready
@@ -99,6 +99,29 @@ def process(command: list[str], env: dict[str, str], log: Path) -> Iterator[None
         child.wait(30)
 
 
+def api_env(settings: StackSettings, work: Path) -> dict[str, str]:
+    """The environment of a bench's own API: the stack's Kafka, but topics and a registry
+    of its own, so the benchmark's events stay out of the pipeline."""
+    return {
+        **os.environ,
+        "QUESTLOG_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "QUESTLOG_EVENTS_TOPIC": "bench.events",
+        "QUESTLOG_INVALID_TOPIC": "bench.events.invalid",
+        "QUESTLOG_REGISTRY_URL": f"sqlite:///{work / 'registry.db'}",
+    }
+
+
+def create_write_key(env: dict[str, str]) -> str:
+    """A new write key in the registry of ``env``, as every client must send one."""
+    return subprocess.run(
+        [sys.executable, "-m", "questlog_ingest.keys", "create", "bench"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
 def ratio(numerators: list[float], denominators: list[float]) -> float:
     """The median of the per-round ratios."""
     return statistics.median(n / d for n, d in zip(numerators, denominators, strict=True))
@@ -143,26 +166,15 @@ def run(args: argparse.Namespace) -> list[Figure]:
         Load("questlog: POST /v1/noop (no-op route)", "/v1/noop", 202, 1, work / "single.json"),
     ]
     env = {
-        **os.environ,
-        "QUESTLOG_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        **api_env(settings, work),
         "QUESTLOG_ENABLE_NOOP_ROUTE": "true",
-        # Keep the benchmark's events out of the pipeline's topics. (The seed app, kept as
-        # it was written, always publishes to `events`.)
-        "QUESTLOG_EVENTS_TOPIC": "bench.events",
-        "QUESTLOG_INVALID_TOPIC": "bench.events.invalid",
-        "QUESTLOG_REGISTRY_URL": f"sqlite:///{work / 'registry.db'}",
+        # (The seed app, kept as it was written, always publishes to `events`.)
         "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
     }
     api = [sys.executable, "-m", *API_COMMAND, "--host", "127.0.0.1", "--port", str(api_port)]
     seed = [sys.executable, "-m", "flask", "--app", str(SEED_APP), "run", "--port", str(seed_port)]
     # Every load sends the write key (the seed app ignores it), as every client must.
-    key = subprocess.run(
-        [sys.executable, "-m", "questlog_ingest.keys", "create", "bench"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    key = create_write_key(env)
     headers = {"Authorization": f"Bearer {key}"}
     results: dict[str, list[hey.LoadResult]] = {load.name: [] for load in loads}
     with process(api, env, work / "api.log"), process(seed, env, work / "seed.log"):
