@@ -124,22 +124,25 @@ KUBECONFORM := $(GO_TOOLS)/kubeconform-$(KUBECONFORM_VERSION)/kubeconform
 CT := $(GO_TOOLS)/ct-$(CT_VERSION)/ct
 HELM_DOCS_VERSION := v1.14.2
 HELM_DOCS := $(GO_TOOLS)/helm-docs-$(HELM_DOCS_VERSION)/helm-docs
+KUBE_SCORE_VERSION := v1.20.0
+KUBE_SCORE := $(GO_TOOLS)/kube-score-$(KUBE_SCORE_VERSION)/kube-score
 KIND := $(GO_TOOLS)/kind-$(KIND_VERSION)/kind
 export QUESTLOG_HELM := $(HELM)
 export QUESTLOG_KUBECONFORM := $(KUBECONFORM)
 export QUESTLOG_CT := $(CT)
 export QUESTLOG_HELM_DOCS := $(HELM_DOCS)
+export QUESTLOG_KUBE_SCORE := $(KUBE_SCORE)
 export QUESTLOG_UV := $(abspath $(UV))
 
 .PHONY: chart-tools
-chart-tools: $(HELM) $(KUBECONFORM) $(CT) $(HELM_DOCS) ## Build helm, kubeconform, ct and helm-docs with Go
+chart-tools: $(HELM) $(KUBECONFORM) $(CT) $(HELM_DOCS) $(KUBE_SCORE) ## Build helm, kubeconform, ct, helm-docs and kube-score with Go
 
 .PHONY: chart-docs
 chart-docs: $(HELM_DOCS) ## Regenerate each chart's README from its values.yaml comments
 	$(HELM_DOCS) --chart-search-root helm
 
 .PHONY: chart-lint
-chart-lint: $(VENV)/.synced chart-tools ## Validate the charts offline: helm lint, ct lint, kubeconform, hadolint
+chart-lint: $(VENV)/.synced chart-tools ## Validate the charts offline: helm lint, ct lint, kubeconform, kube-score, hadolint
 	$(VENV)/bin/pytest tests/charts $(PYTEST_ARGS)
 
 DEPLOY := HELM=$(HELM) KIND=$(KIND) PYTHON=$(abspath $(VENV)/bin/python) k8s/deploy.sh
@@ -220,6 +223,9 @@ $(CT):
 
 $(HELM_DOCS):
 	$(call go_build,github.com/norwoodj/helm-docs,$(HELM_DOCS_VERSION),cmd/helm-docs,$@,)
+
+$(KUBE_SCORE):
+	$(call go_build,github.com/zegl/kube-score,$(KUBE_SCORE_VERSION),cmd/kube-score,$@,-X main.version=$(KUBE_SCORE_VERSION))
 
 $(KIND):
 	$(call go_build,sigs.k8s.io/kind,$(KIND_VERSION),,$@,)

@@ -5,6 +5,7 @@ containers running what the local stack runs."""
 
 import base64
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,9 @@ from tests.helpers import properties
 
 pytestmark = pytest.mark.usefixtures("built")
 PRODUCTION = HELM_DIR / "questlog" / "ci" / "production-values.yaml"
+PROFILES = pytest.mark.parametrize(
+    "values", [[], ["--values", str(PRODUCTION)]], ids=["laptop", "production"]
+)
 RENDERINGS = [(chart, values) for chart in DEPLOYABLE for values in ci_values(chart)]
 DOCKERFILES = [REPO_ROOT / image.dockerfile for image in IMAGES] + [
     REPO_ROOT / standin.dockerfile for standin in STANDINS.values() if standin.dockerfile
@@ -84,6 +88,58 @@ def kubeconform(manifests: str, k8s_schemas: Path) -> subprocess.CompletedProces
         capture_output=True,
         text=True,
     )
+
+
+# kube-score's checks the charts do not follow, and why. (The few objects a check does not
+# fit carry a `kube-score/ignore` annotation saying why.) Pods also request CPU but set no
+# CPU limit, which would throttle them below what the node has free.
+KUBE_SCORE_IGNORED = (
+    # The images carry exact tags, and the test cluster has them loaded into its node with
+    # no registry to pull from: `Always` would fail there.
+    "container-image-pull-policy",
+    # What the pods write outside their claims (Spark's shuffle files, Trino's spills) grows
+    # with the load; a limit would evict them for it.
+    "container-ephemeral-storage-request-and-limit",
+    # The Spark images run as Spark's own user, 185 (non-root), as the spark-operator expects.
+    "container-security-context-user-group-id",
+    # Replicas are each profile's choice (one of each on the laptop's single node).
+    "deployment-replicas",
+    # The object store and Prometheus recreate their one pod: two cannot mount one
+    # ReadWriteOnce claim. Two Trinos would not fit the laptop's memory.
+    "deployment-strategy",
+    # Egress stays open (the lake may be a cloud object store; the operator and the drivers
+    # call the Kubernetes API). Ingress is checked below: every pod is isolated.
+    "pod-networkpolicy",
+)
+
+
+def kube_score(manifests: str) -> subprocess.CompletedProcess[str]:
+    ignored = [f"--ignore-test={check}" for check in KUBE_SCORE_IGNORED]
+    minor = ".".join(KUBE_VERSION.split(".")[:2])
+    command = [tool("kube_score"), "score", f"--kubernetes-version=v{minor}"]
+    command += ["--output-format=ci", "--exit-one-on-warning", "--ignore-container-cpu-limit"]
+    return subprocess.run(
+        [*command, *ignored, "-"], input=manifests, capture_output=True, text=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("chart", "values"), RENDERINGS, ids=[f"{c}-{v.name}" for c, v in RENDERINGS]
+)
+def test_kube_score_finds_nothing(chart: str, values: Path) -> None:
+    result = kube_score(template(chart, "--values", str(values)).stdout)
+    lines = result.stdout.splitlines()
+    findings = [line for line in lines if not line.startswith(("[OK]", "[SKIPPED]"))]
+    assert result.returncode == 0 and not findings, "\n".join(findings) + result.stderr
+
+
+def test_kube_score_catches_a_container_without_resources() -> None:
+    docs = documents("questlog-api")
+    deployment = find(docs, "Deployment")
+    del deployment["spec"]["template"]["spec"]["containers"][0]["resources"]
+    result = kube_score(yaml.safe_dump_all(docs))
+    assert result.returncode != 0
+    assert "(api) Memory limit is not set" in result.stdout
 
 
 @pytest.mark.parametrize("chart", CHARTS)
@@ -493,7 +549,9 @@ CORE_KINDS = {
     "ConfigMap",
     "Deployment",
     "Job",
+    "NetworkPolicy",
     "PersistentVolumeClaim",
+    "PodDisruptionBudget",
     "Pod",
     "Role",
     "RoleBinding",
@@ -599,9 +657,7 @@ def pod_labels(docs: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
     return labels
 
 
-@pytest.mark.parametrize(
-    "values", [[], ["--values", str(PRODUCTION)]], ids=["laptop", "production"]
-)
+@PROFILES
 def test_every_service_selects_the_pods_of_one_workload(values: list[str]) -> None:
     """A test hook's pod or a job's behind a Service would get its clients' requests."""
     docs = documents("questlog", *values)
@@ -614,6 +670,98 @@ def test_every_service_selects_the_pods_of_one_workload(values: list[str]) -> No
             if all(pod.get(key) == value for key, value in selector.items())
         ]
         assert len(selected) == 1, f"Service {service['metadata']['name']} selects {selected}"
+
+
+# The servers that admit only their clients, and the address their clients are given.
+SERVERS = {
+    "kafka": "questlog-kafka-bootstrap:9092",
+    "metastore": "questlog-metastore:9083",
+    "postgresql": "questlog-metastore-postgresql:5432",
+    "object-store": "questlog-s3:8333",
+}
+
+
+def pod_settings(docs: list[dict[str, Any]]) -> dict[str, str]:
+    """What each pod of pod_labels is told, as text: its workload and the ConfigMaps it reads."""
+    config_maps = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
+    settings = {}
+    workloads = ("Deployment", "StatefulSet", "Job", "Pod")
+    for doc in (d for d in docs if d["kind"] in workloads or "SparkApplication" in d["kind"]):
+        text = yaml.safe_dump(doc)
+        for name in re.findall(r"configMap(?:Ref|KeyRef)?:\s+(?:key: \S+\s+)?name: (\S+)", text):
+            text += yaml.safe_dump(config_maps.get(name, {}))
+        name = f"{doc['kind']}/{doc['metadata']['name']}"
+        roles = ("driver", "executor") if "SparkApplication" in doc["kind"] else ("",)
+        settings |= {"/".join(filter(None, (name, role))): text for role in roles}
+    return settings
+
+
+def policies(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [doc for doc in docs if doc["kind"] == "NetworkPolicy"]
+
+
+def selects(policy: dict[str, Any], labels: dict[str, str]) -> bool:
+    selector = policy["spec"]["podSelector"]["matchLabels"]
+    return all(labels.get(key) == value for key, value in selector.items())
+
+
+@PROFILES
+def test_every_pod_is_isolated_by_a_network_policy(values: list[str]) -> None:
+    docs = documents("questlog", *values)
+    for pod, labels in pod_labels(docs).items():
+        assert any(selects(policy, labels) for policy in policies(docs)), f"{pod} is open"
+
+
+@PROFILES
+def test_only_the_api_takes_connections_from_outside_the_namespace(values: list[str]) -> None:
+    """A peer with a pod selector alone is a pod of the policy's namespace; a rule with no
+    peers admits any address."""
+    docs = documents("questlog", *values)
+    for policy in policies(docs):
+        rules = policy["spec"]["ingress"]
+        peers = [peer for rule in rules for peer in rule.get("from", [])]
+        assert all(list(peer) == ["podSelector"] for peer in peers), policy["metadata"]["name"]
+        if any("from" not in rule for rule in rules):
+            assert policy["metadata"]["name"] == "questlog-api"
+            assert rules == [{"ports": [{"port": 8000, "protocol": "TCP"}]}]
+
+
+@PROFILES
+def test_kafka_the_metastore_postgresql_and_the_object_store_admit_only_their_clients(
+    values: list[str],
+) -> None:
+    docs = documents("questlog", *values)
+    labels, settings = pod_labels(docs), pod_settings(docs)
+    kafka = [d for d in docs if d["kind"] == "Kafka"]
+    for server, address in SERVERS.items():
+        client = {f"questlog.dev/{server}-client": "true"}
+        clients = [pod for pod, text in settings.items() if address in text]
+        assert clients, f"no client of {server}"
+        for pod in clients:
+            assert labels[pod].items() >= client.items(), f"{pod} lacks {server}'s client label"
+        if server == "kafka" and kafka:
+            (listener,) = kafka[0]["spec"]["kafka"]["listeners"]
+            assert listener["networkPolicyPeers"] == [{"podSelector": {"matchLabels": client}}]
+            continue
+        server_pods = [
+            pod
+            for pod, text in settings.items()
+            if pod.split("/")[0] in ("Deployment", "StatefulSet")
+            and f"containerPort: {address.split(':')[1]}" in text
+        ]
+        (server_pod,) = server_pods
+        (policy,) = [p for p in policies(docs) if selects(p, labels[server_pod])]
+        admitted = [
+            peer["podSelector"] for rule in policy["spec"]["ingress"] for peer in rule["from"]
+        ]
+        # Kafka's brokers also connect to each other.
+        assert admitted in (
+            [{"matchLabels": client}],
+            [{"matchLabels": client}, policy["spec"]["podSelector"]],
+        ), admitted
+        for pod, pod_labels_ in labels.items():
+            if pod not in clients and pod != server_pod:
+                assert not pod_labels_.items() >= client.items(), f"{pod} is {server}'s client"
 
 
 def test_no_pod_gets_service_link_variables() -> None:

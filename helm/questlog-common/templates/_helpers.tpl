@@ -89,3 +89,123 @@ capabilities:
 {{- $root := index . 0 }}
 {{- include (print $root.Template.BasePath "/" (index . 1)) $root | sha256sum }}
 {{- end }}
+
+{{/*
+The labels that let a pod connect to servers which admit their clients only (see
+questlog.networkPolicy), from a list of server names: (list "kafka" "metastore") gives
+questlog.dev/kafka-client: "true" and questlog.dev/metastore-client: "true".
+*/}}
+{{- define "questlog.clientLabels" -}}
+{{- range . }}
+questlog.dev/{{ . }}-client: "true"
+{{- end }}
+{{- end }}
+
+{{/*
+A NetworkPolicy that isolates one workload's pods for ingress and admits what its rules
+say. A dict of:
+  root      the chart's context (for the labels)
+  name      the policy's name
+  selector  the pods' labels, a dict
+  rules     a list of dicts, each:
+              from   "anywhere"; "namespace" (any pod of the release's namespace); a
+                     server's name, whose clients (questlog.clientLabels) it admits; or
+                     absent, for the peers alone
+              ports  the ports it admits (numbers); every port when absent
+              peers  NetworkPolicyPeers it admits besides (optional)
+  annotations  the policy's (optional)
+*/}}
+{{- define "questlog.networkPolicy" -}}
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: {{ .name }}
+  labels:
+    {{- include "questlog.labels" .root | nindent 4 }}
+  {{- with .annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  podSelector:
+    matchLabels:
+      {{- toYaml .selector | nindent 6 }}
+  policyTypes: [Ingress]
+  {{- $ingress := list }}
+  {{- range .rules }}
+  {{- $rule := dict }}
+  {{- $peers := .peers | default list }}
+  {{- if eq .from "namespace" }}
+  {{- $_ := set $rule "from" (prepend $peers (dict "podSelector" dict)) }}
+  {{- else if not .from }}
+  {{- $_ := set $rule "from" $peers }}
+  {{- else if ne .from "anywhere" }}
+  {{- $clients := dict (printf "questlog.dev/%s-client" .from) "true" }}
+  {{- $_ := set $rule "from" (prepend $peers (dict "podSelector" (dict "matchLabels" $clients))) }}
+  {{- end }}
+  {{- $ports := list }}
+  {{- range .ports }}
+  {{- $ports = append $ports (dict "protocol" "TCP" "port" .) }}
+  {{- end }}
+  {{- with $ports }}
+  {{- $_ := set $rule "ports" . }}
+  {{- end }}
+  {{- $ingress = append $ingress $rule }}
+  {{- end }}
+  ingress:
+    {{- toYaml $ingress | nindent 4 }}
+{{- end }}
+
+{{/*
+The pods' affinity, from a list (root, the pods' labels as a dict): .Values.affinity when
+set, else a preference to spread the replicas over nodes.
+*/}}
+{{- define "questlog.affinity" -}}
+{{- $root := index . 0 }}
+{{- if $root.Values.affinity }}
+{{- toYaml $root.Values.affinity }}
+{{- else }}
+podAntiAffinity:
+  preferredDuringSchedulingIgnoredDuringExecution:
+    - weight: 100
+      podAffinityTerm:
+        topologyKey: kubernetes.io/hostname
+        labelSelector:
+          matchLabels:
+            {{- toYaml (index . 1) | nindent 12 }}
+{{- end }}
+{{- end }}
+
+{{/*
+A PodDisruptionBudget from .Values.podDisruptionBudget, from a list (root, the pods'
+labels as a dict): all but maxUnavailable replicas keep serving through voluntary
+disruptions (node drains).
+*/}}
+{{- define "questlog.podDisruptionBudget" -}}
+{{- $root := index . 0 }}
+{{- if $root.Values.podDisruptionBudget.enabled }}
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ include "questlog.fullname" $root }}
+  labels:
+    {{- include "questlog.labels" $root | nindent 4 }}
+spec:
+  maxUnavailable: {{ $root.Values.podDisruptionBudget.maxUnavailable }}
+  selector:
+    matchLabels:
+      {{- toYaml (index . 1) | nindent 6 }}
+{{- end }}
+{{- end }}
+
+{{/* A NetworkPolicy admitting no connection into pods that serve nothing, from a list (root,
+the policy's name, the pods' labels as a dict). */}}
+{{- define "questlog.closedNetworkPolicy" -}}
+{{- include "questlog.networkPolicy" (dict "root" (index . 0) "name" (index . 1) "selector" (index . 2) "rules" list) }}
+{{- end }}
+
+{{/* The closed NetworkPolicy of the chart's `helm test` pods. */}}
+{{- define "questlog.testsNetworkPolicy" -}}
+{{- $pods := dict "app.kubernetes.io/instance" .Release.Name "app.kubernetes.io/component" "test" "helm.sh/chart" (include "questlog.chart" .) }}
+{{- include "questlog.closedNetworkPolicy" (list . (printf "%s-tests" (include "questlog.fullname" .)) $pods) }}
+{{- end }}

@@ -71,6 +71,14 @@ template:
 {{- end }}
 {{- end }}
 
+{{/* Labels of every driver and executor pod of the chart's Spark apps, beside the release's
+instance label: the one its NetworkPolicy selects, and the client labels of the servers
+they read and write. */}}
+{{- define "questlog-stream.sparkLabels" -}}
+questlog.dev/spark: "true"
+{{- include "questlog.clientLabels" (list "kafka" "metastore" "object-store") }}
+{{- end }}
+
 {{/* Cores, CPU request, heap and memory beside it of a driver or executor (.Values.driver
 or .executor). */}}
 {{- define "questlog-stream.size" -}}
