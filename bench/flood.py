@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> list[Figure]:
         for name, delay in delays.items():
             ports[name] = free_port()
             api = [*API_COMMAND, "--host", "127.0.0.1", "--port", str(ports[name])]
-            delayed = {**env, "QUESTLOG_RATE_LIMIT_REFUSAL_DELAY_SECONDS": delay}
+            delayed = {**env, "QUESTLOG_REFUSAL_DELAY_SECONDS": delay}
             log = work / f"api-{delay}.log"
             running.enter_context(process([sys.executable, "-m", *api], delayed, log))
         for port in ports.values():

@@ -2,6 +2,7 @@
 overridden as the FastAPI docs do it), and as the stack's own Uvicorn process."""
 
 import json
+import time
 from collections.abc import Iterator
 from ipaddress import ip_network
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from questlog_ingest.app import create_app
 from questlog_ingest.game import ROUTES
+from questlog_ingest.registry.keys import opened
 from questlog_ingest.settings import IngestSettings, get_settings
 
 from questlog.catalog import load_catalog
@@ -327,6 +329,40 @@ def test_a_deployments_own_key_is_stored_as_the_api_starts(api_settings: IngestS
     assert published["source"] == "cluster"
 
 
+def test_a_refusal_is_answered_after_the_refusal_delay_and_an_admission_at_once(
+    api_settings: IngestSettings, bearer: dict[str, str]
+) -> None:
+    """No key, an unknown key, a revoked key, then the address over its limit (the fifth
+    request of a 4/minute limit, with a valid key)."""
+    delay = 1.5
+    settings = api_settings.model_copy(
+        update={"refusal_delay_seconds": delay, "rate_limit_per_address": "4/minute"}
+    )
+    revoked = new_write_key(settings.registry_url, "revoked")
+    with opened(settings.registry_url) as keys:
+        keys.revoke("revoked")
+    app = create_app()
+    app.dependency_overrides[get_settings] = lambda: settings
+    answered: list[tuple[int, float]] = []
+    with TestClient(app, headers=bearer) as client:
+        for authorization in (
+            bearer["Authorization"],
+            "",
+            "Bearer qlk_unknown",
+            f"Bearer {revoked}",
+            bearer["Authorization"],
+        ):
+            started = time.monotonic()
+            response = client.post(
+                "/v1/events", json=sword(), headers={"Authorization": authorization}
+            )
+            answered.append((response.status_code, time.monotonic() - started))
+    assert [status for status, _ in answered] == [202, 401, 401, 403, 429]
+    (_, admitted), *refusals = answered
+    assert admitted < delay, answered
+    assert all(seconds >= delay for _, seconds in refusals), answered
+
+
 def test_a_burst_over_the_rate_limits_gets_429_and_only_events_answered_202_land(
     api_settings: IngestSettings, bearer: dict[str, str]
 ) -> None:
@@ -336,7 +372,7 @@ def test_a_burst_over_the_rate_limits_gets_429_and_only_events_answered_202_land
         update={
             "rate_limit_per_key": "20/minute",
             "rate_limit_per_address": "40/minute",
-            "rate_limit_refusal_delay_seconds": 0.05,
+            "refusal_delay_seconds": 0.05,
             "trusted_proxies": [ip_network("203.0.113.0/24")],
         }
     )

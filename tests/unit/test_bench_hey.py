@@ -1,3 +1,4 @@
+import math
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,14 @@ def test_report_is_read() -> None:
     assert result.statuses == {200: 2600, 503: 7}
     assert result.rate_of(200) == pytest.approx(866.3423 * 2600 / 2607)
     assert result.rate_of(202) == 0
+
+
+def test_a_report_without_a_99th_percentile_has_a_nan_p99() -> None:
+    """hey's report of a load of few, slow responses (a flood answered after the refusal
+    delay): its 99th percentile line reads "0% in 0.0000 secs"."""
+    report = REPORT.replace("99% in 0.0411 secs", "0% in 0.0000 secs")
+    assert math.isnan(parse(report).p99_seconds)
+    assert parse(report).requests_per_second == 866.3423
 
 
 def test_something_else_is_refused() -> None:

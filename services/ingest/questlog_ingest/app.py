@@ -206,11 +206,7 @@ def create_app() -> FastAPI:
         publisher = Publisher(settings)
         publisher.start()
         authenticator = Authenticator(WriteKeys(registry), settings.write_key_cache_seconds)
-        rate_limits = RateLimits(
-            settings.rate_limit_per_address,
-            settings.rate_limit_per_key,
-            settings.rate_limit_refusal_delay_seconds,
-        )
+        rate_limits = RateLimits(settings.rate_limit_per_address, settings.rate_limit_per_key)
         catalog = load_catalog()
         personal = PersonalData(settings.personal_data_key.get_secret_value(), catalog)
         app.state.services = Services(

@@ -5,11 +5,12 @@ resolves each dependency on every request, and on the event routes their three c
 a tenth of the requests answered a second.
 """
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 
 from questlog.catalog import EventType
 from questlog_ingest.auth import Authenticator
@@ -22,6 +23,8 @@ from questlog_ingest.settings import IngestSettings
 from questlog_ingest.validation import RequestContext
 
 UNSET: Any = object()
+# What a client is refused for: no write key or an unknown one, a revoked one, a rate limit.
+REFUSALS = (401, 403, 429)
 
 
 @dataclass(frozen=True)
@@ -46,12 +49,21 @@ async def admit(request: Request, key_required: bool) -> None:
     """Refuse a request to an event route when its client address is over its rate limit
     (429) and, where a key is required, unless it carries a write key that may post (401,
     403) and is within that key's limit (429). The key's name becomes the ``source`` of the
-    events the request publishes."""
+    events the request publishes.
+
+    A refusal is answered after ``refusal_delay_seconds``, as login forms do: a client that
+    floods from a few connections then waits on its own refusals, about one a second per
+    connection, instead of taking the process's time from other clients."""
     found = services(request)
-    await found.rate_limits.take("address", str(address_of(request)))
-    if key_required:
-        request.state.source = await found.authenticator.source(request)
-        await found.rate_limits.take("key", request.state.source)
+    try:
+        found.rate_limits.take("address", str(address_of(request)))
+        if key_required:
+            request.state.source = await found.authenticator.source(request)
+            found.rate_limits.take("key", request.state.source)
+    except HTTPException as refusal:
+        if refusal.status_code in REFUSALS:
+            await asyncio.sleep(found.settings.refusal_delay_seconds)
+        raise
 
 
 def address_of(request: Request) -> Address | None:

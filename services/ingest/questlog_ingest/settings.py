@@ -64,9 +64,10 @@ class IngestSettings(BaseSettings):
     # N times a limit. Answered 429 with Retry-After.
     rate_limit_per_address: str = ""
     rate_limit_per_key: str = ""
-    # How long a request over a limit waits for its 429 (rate_limits.py): a flooding
-    # client's own connections then hold its flood back.
-    rate_limit_refusal_delay_seconds: float = Field(default=1.0, ge=0)
+    # How long a request refused for its write key (401, 403) or its rate (429) waits for
+    # its answer (dependencies.py: admit): a flooding client's own connections then hold
+    # its flood back.
+    refusal_delay_seconds: float = Field(default=1.0, ge=0)
     # The key of the HMAC that replaces the fields the catalog marks personal "hash"
     # (personal.py). Never logged nor sent anywhere; a new key gives new tokens. Empty:
     # those fields are dropped instead.
