@@ -198,6 +198,10 @@ helm-test: $(HELM) ## Run the charts' helm test hooks on the cluster of $$KUBECO
 loadtest: $(VENV)/.synced $(HELM) ## Run the Locust scenarios as a Job in the cluster, reconcile in Trino (LOAD_SHAPE, LOAD_USERS, LOAD_SECONDS)
 	$(DEPLOY) loadtest
 
+.PHONY: k8s-forget
+k8s-forget: $(VENV)/.synced $(HELM) ## Erase user USER_ID from every table of the cluster's lake (questlog forget's job, as a SparkApplication)
+	$(DEPLOY) forget "$(USER_ID)"
+
 .PHONY: port-forward
 port-forward: ## Reach the deployed API (:8000), Trino (:8080) and Prometheus (:9090)
 	$(DEPLOY) port-forward

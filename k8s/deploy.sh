@@ -7,6 +7,7 @@
 #   uninstall     uninstall questlog (its claims are kept: helm.sh/resource-policy)
 #   helm-test     run the charts' test hooks (events posted to the API, found in Trino)
 #   loadtest      a headless Locust Job against the API (LOAD_SHAPE, LOAD_USERS, LOAD_SECONDS)
+#   forget USER   erase a user from every table (questlog forget's job, a SparkApplication)
 #   port-forward  the API on :8000, Trino on :8080, Prometheus on :9090
 #   platform      the production profile's platform, from remote charts: Strimzi, the
 #                 spark-operator, Trino, kube-prometheus-stack (then install with
@@ -183,6 +184,45 @@ print(trino_query("127.0.0.1", 8080, sys.argv[1])[0][0])' "$sql")
   done
 }
 
+# questlog forget on the cluster: the stream chart's one-off SparkApplication (its
+# templates/forget.yaml) for user $1, rendered with the release's chart and VALUES; waits
+# for it to end, prints what it erased, and removes it.
+forget() {
+  require "$KUBECTL" "$HELM" "$PYTHON"
+  local user=${1:-} run app values state log deadline=$((SECONDS + 1800))
+  if [[ -z $user ]]; then
+    echo "usage: k8s/deploy.sh forget USER_ID (make k8s-forget USER_ID=...)" >&2
+    exit 2
+  fi
+  mapfile -t values < <(values_args)
+  run=$(date -u +%Y%m%d-%H%M%S)
+  app=questlog-stream-forget-$run
+  say "Erasing a user from every table: SparkApplication $app"
+  # The user's id as JSON (valid YAML) values, so any character is taken as it is.
+  "$HELM" template questlog helm/questlog --namespace "$NAMESPACE" "${values[@]}" --validate \
+    --show-only charts/stream/templates/forget.yaml \
+    --values <("$PYTHON" -c 'import json, sys
+print(json.dumps({"stream": {"forget": {"userId": sys.argv[1], "run": sys.argv[2]}}}))' \
+      "$user" "$run") | kubectl create -f -
+  while true; do
+    state=$(kubectl get sparkapplication "$app" -o jsonpath='{.status.applicationState.state}')
+    case $state in COMPLETED | FAILED | SUBMISSION_FAILED) break ;; esac
+    if ((SECONDS > deadline)); then
+      echo "The erasure $app has not ended after 30 minutes (state: ${state:-none})." >&2
+      exit 1
+    fi
+    sleep 5
+  done
+  log=$(kubectl logs "$app-driver" 2>&1 || true)
+  kubectl delete sparkapplication "$app" --wait=false > /dev/null
+  if [[ $state != COMPLETED ]]; then
+    tail -n 40 <<< "$log"
+    echo "The erasure $app ended $state (its driver's log above)." >&2
+    exit 1
+  fi
+  grep -E '^(erased|recorded) ' <<< "$log"
+}
+
 port_forward() {
   require "$KUBECTL"
   say "API http://127.0.0.1:8000  Trino http://127.0.0.1:8080  Prometheus http://127.0.0.1:9090 (Ctrl-C stops)"
@@ -221,8 +261,9 @@ case "${1:-}" in
   platform) platform ;;
   helm-test) helm_test ;;
   loadtest) loadtest ;;
+  forget) forget "${2:-}" ;;
   port-forward) port_forward ;;
   deploy) deploy ;;
   undeploy) undeploy ;;
-  *) echo "usage: $0 install|uninstall|platform|helm-test|loadtest|port-forward|deploy|undeploy" >&2; exit 2 ;;
+  *) echo "usage: $0 install|uninstall|platform|helm-test|loadtest|forget USER_ID|port-forward|deploy|undeploy" >&2; exit 2 ;;
 esac

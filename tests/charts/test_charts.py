@@ -419,6 +419,29 @@ def test_the_batch_jobs_run_the_local_jobs_on_a_schedule(
     assert len(names) == 1 and not names[0].endswith(job)
 
 
+def test_forget_is_a_one_off_spark_application_of_the_users_erasure(tmp_path: Path) -> None:
+    """k8s/deploy.sh forget renders templates/forget.yaml alone, the user's id in JSON
+    values (which take any character, as --set does not); the release has none."""
+    assert not [d for d in documents("questlog-stream") if "forget" in d["metadata"]["name"]]
+    values = tmp_path / "forget.json"
+    values.write_text(json.dumps({"forget": {"userId": "player,7 'x'", "run": "r1"}}))
+    docs = documents("questlog-stream", "--show-only", "templates/forget.yaml", "-f", str(values))
+    (forget,) = docs
+    stream = find(documents("questlog-stream"), "SparkApplication")["spec"]
+    spec = forget["spec"]
+    assert forget["metadata"]["name"] == "questlog-stream-forget-r1"
+    assert spec["mainApplicationFile"].endswith("/questlog_spark/forget.py")
+    assert spec["arguments"] == ["player,7 'x'"] and spec["restartPolicy"] == {"type": "Never"}
+    assert spec["sparkConf"] == stream["sparkConf"] and spec["image"] == stream["image"]
+    key = {"secretKeyRef": {"name": "questlog-api-personal-data-key", "key": "personal-data-key"}}
+    key["secretKeyRef"]["optional"] = True
+    (driver,) = spec["driver"]["template"]["spec"]["containers"]
+    assert {"name": "QUESTLOG_PERSONAL_DATA_KEY", "valueFrom": key} in driver["env"]
+    assert container_env(spec["executor"], "executor") == container_env(
+        stream["executor"], "executor"
+    )
+
+
 def test_production_maintains_the_lake_and_the_laptop_profile_does_not() -> None:
     def scheduled(*args: str) -> set[str]:
         return {

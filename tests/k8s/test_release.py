@@ -1,6 +1,8 @@
 """questlog installed on the test cluster: its helm test hooks, a release broken on purpose,
-and the original game routes called through the API's Service, counted in Trino."""
+the original game routes called through the API's Service, counted in Trino, and a user
+erased by `k8s/deploy.sh forget`."""
 
+import hashlib
 import json
 
 import pytest
@@ -21,6 +23,19 @@ for host, route, times in calls:
         with urllib.request.urlopen(request, timeout=30) as response:
             assert response.status == 200, (route, response.status)
 print("called", sum(times for _, _, times in calls))
+"""
+# Events posted to /v1/events with the API's key, as the chart's own clients post.
+POST_EVENTS = """
+import json, os, sys, urllib.request
+events = json.loads(sys.argv[1])
+request = urllib.request.Request(
+    "http://questlog-api:8000/v1/events",
+    data=json.dumps({"events": events}).encode(),
+    headers={"Content-Type": "application/json",
+             "Authorization": "Bearer " + os.environ["QUESTLOG_WRITE_KEY"]},
+)
+with urllib.request.urlopen(request, timeout=30) as response:
+    print(response.status)
 """
 
 
@@ -67,3 +82,35 @@ def test_seed_routes_through_the_api_service_give_exact_counts_in_trino(
             f"WHERE host LIKE '%.{run}.example' GROUP BY host ORDER BY host",
             [[first, 10], [second, 5]],
         )
+
+
+def test_forget_erases_a_users_rows_from_the_lake_and_records_it(cluster: Cluster) -> None:
+    user, other = unique("forgotten"), unique("remembered")
+    events = [
+        {"event_type": "join_guild", "user_id": user, "guild": "Iron Legion"},
+        {"event_type": "purchase_sword", "user_id": user, "sword_type": "katana"}
+        | {"sword_cost": 300, "strength": 7.5},
+        {"event_type": "join_guild", "user_id": other, "guild": "Iron Legion"},
+    ]
+    command = ["python", "-c", POST_EVENTS, json.dumps(events)]
+    output = cluster.run_pod("post-forget", image_tag("ingest-api"), command)
+    assert output.strip() == "202", output
+    counts = (
+        "SELECT user_id, count(*) FROM ("
+        " SELECT user_id FROM iceberg.default.guild_joins UNION ALL"
+        " SELECT user_id FROM iceberg.default.sword_purchases"
+        f") WHERE user_id IN ('{user}', '{other}') GROUP BY user_id ORDER BY user_id"
+    )
+    cluster.eventually(counts, [[user, 2], [other, 1]])
+
+    done = cluster.deploy("forget", user).stdout
+    assert "erased 2 rows of the user" in done, done
+    assert cluster.trino(counts) == [[other, 1]]
+    subject = hashlib.sha256(user.encode()).hexdigest()
+    audit = cluster.trino(
+        "SELECT table_name, rows_deleted FROM iceberg.default.erasures "
+        f"WHERE subject_sha256 = '{subject}' AND rows_deleted > 0 ORDER BY table_name"
+    )
+    assert audit == [["guild_joins", 1], ["sword_purchases", 1]]
+    left = cluster.kubectl("get", "sparkapplication", "-n", NAMESPACE, "-o", "name")
+    assert "forget" not in left, left

@@ -42,9 +42,9 @@
 
 {{/* What a driver or executor pod of the chart's Spark apps runs with, as the pod template
 spark-submit builds the pod from: settings, the object store's credentials, the security
-contexts, and the container port (the driver's metrics). With a template, the operator
-marks no pod for its mutating webhook, so the apps run the same with or without it.
-Takes (list root role ports). */}}
+contexts, the container port (the driver's metrics) and more variables. With a template,
+the operator marks no pod for its mutating webhook, so the apps run the same with or
+without it. Takes (list root role ports env). */}}
 {{- define "questlog-stream.sparkPod" -}}
 {{- $root := index . 0 }}
 {{- with $root }}
@@ -59,6 +59,9 @@ template:
       - name: spark-kubernetes-{{ index $ 1 }}
         env:
           {{- include "questlog-stream.env" . | nindent 10 }}
+          {{- with index $ 3 }}
+          {{- toYaml . | nindent 10 }}
+          {{- end }}
         envFrom:
           - secretRef:
               name: {{ .Values.lake.s3.credentialsSecret }}
@@ -77,6 +80,54 @@ they read and write. */}}
 {{- define "questlog-stream.sparkLabels" -}}
 questlog.dev/spark: "true"
 {{- include "questlog.clientLabels" (list "kafka" "metastore" "object-store") }}
+{{- end }}
+
+{{/* The spec of a batch job's SparkApplication, the stream's image, Spark conf and sizes, run
+once (restartPolicy Never). Takes (list root job), job a dict of: name (its component),
+app (the file in questlog_spark), arguments, env (more of the driver's variables; optional). */}}
+{{- define "questlog-stream.batchApplication" -}}
+{{- $root := index . 0 }}
+{{- $job := index . 1 -}}
+type: Python
+mode: cluster
+image: {{ include "questlog.image" $root }}
+imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+{{- with $root.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- range . }}
+  - {{ .name }}
+  {{- end }}
+{{- end }}
+sparkVersion: {{ $root.Values.sparkVersion | quote }}
+mainApplicationFile: {{ include "questlog-stream.appFile" $job.app }}
+{{- with $job.arguments }}
+arguments:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+sparkConf:
+  {{- include "questlog-stream.sparkConf" $root | nindent 2 }}
+# Never restarted: a scheduled job's next run tries again (each job is idempotent), and a
+# one-off job is run again by hand.
+restartPolicy:
+  type: Never
+driver:
+  {{- include "questlog-stream.size" $root.Values.driver | nindent 2 }}
+  serviceAccount: {{ $root.Values.driver.serviceAccount }}
+  labels:
+    app.kubernetes.io/instance: {{ $root.Release.Name }}
+    app.kubernetes.io/component: {{ $job.name }}
+    questlog.dev/role: driver
+    {{- include "questlog-stream.sparkLabels" $root | nindent 4 }}
+  {{- include "questlog-stream.sparkPod" (list $root "driver" list ($job.env | default list)) | nindent 2 }}
+executor:
+  instances: {{ $root.Values.executor.instances }}
+  {{- include "questlog-stream.size" $root.Values.executor | nindent 2 }}
+  labels:
+    app.kubernetes.io/instance: {{ $root.Release.Name }}
+    app.kubernetes.io/component: {{ $job.name }}
+    questlog.dev/role: executor
+    {{- include "questlog-stream.sparkLabels" $root | nindent 4 }}
+  {{- include "questlog-stream.sparkPod" (list $root "executor" list list) | nindent 2 }}
 {{- end }}
 
 {{/* Cores, CPU request, heap and memory beside it of a driver or executor (.Values.driver
