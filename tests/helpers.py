@@ -1,7 +1,11 @@
 """Small helpers shared by the unit and integration tests."""
 
+import os
 import socket
+import subprocess
+import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -9,6 +13,7 @@ from typing import Any
 from confluent_kafka import KafkaError, Message, Producer
 from questlog_ingest.registry.keys import opened
 
+from questlog.stack.components import API_COMMAND
 from questlog.stack.probes import topic_ends
 
 
@@ -17,6 +22,26 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def start_api(environment: dict[str, str]) -> tuple["subprocess.Popen[bytes]", str]:
+    """The API's server process, started as the stack starts it with ``environment`` added;
+    returned with its URL once it answers."""
+    port = str(free_port())
+    command = [sys.executable, "-m", *API_COMMAND, "--host", "127.0.0.1", "--port", port]
+    env = {**os.environ, **environment}
+    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/healthz", timeout=2)
+            return process, url
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise AssertionError(f"the API did not answer at {url}") from None
+            time.sleep(0.2)
 
 
 def properties(text: str) -> dict[str, str]:

@@ -3,10 +3,7 @@ reaches clients that send their whole body before they read (urllib, requests), 
 body is read and discarded first (without that, they see "connection reset by peer"); and
 clients trickling headers or bodies are cut off without stopping the others."""
 
-import os
 import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -16,8 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from questlog.stack.components import API_COMMAND
-from tests.helpers import free_port, new_write_key
+from tests.helpers import free_port, new_write_key, start_api
 
 EIGHT_MB = b"[" + b"1," * (4 * 1024 * 1024) + b"1]"
 DEADLINE = 3  # seconds, for headers and for bodies
@@ -28,26 +24,15 @@ def api(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """The API's URL and a write key; no broker listens: these requests never reach one."""
     registry = f"sqlite:///{tmp_path / 'registry.db'}"
     key = new_write_key(registry)
-    port = str(free_port())
-    environment = {
-        **os.environ,
-        "QUESTLOG_REGISTRY_URL": registry,
-        "QUESTLOG_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",
-        "QUESTLOG_HEADER_TIMEOUT_SECONDS": str(DEADLINE),
-        "QUESTLOG_BODY_TIMEOUT_SECONDS": str(DEADLINE),
-    }
-    command = [sys.executable, "-m", *API_COMMAND, "--host", "127.0.0.1", "--port", port]
-    process = subprocess.Popen(command, env=environment, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    process, url = start_api(
+        {
+            "QUESTLOG_REGISTRY_URL": registry,
+            "QUESTLOG_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",
+            "QUESTLOG_HEADER_TIMEOUT_SECONDS": str(DEADLINE),
+            "QUESTLOG_BODY_TIMEOUT_SECONDS": str(DEADLINE),
+        }
+    )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/healthz", timeout=2)
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, "no API"
-                time.sleep(0.2)
         yield url, key
     finally:
         process.terminate()

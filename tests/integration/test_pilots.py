@@ -11,19 +11,16 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 from PIL import Image, ImageChops
 from playwright.sync_api import Browser, sync_playwright
-from questlog_ingest.app import create_app
 from questlog_ingest.registry.fleets import FLEETS
-from questlog_ingest.settings import IngestSettings, get_settings
 
 from questlog.cli import main
 from questlog.report import questions
 from questlog.settings import StackSettings
 from questlog.stack.probes import topic_ends
 from questlog.traffic import post_batch, wait_until_landed
-from tests.helpers import free_port, read_topic, unique
+from tests.helpers import read_topic, unique
 
 Trino = Callable[[str], list[list[object]]]
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -208,24 +205,6 @@ def test_the_original_json_routes_go_through_the_registry(stack: StackSettings) 
     [mine] = [p for p in pilots if p["pilot"] == name]
     assert (mine["ship_cost"], mine["player"]) == (24_000, player)
     assert [{k: f[k] for k in weapons} for f in mine["fittings"]] == [weapons]
-
-
-def test_nothing_is_enrolled_while_kafka_cannot_take_the_event(tmp_path: Path) -> None:
-    settings = IngestSettings(
-        kafka_bootstrap=f"127.0.0.1:{free_port()}",  # no broker listens there
-        registry_url=f"sqlite:///{tmp_path / 'registry.db'}",
-        delivery_timeout_seconds=2,
-        retry_after_seconds=7,
-    )
-    app = create_app()
-    app.dependency_overrides[get_settings] = lambda: settings
-    enrolment = {"pilot": "Goose", "alliance": "Empire", "ship": "Destroyer", "player": "p1"}
-    with TestClient(app) as client:
-        refused = client.post("/v1/pilots", json=enrolment)
-        assert (refused.status_code, refused.headers["Retry-After"]) == (503, "7")
-        page = client.post("/pilots", data=enrolment)
-        assert page.status_code == 503 and "The pipeline cannot take events now" in page.text
-        assert client.get("/v1/pilots").json() == {"total": 0, "pilots": []}
 
 
 def test_the_report_answers_the_space_game_questions(stack: StackSettings, trino: Trino) -> None:

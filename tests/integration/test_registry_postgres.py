@@ -1,7 +1,9 @@
 """The pilot registry on PostgreSQL, its database on Kubernetes: replicas that start
-together migrate one at a time, names stay unique, and when the database is down only the
+together migrate one at a time, names stay unique, one replica's relay skips the outbox rows
+another's is sending, and when the database is down only the
 registry's routes answer 503, also when it is down as the API starts."""
 
+import json
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -14,7 +16,13 @@ from fastapi.testclient import TestClient
 from questlog_ingest.app import create_app
 from questlog_ingest.registry.keys import DuplicateKey, Holder, WriteKeys
 from questlog_ingest.registry.models import Base
-from questlog_ingest.registry.store import DuplicatePilot, Registry, migrate, open_engine
+from questlog_ingest.registry.store import (
+    DuplicatePilot,
+    Record,
+    Registry,
+    migrate,
+    open_engine,
+)
 from questlog_ingest.settings import IngestSettings, get_settings
 
 from questlog.settings import StackSettings
@@ -43,12 +51,16 @@ def test_registry_migrates_and_refuses_duplicates_on_postgres(postgres: int) -> 
     with engines[0].connect() as connection:
         assert connection.dialect.name == "postgresql"
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
-    emitted: list[str] = []
-    registry = Registry(engines[1])
-    registry.enrol("Maverick", "Empire", "Destroyer", "p1", lambda e: emitted.append(e["pilot"]))
+    registry, other = Registry(engines[1]), Registry(engines[2])
+    registry.enrol("Maverick", "Empire", "Destroyer", "p1", stage)
     with pytest.raises(DuplicatePilot):
-        Registry(engines[2]).enrol("maverick", "Empire", "Destroyer", "p2", emitted.append)
-    assert [p["pilot"] for p in registry.listing()["pilots"]] == ["Maverick"] == emitted
+        other.enrol("maverick", "Empire", "Destroyer", "p2", stage)
+    assert [p["pilot"] for p in registry.listing()["pilots"]] == ["Maverick"]
+    assert registry.outbox_size() == 1
+    # While one replica's relay sends the outbox's rows, another's skips them.
+    sent: list[list[str]] = []
+    registry.relay(lambda _: sent.append(other.relay(lambda _: None, limit=10)), limit=10)
+    assert sent == [[]] and registry.outbox_size() == 0
     key = WriteKeys(registry).create("game-server")
     with pytest.raises(DuplicateKey):
         WriteKeys(Registry(engines[2])).create("game-server")
@@ -56,6 +68,10 @@ def test_registry_migrates_and_refuses_duplicates_on_postgres(postgres: int) -> 
     assert WriteKeys(registry).holder(key) == Holder("game-server", revoked=True)
     for engine in engines:
         engine.dispose()
+
+
+def stage(event: dict[str, Any]) -> Record:
+    return event["user_id"], json.dumps(event).encode()
 
 
 def api_on_registry(stack: StackSettings, port: int, retry_after: int) -> TestClient:

@@ -1,5 +1,6 @@
 """The pilot registry's rules, on a real SQLite database per test."""
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from questlog_ingest.registry.models import Base
 from questlog_ingest.registry.store import (
     DuplicatePilot,
     InvalidPilot,
+    Record,
     Registry,
     UnknownPilot,
     migrate,
@@ -33,16 +35,31 @@ def registry(engine: Engine) -> Registry:
 
 
 class Recorder:
-    """An emit that keeps what it was given, or refuses like a Kafka that is down."""
+    """A stage that keeps the events it was given and stages them as JSON keyed by user, or
+    refuses them as the catalog would."""
 
     def __init__(self, refuse: bool = False) -> None:
         self.events: list[dict[str, Any]] = []
         self.refuse = refuse
 
-    def __call__(self, event: dict[str, Any]) -> None:
+    def __call__(self, event: dict[str, Any]) -> Record:
         if self.refuse:
-            raise ConnectionError("Kafka is down")
+            raise InvalidPilot("user_id: refused by the catalog")
         self.events.append(event)
+        return event["user_id"], json.dumps(event).encode()
+
+
+class Kafka:
+    """A send that keeps what it was given, or fails like a Kafka that is down."""
+
+    def __init__(self, down: bool = False) -> None:
+        self.records: list[Record] = []
+        self.down = down
+
+    def __call__(self, records: list[Record]) -> None:
+        if self.down:
+            raise ConnectionError("Kafka is down")
+        self.records += records
 
 
 def test_migrations_create_what_the_models_describe(engine: Engine) -> None:
@@ -109,13 +126,31 @@ def test_a_player_id_is_checked_like_a_name(registry: Registry) -> None:
 
 
 def test_nothing_is_stored_when_the_event_is_refused(registry: Registry) -> None:
-    with pytest.raises(ConnectionError):
+    with pytest.raises(InvalidPilot):
         registry.enrol("Goose", "Federation", "Frigate", "p1", Recorder(refuse=True))
-    assert registry.listing()["total"] == 0
+    assert registry.listing()["total"] == 0 and registry.outbox_size() == 0
     registry.enrol("Goose", "Federation", "Frigate", "p1", Recorder())
-    with pytest.raises(ConnectionError):
+    with pytest.raises(InvalidPilot):
         registry.fit("Goose", WEAPONS, Recorder(refuse=True))
     assert registry.listing()["pilots"][0]["fittings"] == []
+    assert registry.outbox_size() == 1
+
+
+def test_the_relay_sends_the_outbox_in_order_and_keeps_what_kafka_refused(
+    registry: Registry,
+) -> None:
+    staged = Recorder()
+    registry.enrol("Goose", "Federation", "Frigate", "p1", staged)
+    registry.fit("Goose", WEAPONS, staged)
+    registry.enrol("Viper", "Empire", "Destroyer", "p2", staged)
+    with pytest.raises(ConnectionError):
+        registry.relay(Kafka(down=True), limit=10)
+    assert registry.outbox_size() == 3
+    kafka = Kafka()
+    assert registry.relay(kafka, limit=2) == ["enrol_pilot", "fit_ship"]
+    assert registry.relay(kafka, limit=2) == ["enrol_pilot"]
+    assert registry.relay(kafka, limit=2) == [] and registry.outbox_size() == 0
+    assert kafka.records == [(e["user_id"], json.dumps(e).encode()) for e in staged.events]
 
 
 def test_fittings_belong_to_an_enrolled_pilot(registry: Registry) -> None:

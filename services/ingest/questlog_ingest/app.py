@@ -28,6 +28,7 @@ from questlog_ingest.personal import PersonalData
 from questlog_ingest.publisher import KafkaUnavailable, Publisher
 from questlog_ingest.rate_limits import RateLimits
 from questlog_ingest.registry.keys import WriteKeys
+from questlog_ingest.registry.relay import OutboxRelay
 from questlog_ingest.registry.store import (
     Registry,
     RegistryError,
@@ -123,7 +124,7 @@ def game_endpoint(route: GameRoute) -> Callable[..., Awaitable[Response]]:
         event = await game_event(request, route, RNG)
         valid = found.catalog[route.event_type].is_valid(event)
         if valid and pilots.is_registered(event):
-            await pilots.record_game_event(event, found.registry, pilots.emitter(request))
+            await pilots.record_game_event(request, event)
         else:  # an anonymous fitting is published as it is; an invalid event is refused
             await publish_game_event(request, event)
         return PlainTextResponse(route.answer)
@@ -209,12 +210,15 @@ def create_app() -> FastAPI:
         rate_limits = RateLimits(settings.rate_limit_per_address, settings.rate_limit_per_key)
         catalog = load_catalog()
         personal = PersonalData(settings.personal_data_key.get_secret_value(), catalog)
+        relay = OutboxRelay(registry, publisher, settings.events_topic)
+        relay.start()
         app.state.services = Services(
-            settings, catalog, publisher, registry, authenticator, rate_limits, personal
+            settings, catalog, publisher, registry, relay, authenticator, rate_limits, personal
         )
         yield
         if migration is not None:
             migration.cancel()
+        await relay.close()
         await publisher.close()
         registry.engine.dispose()
 

@@ -18,6 +18,7 @@ from questlog_ingest.client_address import Address, client_address, client_ip
 from questlog_ingest.personal import PersonalData
 from questlog_ingest.publisher import Publisher
 from questlog_ingest.rate_limits import RateLimits
+from questlog_ingest.registry.relay import OutboxRelay
 from questlog_ingest.registry.store import Registry
 from questlog_ingest.settings import IngestSettings
 from questlog_ingest.validation import RequestContext
@@ -35,6 +36,7 @@ class Services:
     catalog: dict[str, EventType]
     publisher: Publisher
     registry: Registry
+    relay: OutboxRelay
     authenticator: Authenticator
     rate_limits: RateLimits
     personal: PersonalData

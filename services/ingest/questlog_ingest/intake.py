@@ -30,7 +30,7 @@ async def take_in(events: list[Any], context: RequestContext, services: Services
     accepted_types: list[str] = []
     for index, raw in enumerate(events):
         try:
-            record = build_record(raw, catalog, context)
+            record = checked_record(raw, context, services)
         except Invalid as invalid:
             raw = personal.protect_raw(raw, catalog)
             outcome.rejected.append({"index": index, "reason": str(invalid)})
@@ -39,7 +39,6 @@ async def take_in(events: list[Any], context: RequestContext, services: Services
             metrics.EVENTS_REJECTED.labels(label, invalid.kind).inc()
             dead.append((_key(raw), _dead_letter(raw, index, invalid, context)))
             continue
-        record = personal.protect(record, catalog[record["event_type"]].personal)
         outcome.accepted.append({"index": index, "event_id": record["event_id"]})
         accepted_types.append(record["event_type"])
         valid.append((record["user_id"], orjson.dumps(record)))
@@ -50,6 +49,13 @@ async def take_in(events: list[Any], context: RequestContext, services: Services
     for event_type in accepted_types:
         metrics.EVENTS_ACCEPTED.labels(event_type).inc()
     return outcome
+
+
+def checked_record(raw: Any, context: RequestContext, services: Services) -> dict[str, Any]:
+    """The record ``raw`` is published as: checked against the catalog (raises Invalid),
+    with its personal fields protected."""
+    record = build_record(raw, services.catalog, context)
+    return services.personal.protect(record, services.catalog[record["event_type"]].personal)
 
 
 def _key(raw: Any) -> str:

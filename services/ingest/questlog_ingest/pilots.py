@@ -2,45 +2,50 @@
 ``/pilots``, JSON routes under ``/v1/pilots`` (what ``questlog pilots`` calls), and the
 registry's side of the original game's ``/Enrol_pilot`` and ``/Fit_ship``.
 
-Registry calls run in a worker thread (SQLAlchemy is synchronous); the event each change
-emits is published on the event loop, and the change is stored only once Kafka has it.
+Registry calls run in a worker thread (SQLAlchemy is synchronous). The event each change
+emits is checked against the catalog first (a change whose event it refuses is not stored)
+and stored with the change, in the outbox; the relay publishes it to Kafka right after.
 """
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
+import orjson
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from questlog_ingest.dependencies import context, services
-from questlog_ingest.intake import take_in
-from questlog_ingest.publisher import KafkaUnavailable
+from questlog_ingest.intake import checked_record, take_in
 from questlog_ingest.registry.fleets import FLEETS, WEAPONS
-from questlog_ingest.registry.store import Emit, InvalidPilot, Registry, RegistryError
+from questlog_ingest.registry.store import InvalidPilot, Record, RegistryError, Stage
+from questlog_ingest.validation import Invalid
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "registry" / "templates")
 # The page lists this many pilots, the latest first (the game's scripts enrol thousands).
 PAGE_PILOTS = 50
 WEAPON_LIMIT = 1_000_000
+Changed = TypeVar("Changed")
 
 
-def emitter(request: Request) -> Emit:
-    """Publishes one event from a worker thread and waits for Kafka's acknowledgement."""
-    loop = asyncio.get_running_loop()
+async def change(request: Request, making: Callable[[Stage], Changed]) -> Changed:
+    """Make a registry change in a worker thread, its event staged as this request's would
+    be on /v1/events, then wake the relay to publish it."""
     request_context, found = context(request), services(request)
 
-    async def publish(event: dict[str, Any]) -> None:
-        outcome = await take_in([event], request_context, found)
-        if outcome.rejected:
-            raise InvalidPilot(outcome.rejected[0]["reason"])
+    def stage(event: dict[str, Any]) -> Record:
+        try:
+            record = checked_record(event, request_context, found)
+        except Invalid as invalid:
+            raise InvalidPilot(str(invalid)) from None
+        return record["user_id"], orjson.dumps(record)
 
-    def emit(event: dict[str, Any]) -> None:
-        asyncio.run_coroutine_threadsafe(publish(event), loop).result()
-
-    return emit
+    changed = await asyncio.to_thread(making, stage)
+    found.relay.wake()
+    return changed
 
 
 class Enrolment(BaseModel):
@@ -75,17 +80,14 @@ async def enrol_from_form(
     ship: Annotated[str, Form()] = "",
 ) -> Response:
     """The form's submission: enrols and shows the list, or shows the form again with why not."""
+    registry = services(request).registry
     try:
-        enrolled = await asyncio.to_thread(
-            services(request).registry.enrol, pilot, alliance, ship, player, emitter(request)
+        enrolled = await change(
+            request, lambda stage: registry.enrol(pilot, alliance, ship, player, stage)
         )
-    except (RegistryError, KafkaUnavailable) as error:
+    except RegistryError as error:
         chosen = {"pilot": pilot, "player": player, "alliance": alliance, "ship": ship}
-        if isinstance(error, RegistryError):
-            reason, status = str(error), error.status
-        else:
-            reason, status = f"The pipeline cannot take events now ({error}); try again soon.", 503
-        return await _page(request, error=reason, chosen=chosen, status=status)
+        return await _page(request, error=str(error), chosen=chosen, status=error.status)
     return RedirectResponse(f"/pilots?enrolled={enrolled['pilot']}", status_code=303)
 
 
@@ -128,17 +130,18 @@ async def list_pilots(
 @router.post("/v1/pilots", status_code=201, tags=["pilots"])
 async def enrol(request: Request, body: Enrolment) -> dict[str, Any]:
     """Enrol a pilot; 409 when the name is taken, 422 when the ship is not in the fleet."""
-    registry, emit = services(request).registry, emitter(request)
-    return await asyncio.to_thread(
-        registry.enrol, body.pilot, body.alliance, body.ship, body.player, emit
+    registry = services(request).registry
+    return await change(
+        request,
+        lambda stage: registry.enrol(body.pilot, body.alliance, body.ship, body.player, stage),
     )
 
 
 @router.post("/v1/pilots/{name}/fittings", status_code=201, tags=["pilots"])
 async def fit(request: Request, name: str, body: Weapons) -> dict[str, Any]:
     """Fit weapons to a pilot's ship; 404 when there is no such pilot."""
-    registry, emit = services(request).registry, emitter(request)
-    return await asyncio.to_thread(registry.fit, name, body.model_dump(), emit)
+    registry = services(request).registry
+    return await change(request, lambda stage: registry.fit(name, body.model_dump(), stage))
 
 
 @router.post("/v1/pilots/replay", status_code=202, tags=["pilots"])
@@ -168,19 +171,18 @@ def is_registered(event: dict[str, Any]) -> bool:
     return event["event_type"] == "enrol_pilot" or "pilot" in event
 
 
-async def record_game_event(event: dict[str, Any], registry: Registry, emit: Emit) -> None:
+async def record_game_event(request: Request, event: dict[str, Any]) -> None:
     """The registry's part of ``/Enrol_pilot`` and ``/Fit_ship``, for an event the catalog
     accepts."""
+    registry = services(request).registry
     if event["event_type"] == "enrol_pilot":
-        await asyncio.to_thread(
-            registry.enrol,
-            event["pilot"],
-            event["allegiance"],
-            event["ship"],
-            event["user_id"],
-            emit,
-            event["ship_cost"],
+        pilot, alliance, ship = event["pilot"], event["allegiance"], event["ship"]
+        await change(
+            request,
+            lambda stage: registry.enrol(
+                pilot, alliance, ship, event["user_id"], stage, event["ship_cost"]
+            ),
         )
     else:
         weapons = {weapon: event[weapon] for weapon in WEAPONS}
-        await asyncio.to_thread(registry.fit, event["pilot"], weapons, emit)
+        await change(request, lambda stage: registry.fit(event["pilot"], weapons, stage))

@@ -4,7 +4,7 @@ tests/unit/test_registry.py fails while the two disagree."""
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -87,3 +87,18 @@ class WriteKey(Base):
             "created_at": iso(self.created_at),
             "revoked_at": iso(self.revoked_at) if self.revoked_at else None,
         }
+
+
+class OutboxEvent(Base):
+    """An event a registry change emitted, stored in the change's own transaction and kept
+    until the relay (relay.py) has it acknowledged by Kafka."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(128))
+    event_type: Mapped[str] = mapped_column(String(64))
+    # The Kafka record: its key (the user) and its value (the event's JSON, as published).
+    key: Mapped[str] = mapped_column(String(256))
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,5 +1,6 @@
-"""The registry's operations. Each change is also an event, emitted inside the change's
-transaction: when the pipeline refuses the event (Kafka down, say), nothing is stored."""
+"""The registry's operations. Each change is also an event, which goes into the outbox in
+the change's own transaction: a change and its event are stored together or not at all.
+The relay (relay.py) publishes the outbox to Kafka and removes what Kafka acknowledged."""
 
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -9,19 +10,24 @@ from uuid import uuid4
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import Engine, create_engine, delete, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from questlog_ingest.registry.fleets import WEAPONS, UnknownShip, ship_cost
-from questlog_ingest.registry.models import Fitting, Pilot, iso
+from questlog_ingest.registry.models import Fitting, OutboxEvent, Pilot, iso
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 NAME_LIMIT = 64
 PLAYER_LIMIT = 128
-# Publishes an event to the pipeline; raises when it was not accepted.
-Emit = Callable[[dict[str, Any]], None]
+# A Kafka record: its key and its value.
+Record = tuple[str, bytes]
+# The record a change's event is published as; raises InvalidPilot when the catalog refuses
+# the event (then the change is not stored).
+Stage = Callable[[dict[str, Any]], Record]
+# Publishes records to Kafka; raises unless Kafka acknowledged every one.
+Send = Callable[[list[Record]], None]
 
 
 class RegistryError(Exception):
@@ -122,11 +128,11 @@ class Registry:
         alliance: str,
         ship: str,
         player: str,
-        emit: Emit,
+        stage: Stage,
         stated_cost: int | None = None,
     ) -> dict[str, Any]:
-        """Enrol a pilot and emit its ``enrol_pilot`` event. The ship's price comes from the
-        fleet list; a caller that states one must state that one."""
+        """Enrol a pilot, with its ``enrol_pilot`` event into the outbox. The ship's price
+        comes from the fleet list; a caller that states one must state that one."""
         name = text("pilot", name, NAME_LIMIT)
         player = text("player", player, PLAYER_LIMIT)
         try:
@@ -154,11 +160,11 @@ class Registry:
                 raise DuplicatePilot(
                     f"a pilot named {name!r} already exists; choose another name"
                 ) from None
-            emit(enrolment_event(pilot))
+            session.add(outbox_event(enrolment_event(pilot), stage))
         return pilot.as_dict()
 
-    def fit(self, name: str, weapons: dict[str, int], emit: Emit) -> dict[str, Any]:
-        """Fit weapons to a pilot's ship and emit its ``fit_ship`` event."""
+    def fit(self, name: str, weapons: dict[str, int], stage: Stage) -> dict[str, Any]:
+        """Fit weapons to a pilot's ship, with its ``fit_ship`` event into the outbox."""
         with self.session() as session, session.begin():
             pilot = self._find(session, name)
             fitting = Fitting(
@@ -168,8 +174,27 @@ class Registry:
             )
             pilot.fittings.append(fitting)
             session.flush()
-            emit(fitting_event(pilot, fitting))
+            session.add(outbox_event(fitting_event(pilot, fitting), stage))
             return pilot.as_dict()
+
+    def relay(self, send: Send, limit: int) -> list[str]:
+        """Send the oldest ``limit`` events of the outbox and remove them once Kafka has them;
+        the types of those sent. Replicas sharing a database take only rows no other has
+        locked (SKIP LOCKED on PostgreSQL; SQLite has one writer). A relay that dies after
+        Kafka's acknowledgement but before its commit leaves its events to be sent again,
+        with their event ids, which the stream drops as already seen."""
+        oldest = select(OutboxEvent).order_by(OutboxEvent.id).limit(limit)
+        with self.session() as session, session.begin():
+            events = session.scalars(oldest.with_for_update(skip_locked=True)).all()
+            if events:
+                send([(outboxed.key, outboxed.value) for outboxed in events])
+                sent = [outboxed.id for outboxed in events]
+                session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(sent)))
+        return [outboxed.event_type for outboxed in events]
+
+    def outbox_size(self) -> int:
+        with self.session() as session:
+            return session.scalar(select(func.count(OutboxEvent.id))) or 0
 
     def events(self) -> list[dict[str, Any]]:
         """Every enrolment and fitting as the event it emitted, in the order they happened."""
@@ -184,6 +209,17 @@ class Registry:
         if pilot is None:
             raise UnknownPilot(f"no pilot named {name!r}; enrol it first")
         return pilot
+
+
+def outbox_event(event: dict[str, Any], stage: Stage) -> OutboxEvent:
+    key, value = stage(event)
+    return OutboxEvent(
+        event_id=event["event_id"],
+        event_type=event["event_type"],
+        key=key,
+        value=value,
+        created_at=datetime.now(UTC),
+    )
 
 
 def enrolment_event(pilot: Pilot) -> dict[str, Any]:
