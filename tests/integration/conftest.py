@@ -1,13 +1,19 @@
 """Integration tests run against the real local stack: the session starts it if it is not
-already running (and stops it again at the end if it started it)."""
+already running (and stops it again at the end if it started it), and leaves it as it found
+it: the tables and the registry's rows the tests add are removed at the end."""
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
+from questlog_ingest.registry.models import Fitting, OutboxEvent, Pilot, WriteKey
+from questlog_ingest.registry.store import Registry, open_engine
+from sqlalchemy import delete, func, select
 
 from questlog.settings import StackSettings, get_settings
 from questlog.stack import lifecycle, write_key
-from questlog.stack.probes import trino_query
+from questlog.stack.components import IngestApi
+from questlog.stack.probes import NotReady, trino_query
 from tests.postgres import postgres_server
 
 
@@ -24,9 +30,49 @@ def stack() -> Iterator[StackSettings]:
     if not was_running:
         lifecycle.up(settings)
     write_key.export(settings)  # what the tests post to the stack's API is sent with its key
-    yield settings
+    with left_as_found(settings):
+        yield settings
     if not was_running:
         lifecycle.down(settings)
+
+
+# The registry's rows the tests add (children before their parents).
+REGISTRY_ROWS = (Fitting, Pilot, OutboxEvent, WriteKey)
+
+
+@contextmanager
+def left_as_found(stack: StackSettings) -> Iterator[None]:
+    """Removes what the tests added to what the demo shows: tables of ``default`` (Trino's
+    ``SHOW TABLES FROM hive.default``) and the registry's pilots, fittings and write keys.
+    The events tests post stay in the event tables, beside the demo's."""
+    registry = Registry(open_engine(IngestApi(stack).registry_url))
+    tables, last = default_tables(stack), last_ids(registry)
+    yield
+    for table in sorted(default_tables(stack) - tables):
+        drop(stack, table)
+    with registry.session() as session, session.begin():
+        for model in REGISTRY_ROWS:
+            session.execute(delete(model).where(model.id > last[model]))
+    registry.engine.dispose()
+    assert default_tables(stack) == tables, "tables the tests made are still in default"
+
+
+def default_tables(stack: StackSettings) -> set[str]:
+    rows = trino_query(stack.host, stack.trino_port, "SHOW TABLES FROM hive.default")
+    return {str(table) for (table,) in rows}
+
+
+def last_ids(registry: Registry) -> dict[type, int]:
+    with registry.session() as session:
+        return {model: session.scalar(select(func.max(model.id))) or 0 for model in REGISTRY_ROWS}
+
+
+def drop(stack: StackSettings, table: str) -> None:
+    """Drop ``table`` of ``default``, through the catalog of its format."""
+    try:
+        trino_query(stack.host, stack.trino_port, f'DROP TABLE iceberg.default."{table}"')
+    except NotReady:  # not an Iceberg table: a Hive one (Parquet written by Spark, say)
+        trino_query(stack.host, stack.trino_port, f'DROP TABLE hive.default."{table}"')
 
 
 @pytest.fixture
