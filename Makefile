@@ -262,6 +262,11 @@ docker-engine: ## Install Docker and debootstrap (Debian's packages) when missin
 
 ##@ Development
 
+.PHONY: docs
+docs: $(VENV)/.synced ## Build the documentation site (docs/, MkDocs) into .cache/site
+	$(VENV)/bin/mkdocs build --quiet
+	@echo "The site is in .cache/site: open .cache/site/index.html"
+
 .PHONY: lint
 lint: $(VENV)/.synced ## ruff (lint and format check) and mypy
 	$(VENV)/bin/ruff check .

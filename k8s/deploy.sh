@@ -75,7 +75,7 @@ install() {
     sleep 2
   done
   kubectl wait pod -l "$STREAM_DRIVER" --for=condition=Ready --timeout=10m
-  say "questlog is installed. Next: make helm-test, then make port-forward (README: Kubernetes)"
+  say "questlog is installed. Next: make helm-test, then make port-forward (docs/kubernetes.md)"
 }
 
 platform() {
