@@ -33,6 +33,7 @@ from typing import Any
 import httpx
 from confluent_kafka import Producer
 from pyspark.sql import DataFrame, SparkSession
+from questlog_catalog import load_catalog
 from questlog_spark.parse import TABLE, with_dedup_key
 from questlog_spark.schemas import DEAD_LETTER_TABLE, PARTITION_COLUMN
 from questlog_spark.settings import LakeSettings
@@ -43,7 +44,6 @@ from bench import BASELINES
 from bench import spark as bench_spark
 from bench.figures import Figure, run_alone
 from bench.stack import stream_metric, wait_until_caught_up
-from questlog.catalog import load_catalog
 from questlog.settings import REPO_ROOT, StackSettings, get_settings
 from questlog.stack import lifecycle
 from questlog.stack.probes import create_topics, trino_query

@@ -27,6 +27,7 @@ from datetime import date, timedelta
 import duckdb
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from questlog_catalog import load_catalog
 from questlog_spark.compact import Maintainer, Retention
 from questlog_spark.lake import LakeFiles
 from questlog_spark.schemas import PARTITION_COLUMN
@@ -36,7 +37,6 @@ from questlog_spark.tables import create_iceberg_table_sql, ensure_tables, table
 from bench import spark as bench_spark
 from bench.figures import Figure, run_alone
 from bench.stack import wait_until_caught_up
-from questlog.catalog import load_catalog
 from questlog.settings import REPO_ROOT, StackSettings, get_settings
 from questlog.stack import lifecycle
 from questlog.stack.probes import trino_query

@@ -16,9 +16,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from questlog_catalog import load_catalog
 from questlog_ingest.game import ROUTES
-
-from questlog.catalog import load_catalog
 
 BATCH = 100
 # The original game's events and a share of traffic each.

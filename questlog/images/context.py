@@ -18,7 +18,12 @@ from pathlib import Path
 from questlog.images import Image, find
 from questlog.settings import REPO_ROOT, StackSettings
 
-PACKAGES = ("questlog", "services/ingest/questlog_ingest", "spark-apps/questlog_spark")
+PACKAGES = (
+    "catalog/questlog_catalog",
+    "questlog",
+    "services/ingest/questlog_ingest",
+    "spark-apps/questlog_spark",
+)
 
 
 class ContextError(RuntimeError):

@@ -23,9 +23,9 @@ from datetime import UTC, datetime, timedelta
 
 from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
+from questlog_catalog import load_catalog
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_fixed
 
-from questlog.catalog import load_catalog
 from questlog_spark.schemas import PARTITION_COLUMN
 from questlog_spark.settings import LakeSettings, get_lake_settings
 from questlog_spark.tables import Say, table_columns

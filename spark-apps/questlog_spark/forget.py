@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
+from questlog_catalog import load_catalog, personal_token
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_fixed
 
-from questlog.catalog import load_catalog, personal_token
 from questlog_spark.compact import lost_to_a_commit_meanwhile
 from questlog_spark.schemas import DEAD_LETTER_TABLE
 from questlog_spark.settings import LakeSettings, get_lake_settings

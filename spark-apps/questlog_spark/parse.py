@@ -10,8 +10,8 @@ to its column's type: nothing is dropped or silently nulled.
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+from questlog_catalog import EventType
 
-from questlog.catalog import EventType
 from questlog_spark.schemas import (
     DEAD_LETTER_COLUMNS,
     DEAD_LETTER_TABLE,

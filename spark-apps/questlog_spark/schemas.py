@@ -7,8 +7,7 @@ and the partition column ``event_date`` (UTC date of ``occurred_at``).
 from typing import Any
 
 from pyspark.sql import types as T
-
-from questlog.catalog import EventType
+from questlog_catalog import EventType
 
 ENVELOPE_COLUMNS = T.StructType(
     [

@@ -6,8 +6,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from questlog.catalog import EVENTS_DIR
+from questlog_catalog import EVENTS_DIR
 
 
 class LakeSettings(BaseSettings):

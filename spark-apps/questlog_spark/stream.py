@@ -24,8 +24,8 @@ from pyspark.errors import StreamingQueryException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming.query import StreamingQuery
+from questlog_catalog import EventType, load_catalog
 
-from questlog.catalog import EventType, load_catalog
 from questlog_spark import stream_metrics as metrics
 from questlog_spark.compact import maintain_every
 from questlog_spark.parse import (

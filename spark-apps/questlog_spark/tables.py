@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
+from questlog_catalog import EventType, load_catalog
 
-from questlog.catalog import EventType, load_catalog
 from questlog_spark.attempts import TABLES as ASSESSMENT_TABLES
 from questlog_spark.lake import LakeFiles
 from questlog_spark.schemas import (

@@ -16,11 +16,11 @@ from pathlib import Path
 import httpx
 import psutil
 from pyspark.sql import SparkSession
+from questlog_catalog import EVENTS_DIR, load_catalog
 from questlog_ingest.game import ROUTES
 from questlog_spark.attempts import TABLES as ASSESSMENT_TABLES
 from questlog_spark.schemas import DEAD_LETTER_TABLE
 
-from questlog.catalog import EVENTS_DIR, load_catalog
 from questlog.settings import StackSettings
 from questlog.stack.components import Stream
 from questlog.stack.probes import NotReady, prometheus_value

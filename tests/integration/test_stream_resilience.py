@@ -16,11 +16,11 @@ from types import TracebackType
 import httpx
 import psutil
 from pyspark.sql import DataFrame, SparkSession
+from questlog_catalog import load_catalog
 from questlog_spark.settings import LakeSettings
 from questlog_spark.stream import BatchCommitter
 from questlog_spark.tables import ensure_tables
 
-from questlog.catalog import load_catalog
 from questlog.settings import StackSettings
 from questlog.stack import lifecycle, supervisor
 from questlog.stack.spark import spark_submit

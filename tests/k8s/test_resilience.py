@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from questlog_catalog import load_catalog
 
-from questlog.catalog import load_catalog
 from questlog.images import image_tag
 from tests.helpers import unique
 from tests.k8s.conftest import NAMESPACE, Cluster

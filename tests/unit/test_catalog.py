@@ -3,8 +3,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from questlog.catalog import (
+from questlog_catalog import (
     ENVELOPE_FIELDS,
     EVENTS_DIR,
     CatalogError,

@@ -5,10 +5,9 @@ import json
 from pathlib import Path
 
 import pytest
+from questlog_catalog import EVENTS_DIR, personal_token
 from questlog_spark.forget import DEAD_LETTER_USER, matches
 from questlog_spark.settings import LakeSettings
-
-from questlog.catalog import EVENTS_DIR, personal_token
 
 
 def test_the_user_is_matched_in_every_table_and_the_dead_letters() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.testing import assertDataFrameEqual
+from questlog_catalog import EVENTS_DIR, load_catalog
 from questlog_ingest.game import ROUTES
 from questlog_ingest.validation import RequestContext, build_record
 from questlog_spark.parse import (
@@ -22,8 +23,6 @@ from questlog_spark.parse import (
     with_dedup_key,
 )
 from questlog_spark.schemas import DEAD_LETTER_TABLE, PARTITION_COLUMN, event_columns
-
-from questlog.catalog import EVENTS_DIR, load_catalog
 
 CATALOG = load_catalog()
 RECEIVED = datetime(2026, 11, 25, 3, 0, 0, 123000, tzinfo=UTC)

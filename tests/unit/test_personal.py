@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from questlog_catalog import EVENTS_DIR, CatalogError, load_catalog, read_event_type
 from questlog_ingest.personal import PersonalData
-
-from questlog.catalog import EVENTS_DIR, CatalogError, load_catalog, read_event_type
 
 SIGN_UP = {
     "event_type": "sign_up",

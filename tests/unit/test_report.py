@@ -1,9 +1,9 @@
 import re
 
+from questlog_catalog import load_catalog
 from questlog_spark.attempts import TABLES as ASSESSMENT_TABLES
 from questlog_spark.schemas import DEAD_LETTER_TABLE
 
-from questlog.catalog import load_catalog
 from questlog.report import TABLE_NAME, Answer, asked_tables, format_table, questions
 
 

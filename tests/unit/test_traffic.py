@@ -6,8 +6,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
 import pytest
+from questlog_catalog import load_catalog
 
-from questlog.catalog import load_catalog
 from questlog.traffic import EVENT_MIX, post_for, sample_events
 
 

@@ -15,9 +15,9 @@ from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from questlog_catalog import load_catalog
 from sqlalchemy.exc import OperationalError
 
-from questlog.catalog import load_catalog
 from questlog_ingest import openapi, pilots
 from questlog_ingest.auth import Authenticator
 from questlog_ingest.dependencies import Services, admit, context, services

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import HTTPException, Request
+from questlog_catalog import EventType
 
-from questlog.catalog import EventType
 from questlog_ingest.auth import Authenticator
 from questlog_ingest.client_address import Address, client_address, client_ip
 from questlog_ingest.personal import PersonalData

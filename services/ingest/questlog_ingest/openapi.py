@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from questlog.catalog import EventType
+from questlog_catalog import EventType
 
 
 def schema_name(event_type: EventType) -> str:

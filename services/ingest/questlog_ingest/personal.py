@@ -6,7 +6,7 @@ dropped too. Applied to each record and dead letter before it is published."""
 
 from typing import Any
 
-from questlog.catalog import EventType, personal_anywhere, personal_token
+from questlog_catalog import EventType, personal_anywhere, personal_token
 
 
 class PersonalData:

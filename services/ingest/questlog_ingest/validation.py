@@ -7,8 +7,7 @@ from typing import Any
 from uuid import uuid4
 
 from jsonschema.exceptions import best_match
-
-from questlog.catalog import EventType
+from questlog_catalog import EventType
 
 
 @dataclass(frozen=True)
