@@ -41,7 +41,7 @@ ASSESSMENTS_FILE ?= $(or $(QUESTLOG_STATE_DIR),.stack)/assessment-attempts.jsonl
 .PHONY: assessments
 assessments: up ## The ed-tech project: generate assessment attempts, load them into Kafka, build their tables (ARGS=--records 300)
 	$(QUESTLOG) assessments generate $(ASSESSMENTS_FILE) $(ARGS)
-	$(QUESTLOG) load $(ASSESSMENTS_FILE) --topic assessments
+	$(QUESTLOG) publish $(ASSESSMENTS_FILE) --topic assessments
 	$(QUESTLOG) assessments build
 
 ##@ Local stack

@@ -27,7 +27,7 @@ from questlog.stack import lifecycle, supervisor, write_key
 from questlog.stack.components import COMPONENTS, IngestApi
 from questlog.stack.install import SetupError, install
 from questlog.stack.java import system_java
-from questlog.stack.probes import NotReady, kafka_topics
+from questlog.stack.probes import NotReady, QueryFailed, kafka_topics
 from questlog.stack.spark import spark_submit
 
 
@@ -93,16 +93,13 @@ def cmd_forget(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    kind = publish.record_kind(args.topic)
+    publish.publish_file(get_settings(), args.file, args.topic, kind, _say)
+    return 0
+
+
 def cmd_load(args: argparse.Namespace) -> int:
-    if args.file is not None:
-        if args.topic is None:
-            topics = ", ".join(publish.LOADABLE)
-            raise publish.LoadError(f"loading a file needs --topic (one of: {topics})")
-        kind = publish.record_kind(args.topic)
-        publish.publish_file(get_settings(), args.file, args.topic, kind, _say)
-        return 0
-    if args.topic is not None:
-        raise publish.LoadError("--topic names the topic a FILE is loaded into; give the FILE")
     result = load.run(
         get_settings(), _say, shape=args.shape, users=args.users, seconds=args.seconds
     )
@@ -136,7 +133,7 @@ def cmd_assessments(args: argparse.Namespace) -> int:
     if topic not in kafka_topics(settings.kafka_bootstrap):
         raise lifecycle.StackError(
             f"Kafka has no topic {topic!r}: load a file into it first "
-            f"(questlog load FILE --topic {topic})"
+            f"(questlog publish FILE --topic {topic})"
         )
     spark_submit(settings, "assessments")
     return 0
@@ -224,18 +221,20 @@ def main(argv: list[str] | None = None) -> int:
     forget.add_argument("user_id", help="the user, as the events name them")
     forget.set_defaults(run=cmd_forget)
     load_run = commands.add_parser(
-        "load",
-        help="a headless Locust run against the stack, then reconcile it in Trino; "
-        "or, given a FILE, publish its JSON records to a Kafka topic",
+        "load", help="a headless Locust run against the stack, then reconcile it in Trino"
     )
-    load_run.add_argument(
-        "file", nargs="?", type=Path, help="JSON Lines, or one JSON array, to publish to --topic"
-    )
-    load_run.add_argument("--topic", help=f"the topic FILE goes to: {', '.join(publish.LOADABLE)}")
     load_run.add_argument("--shape", choices=load.SHAPES, default="ramp")
     load_run.add_argument("--users", type=int, default=50)
     load_run.add_argument("--seconds", type=float, default=120)
     load_run.set_defaults(run=cmd_load)
+    published = commands.add_parser(
+        "publish", help="publish a file of JSON records to a Kafka topic, each checked first"
+    )
+    published.add_argument("file", type=Path, help="JSON Lines, or one JSON array")
+    published.add_argument(
+        "--topic", required=True, help=f"the topic it goes to: {', '.join(publish.LOADABLE)}"
+    )
+    published.set_defaults(run=cmd_publish)
     pilot_commands = commands.add_parser(
         "pilots", help="the space game's pilot registry, through the ingest API"
     ).add_subparsers(dest="action", required=True)
@@ -320,10 +319,11 @@ def main(argv: list[str] | None = None) -> int:
         SetupError,
         lifecycle.StackError,
         NotReady,
+        QueryFailed,
         OSError,  # the API or Trino could not be reached
         subprocess.CalledProcessError,
         pilots.RegistryRefused,
-        publish.LoadError,
+        publish.PublishError,
         ImageError,
         BaseError,
         ContextError,

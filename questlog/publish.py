@@ -1,4 +1,4 @@
-"""``questlog load FILE --topic T``: a file of JSON records published to a Kafka topic.
+"""``questlog publish FILE --topic T``: a file of JSON records published to a Kafka topic.
 
 The file holds JSON Lines, or one JSON array (the shape of the ed-tech project's export):
 a file whose first non-blank character is ``[`` is read as an array. Each record is checked
@@ -37,8 +37,8 @@ INVALID_KINDS = {
 DELIVERY_TIMEOUT_SECONDS = 60.0
 
 
-class LoadError(Exception):
-    """The file cannot be loaded, or Kafka did not take it; the message says why."""
+class PublishError(Exception):
+    """The file cannot be published, or Kafka did not take it; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class RecordKind:
             return f"{error.json_path}: {error.message}" if error else str(fast)
 
 
-# The topics a file can be loaded into, and what their records are.
+# The topics a file can be published to, and what their records are.
 LOADABLE = {
     assessments.TOPIC: RecordKind(assessments.SCHEMA_FILE, assessments.KEY_FIELD),
 }
@@ -80,8 +80,8 @@ def invalid_topic(topic: str) -> str:
 
 def record_kind(topic: str) -> RecordKind:
     if topic not in LOADABLE:
-        raise LoadError(
-            f"no schema for topic {topic!r}; a file can be loaded into: {', '.join(LOADABLE)}"
+        raise PublishError(
+            f"no schema for topic {topic!r}; a file can be published to: {', '.join(LOADABLE)}"
         )
     return LOADABLE[topic]
 
@@ -148,18 +148,20 @@ def json_array(path: Path) -> list[Entry]:
     try:
         elements = json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError) as error:
-        raise LoadError(
+        raise PublishError(
             f"{path} starts with '[' but is not one valid JSON array: {error}"
         ) from None
     if not isinstance(elements, list):
-        raise LoadError(f"{path} starts with '[' but holds more than one JSON array")
+        raise PublishError(f"{path} starts with '[' but holds more than one JSON array")
     return [_parse({"index": i}, json.dumps(element)) for i, element in enumerate(elements)]
 
 
 def read_file(path: Path) -> Iterable[Entry]:
     """The file's records: an array's elements, or else its lines."""
     if not path.is_file():
-        raise LoadError(f"{path}: no such file" if not path.exists() else f"{path} is not a file")
+        raise PublishError(
+            f"{path}: no such file" if not path.exists() else f"{path} is not a file"
+        )
     with path.open("rb") as file:
         while (chunk := file.read(1 << 16)) and not chunk.strip():
             pass
@@ -243,7 +245,7 @@ class FilePublisher:
             except BufferError:  # the producer's queue is full: let deliveries drain it
                 self.producer.poll(0.5)
             except KafkaException as error:
-                raise LoadError(f"{entry.position}: Kafka refused the record: {error}") from None
+                raise PublishError(f"{entry.position}: Kafka refused the record: {error}") from None
         self.producer.poll(0)
 
     def finish(self) -> int:
@@ -283,7 +285,7 @@ def publish_file(
     unsent = publisher.finish()
     summary.seconds = time.monotonic() - started
     if unsent or summary.failures:
-        raise LoadError(
+        raise PublishError(
             f"Kafka at {settings.kafka_bootstrap} did not acknowledge "
             f"{unsent + len(summary.failures)} of {summary.read} records: "
             f"{summary.failures[0] if summary.failures else 'delivery timed out'}"

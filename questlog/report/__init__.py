@@ -14,7 +14,7 @@ from trino.dbapi import connect as trino_connect
 
 from questlog.settings import StackSettings
 from questlog.stack.install import Say
-from questlog.stack.probes import TRINO_SERVICE_USER, NotReady, trino_query
+from questlog.stack.probes import TRINO_SERVICE_USER, trino_failure, trino_query
 
 SQL_DIR = Path(__file__).parent / "sql"
 TABLE_NAME = re.compile(r"hive\.default\.(\w+)")
@@ -84,10 +84,8 @@ def ask(settings: StackSettings) -> list[Answer]:
                 cursor.execute(sql)
                 rows = cursor.fetchall()
             except Exception as error:
-                raise NotReady(
-                    f"Trino at {settings.trino_url} could not answer {name}.sql "
-                    f"(is the stack up? `make up`): {error}"
-                ) from error
+                where = f"Trino at {settings.trino_url} could not answer {name}.sql"
+                raise trino_failure(where, error) from error
             columns = [column[0] for column in cursor.description]
             answers.append(Answer(name, title, columns, rows))
     finally:

@@ -360,7 +360,10 @@ class Trino(Component):
 
     def probe(self) -> str:
         host, port = self.settings.host, self.settings.trino_port
-        (row,) = probes.trino_query(host, port, "SELECT 1")
+        try:
+            (row,) = probes.trino_query(host, port, "SELECT 1")
+        except probes.QueryFailed as error:  # answered, but not yet able to run a query
+            raise probes.NotReady(str(error)) from error
         if row != [1]:
             raise probes.NotReady(f"Trino answered SELECT 1 with {row}")
         if missing := set(CATALOGS) - probes.trino_announced_catalogs(host, port):

@@ -11,6 +11,7 @@ from thrift.protocol import TBinaryProtocol
 from thrift.Thrift import TApplicationException, TMessageType, TType
 from thrift.transport import TSocket, TTransport
 from trino.dbapi import connect as trino_connect
+from trino.exceptions import TrinoQueryError
 
 from questlog.metrics_text import metric_sum, scrape
 
@@ -24,6 +25,18 @@ logging.getLogger("thrift.transport.TSocket").setLevel(logging.CRITICAL)
 
 class NotReady(Exception):
     """The component did not answer (yet)."""
+
+
+class QueryFailed(Exception):
+    """Trino answered, and refused or failed the statement (access denied, no such table,
+    a syntax error); the message has Trino's reason."""
+
+
+def trino_failure(where: str, error: Exception) -> Exception:
+    """``error`` of a Trino client call as QueryFailed when Trino answered it with an error,
+    else as NotReady (it could not be reached, or is still starting)."""
+    answered = isinstance(error, TrinoQueryError) and error.error_name != "SERVER_STARTING_UP"
+    return (QueryFailed if answered else NotReady)(f"{where}: {error}")
 
 
 def kafka_topics(bootstrap: str, timeout: float = 3.0) -> list[str]:
@@ -138,7 +151,7 @@ def trino_query(
         finally:
             connection.close()
     except Exception as error:
-        raise NotReady(f"Trino at {host}:{port} could not run {sql!r}: {error}") from error
+        raise trino_failure(f"Trino at {host}:{port} could not run {sql!r}", error) from error
 
 
 def trino_announced_catalogs(host: str, port: int, timeout: float = 3.0) -> set[str]:

@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select
 from questlog.settings import StackSettings, get_settings
 from questlog.stack import lifecycle, write_key
 from questlog.stack.components import IngestApi
-from questlog.stack.probes import NotReady, trino_query
+from questlog.stack.probes import QueryFailed, trino_query
 from tests.postgres import postgres_server
 
 
@@ -71,7 +71,7 @@ def drop(stack: StackSettings, table: str) -> None:
     """Drop ``table`` of ``default``, through the catalog of its format."""
     try:
         trino_query(stack.host, stack.trino_port, f'DROP TABLE iceberg.default."{table}"')
-    except NotReady:  # not an Iceberg table: a Hive one (Parquet written by Spark, say)
+    except QueryFailed:  # not an Iceberg table: a Hive one (Parquet written by Spark, say)
         trino_query(stack.host, stack.trino_port, f'DROP TABLE hive.default."{table}"')
 
 

@@ -256,5 +256,5 @@ def test_build_without_the_topic_says_to_load_a_file_first(
         get_lake_settings.cache_clear()
     assert (
         f"questlog assessments: Kafka has no topic '{topic}': load a file into it first "
-        f"(questlog load FILE --topic {topic})" in capsys.readouterr().err
+        f"(questlog publish FILE --topic {topic})" in capsys.readouterr().err
     )

@@ -13,7 +13,7 @@ from pyspark.sql import SparkSession
 
 from questlog import report
 from questlog.settings import StackSettings
-from questlog.stack.probes import NotReady
+from questlog.stack.probes import QueryFailed
 from tests.helpers import eventually, publish, unique
 from tests.iceberg import (
     COMMITS,
@@ -75,7 +75,7 @@ def test_trino_refuses_to_write_or_drop_them(
         f"ALTER TABLE {name} ADD COLUMN extra varchar",
         f"DROP TABLE {name}",
     ):
-        with pytest.raises(NotReady, match="Access Denied"):
+        with pytest.raises(QueryFailed, match="Access Denied"):
             trino(statement)
     assert trino(f"SELECT writer FROM {name}") == [["spark"]]
 

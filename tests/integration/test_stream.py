@@ -23,7 +23,7 @@ from questlog_spark.schemas import DEAD_LETTER_TABLE
 
 from questlog.settings import StackSettings
 from questlog.stack.components import Stream
-from questlog.stack.probes import NotReady, prometheus_value
+from questlog.stack.probes import QueryFailed, prometheus_value
 from questlog.stack.spark import spark_environment, spark_submit, spark_submit_command
 from questlog.traffic import event_headers
 from tests.helpers import Trino, eventually, free_port, publish, unique
@@ -340,5 +340,5 @@ def test_the_stream_maintains_its_tables_on_its_own_schedule(
 def rewritten(trino: Trino, rewrites: str) -> bool:
     try:
         return bool(trino(rewrites)[0][0])
-    except NotReady:  # the stream has not created the table yet
+    except QueryFailed:  # the stream has not created the table yet
         return False

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from questlog.settings import StackSettings
-from questlog.stack.probes import NotReady, trino_query
+from questlog.stack.probes import QueryFailed, trino_query
 from tests.helpers import unique
 
 
@@ -27,7 +27,7 @@ def test_an_analyst_reads_and_cannot_write_drop_or_alter(stack: StackSettings, t
             f"CREATE TABLE {table}_copy AS SELECT * FROM {table}",
             "DROP TABLE iceberg.default.guild_joins",
         ):
-            with pytest.raises(NotReady, match="Access Denied"):
+            with pytest.raises(QueryFailed, match="Access Denied"):
                 analyst(statement)
         assert trino(f"SELECT sum(n) FROM {table}") == [[3]], "nothing changed"
     finally:

@@ -1,4 +1,4 @@
-"""Reading a file for ``questlog load FILE --topic T``: records, and the reason a line is
+"""Reading a file for ``questlog publish FILE --topic T``: records, and the reason a line is
 not one (no Kafka needed)."""
 
 import json
@@ -11,7 +11,7 @@ import pytest
 
 from questlog.assessments.generate import User, attempt, exam
 from questlog.cli import main
-from questlog.publish import LOADABLE, LoadError, read_file, record_kind
+from questlog.publish import LOADABLE, PublishError, read_file, record_kind
 
 ATTEMPTS = LOADABLE["assessments"]
 
@@ -67,7 +67,7 @@ def test_a_json_array_gives_its_elements(tmp_path: Path) -> None:
 def test_a_broken_json_array_is_refused_whole(tmp_path: Path) -> None:
     path = tmp_path / "attempts.json"
     path.write_text(json.dumps([an_attempt()])[:-30])
-    with pytest.raises(LoadError, match=r"starts with '\[' but is not one valid JSON array"):
+    with pytest.raises(PublishError, match=r"starts with '\[' but is not one valid JSON array"):
         read_file(path)
 
 
@@ -81,24 +81,25 @@ def test_schema_problems_name_where_they_are() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["load", "{tmp}/nope.jsonl", "--topic", "assessments"], "{tmp}/nope.jsonl: no such file"),
-        (["load", "{tmp}", "--topic", "assessments"], "{tmp} is not a file"),
         (
-            ["load", "{tmp}/nope.jsonl", "--topic", "events"],
-            "no schema for topic 'events'; a file can be loaded into: assessments",
+            ["publish", "{tmp}/nope.jsonl", "--topic", "assessments"],
+            "{tmp}/nope.jsonl: no such file",
         ),
-        (["load", "{tmp}/nope.jsonl"], "loading a file needs --topic (one of: assessments)"),
-        (["load", "--topic", "assessments"], "--topic names the topic a FILE is loaded into"),
+        (["publish", "{tmp}", "--topic", "assessments"], "{tmp} is not a file"),
+        (
+            ["publish", "{tmp}/nope.jsonl", "--topic", "events"],
+            "no schema for topic 'events'; a file can be published to: assessments",
+        ),
     ],
 )
 def test_bad_input_is_refused_with_the_reason(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
 ) -> None:
     assert main([arg.format(tmp=tmp_path) for arg in args]) == 1
-    assert f"questlog load: {message.format(tmp=tmp_path)}" in capsys.readouterr().err
+    assert f"questlog publish: {message.format(tmp=tmp_path)}" in capsys.readouterr().err
 
 
 def test_only_known_topics_have_a_record_kind() -> None:
     assert record_kind("assessments") is ATTEMPTS
-    with pytest.raises(LoadError):
+    with pytest.raises(PublishError):
         record_kind("assessments.invalid")
