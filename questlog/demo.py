@@ -7,7 +7,9 @@ built into their tables, and the analytics report runs on Trino."""
 import random
 import uuid
 
-from questlog import assessments, report
+from questlog_catalog import ASSESSMENTS_TOPIC, EVENTS_TOPIC
+
+from questlog import report
 from questlog.assessments.generate import generate
 from questlog.publish import LOADABLE, publish_file
 from questlog.settings import StackSettings
@@ -17,7 +19,6 @@ from questlog.stack.probes import trino_query
 from questlog.stack.spark import spark_submit
 from questlog.traffic import landed_sql, post_sample, wait_until_landed
 
-TOPIC = "events"
 # Seconds the demo waits for the stream to land what the API accepted.
 LANDING_TIMEOUT = 180
 
@@ -52,7 +53,7 @@ def build_assessments(settings: StackSettings, say: Say) -> None:
     say("\nThe ed-tech project: assessment attempts, loaded into Kafka and built into tables ...")
     generated = generate(settings.state_dir / "assessment-attempts.jsonl")
     say(generated.describe())
-    publish_file(settings, generated.path, assessments.TOPIC, LOADABLE[assessments.TOPIC], say)
+    publish_file(settings, generated.path, ASSESSMENTS_TOPIC, LOADABLE[ASSESSMENTS_TOPIC], say)
     say("Building the tables assessments and assessment_questions with Spark ...")
     spark_submit(settings, "assessments")
 
@@ -63,7 +64,7 @@ def run(settings: StackSettings, say: Say, events: int = 2000) -> list[report.An
     user_agent = f"questlog-demo/{uuid.uuid4().hex[:12]}"
     say(f"\nPosting {events} sample game events to the ingest API ({settings.api_url}) ...")
     accepted = post_sample(settings.api_url, events, user_agent, random.Random())
-    say(f"The API accepted {accepted} events; Kafka has them in topic '{TOPIC}'.")
+    say(f"The API accepted {accepted} events; Kafka has them in topic '{EVENTS_TOPIC}'.")
     say("Waiting for the streaming app to land them in the lake's tables ...")
     seconds = wait_until_all_landed(settings, user_agent, accepted, say)
     say(f"All {accepted} events are queryable in Trino, {seconds:.0f} s after the last 202.")

@@ -22,6 +22,7 @@ import fastjsonschema
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
+from questlog_catalog import ASSESSMENTS_TOPIC, dead_letter_topic
 
 from questlog import assessments
 from questlog.settings import StackSettings
@@ -70,12 +71,8 @@ class RecordKind:
 
 # The topics a file can be published to, and what their records are.
 LOADABLE = {
-    assessments.TOPIC: RecordKind(assessments.SCHEMA_FILE, assessments.KEY_FIELD),
+    ASSESSMENTS_TOPIC: RecordKind(assessments.SCHEMA_FILE, assessments.KEY_FIELD),
 }
-
-
-def invalid_topic(topic: str) -> str:
-    return f"{topic}.invalid"
 
 
 def record_kind(topic: str) -> RecordKind:
@@ -192,7 +189,7 @@ class LoadSummary:
             f"Loaded {path} in {self.seconds:.1f} s ({self.rate:,.0f} records/s): "
             f"{self.read:,} records read",
             f"  published  {self.published:>7,}  to {self.topic} (acknowledged by Kafka)",
-            f"  invalid    {sum(self.invalid.values()):>7,}  to {invalid_topic(self.topic)}",
+            f"  invalid    {sum(self.invalid.values()):>7,}  to {dead_letter_topic(self.topic)}",
         ]
         lines += [f"    {INVALID_KINDS[k]:<20} {n:>5,}" for k, n in sorted(self.invalid.items())]
         return lines
@@ -230,7 +227,7 @@ class FilePublisher:
         if entry.kind is None:
             topic, value = self.topic, entry.text
         else:
-            topic = invalid_topic(self.topic)
+            topic = dead_letter_topic(self.topic)
             letter = {**entry.where, "kind": entry.kind, "reason": entry.reason}
             value = json.dumps({**letter, "value": entry.text})
         while True:
@@ -267,7 +264,7 @@ def publish_file(
 ) -> LoadSummary:
     """Publish the file's records to ``topic``, the others to its ``.invalid`` topic."""
     entries = read_file(path)
-    created, _ = ensure_topics(settings.kafka_bootstrap, [topic, invalid_topic(topic)])
+    created, _ = ensure_topics(settings.kafka_bootstrap, [topic, dead_letter_topic(topic)])
     for name in created:
         say(f"Created the Kafka topic {name}.")
     say(f"Loading {path} into the Kafka topic {topic} at {settings.kafka_bootstrap} ...")

@@ -24,6 +24,9 @@ import fastjsonschema
 from jsonschema import Draft202012Validator
 
 EVENTS_DIR = Path(__file__).parent / "events"
+# The pipeline's Kafka topics: events of the catalog's types, the assessments' attempts.
+EVENTS_TOPIC = "events"
+ASSESSMENTS_TOPIC = "assessments"
 FILE_NAME = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)\.v(?P<version>[1-9][0-9]*)\.json$")
 
 ENVELOPE_SCHEMA: dict[str, Any] = {
@@ -57,6 +60,11 @@ ENVELOPE_SCHEMA: dict[str, Any] = {
 }
 ENVELOPE_FIELDS = frozenset(ENVELOPE_SCHEMA["properties"])
 PERSONAL_TREATMENTS = ("hash", "drop")
+
+
+def dead_letter_topic(topic: str) -> str:
+    """Where the records refused on their way to ``topic`` go, with their reasons."""
+    return f"{topic}.invalid"
 
 
 @dataclass(frozen=True)

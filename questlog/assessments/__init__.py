@@ -6,7 +6,6 @@ assessments`` publishes it to Kafka, checked against ``attempt.schema.json``; th
 
 from pathlib import Path
 
-TOPIC = "assessments"
 SCHEMA_FILE = Path(__file__).parent / "attempt.schema.json"
 # An attempt's id: its Kafka key, and what a re-sent attempt repeats.
 KEY_FIELD = "user_exam_id"

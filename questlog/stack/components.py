@@ -18,6 +18,8 @@ from string import Template
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
+from questlog_catalog import ASSESSMENTS_TOPIC, EVENTS_TOPIC, dead_letter_topic
+
 from questlog.settings import StackSettings
 from questlog.stack import probes, write_key
 from questlog.stack.install import TRINO_PLUGINS, SetupError, lib_dir, spark_jars, trino_home
@@ -29,11 +31,15 @@ TEMPLATES = Path(__file__).parent / "templates"
 CATALOGS = TRINO_PLUGINS
 # The topics the pipeline reads and writes, created when Kafka first answers (as KafkaTopic
 # resources do on Kubernetes), so the streaming app finds its topic before any event.
-PIPELINE_TOPICS = ("events", "events.invalid", "assessments", "assessments.invalid")
+PIPELINE_TOPICS = tuple(
+    name
+    for topic in (EVENTS_TOPIC, ASSESSMENTS_TOPIC)
+    for name in (topic, dead_letter_topic(topic))
+)
 TOPIC_PARTITIONS = 3
 # Topic configuration beyond the broker's defaults. The assessments batch job rebuilds its
 # tables from the whole topic, so the topic keeps its records forever.
-TOPIC_CONFIGS = {"assessments": {"retention.ms": "-1"}}
+TOPIC_CONFIGS = {ASSESSMENTS_TOPIC: {"retention.ms": "-1"}}
 # The API's command line after the interpreter; services/ingest/Dockerfile runs the same.
 API_COMMAND = ["questlog_ingest.server"]
 

@@ -6,16 +6,16 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from questlog_catalog import EVENTS_DIR
+from questlog_catalog import ASSESSMENTS_TOPIC, EVENTS_DIR, EVENTS_TOPIC
 
 
 class LakeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QUESTLOG_", frozen=True)
 
     kafka_bootstrap: str = "127.0.0.1:9092"
-    events_topic: str = "events"
+    events_topic: str = EVENTS_TOPIC
     # The topic the assessments batch job builds its tables from.
-    assessments_topic: str = "assessments"
+    assessments_topic: str = ASSESSMENTS_TOPIC
     # Root of the lake as a Hadoop URI: file:///… locally, s3a://bucket/… on Kubernetes.
     lake_root: str = "file:///tmp/questlog/lake"
     # Where the streaming query keeps its offsets and dedup state (durable storage).

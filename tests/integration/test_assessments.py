@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
+from questlog_catalog import dead_letter_topic
 from questlog_spark.settings import get_lake_settings
 
 from questlog.assessments.generate import Generated, generate
 from questlog.cli import main
-from questlog.publish import LOADABLE, LoadSummary, invalid_topic, publish_file
+from questlog.publish import LOADABLE, LoadSummary, publish_file
 from questlog.report import questions
 from questlog.settings import StackSettings
 from questlog.stack.spark import spark_submit
@@ -67,7 +68,7 @@ def run(stack: StackSettings, tmp_path_factory: pytest.TempPathFactory) -> Itera
     spark_submit(stack, "assessments", env=env)
     yield Run(generated, loaded, messages, topic, database, folder / "lake", env)
     admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap})
-    for future in admin.delete_topics([topic, invalid_topic(topic)]).values():
+    for future in admin.delete_topics([topic, dead_letter_topic(topic)]).values():
         future.result(30)
 
 
@@ -95,7 +96,7 @@ def test_kafka_has_every_record_and_each_malformed_line_with_its_reason(
     lines = run.generated.path.read_text().splitlines()
     letters = [
         json.loads(value)
-        for _, value in read_topic(stack.kafka_bootstrap, invalid_topic(run.topic))
+        for _, value in read_topic(stack.kafka_bootstrap, dead_letter_topic(run.topic))
     ]
     assert {letter["line"]: letter["kind"] for letter in letters} == {
         line: INVALID_KIND[kind] for line, kind in run.generated.malformed.items()

@@ -4,14 +4,15 @@ from functools import lru_cache
 
 from pydantic import Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from questlog_catalog import EVENTS_TOPIC, dead_letter_topic
 
 
 class IngestSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QUESTLOG_", frozen=True)
 
     kafka_bootstrap: str = "127.0.0.1:9092"
-    events_topic: str = "events"
-    invalid_topic: str = "events.invalid"
+    events_topic: str = EVENTS_TOPIC
+    invalid_topic: str = dead_letter_topic(EVENTS_TOPIC)
     # Requests larger than this are refused with 413 before they are read.
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     # A request's headers must arrive within header_timeout_seconds (server.py), its body
