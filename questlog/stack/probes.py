@@ -7,8 +7,9 @@ import uuid
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from hmsclient.genthrift.hive_metastore import ThriftHiveMetastore
+from hmsclient.genthrift.hive_metastore.ttypes import MetaException
 from thrift.protocol import TBinaryProtocol
-from thrift.Thrift import TApplicationException, TMessageType, TType
 from thrift.transport import TSocket, TTransport
 from trino.dbapi import connect as trino_connect
 from trino.exceptions import TrinoQueryError
@@ -87,52 +88,21 @@ def create_topics(
 
 
 def metastore_databases(host: str, port: int, timeout: float = 3.0) -> list[str]:
-    """Database names from the Hive Metastore's ``get_all_databases`` thrift call.
-
-    The call has no arguments and returns ``list<string>`` (field 0) or a ``MetaException``
-    (field 1), so it is written with the plain binary protocol instead of generated stubs.
-    """
+    """Database names from the Hive Metastore's ``get_all_databases`` thrift call, through
+    the client hmsclient generates from the metastore's IDL."""
     socket = TSocket.TSocket(host, port)
     socket.setTimeout(int(timeout * 1000))
     transport = TTransport.TBufferedTransport(socket)
-    protocol = TBinaryProtocol.TBinaryProtocol(transport)
+    client = ThriftHiveMetastore.Client(TBinaryProtocol.TBinaryProtocol(transport))
     try:
         transport.open()
-        protocol.writeMessageBegin("get_all_databases", TMessageType.CALL, 1)
-        protocol.writeStructBegin("get_all_databases_args")
-        protocol.writeFieldStop()
-        protocol.writeStructEnd()
-        protocol.writeMessageEnd()
-        transport.flush()
-        _, message_type, _ = protocol.readMessageBegin()
-        if message_type == TMessageType.EXCEPTION:
-            error = TApplicationException()
-            error.read(protocol)
-            raise NotReady(f"Hive Metastore answered with an error: {error}")
-        databases: list[str] | None = None
-        protocol.readStructBegin()
-        while True:
-            _, field_type, field_id = protocol.readFieldBegin()
-            if field_type == TType.STOP:
-                break
-            if field_id == 0 and field_type == TType.LIST:
-                _, size = protocol.readListBegin()
-                databases = [protocol.readString() for _ in range(size)]
-                protocol.readListEnd()
-            else:
-                protocol.skip(field_type)
-            protocol.readFieldEnd()
-        protocol.readStructEnd()
-        protocol.readMessageEnd()
-    except NotReady:
-        raise
+        return list(client.get_all_databases())
+    except MetaException as error:
+        raise NotReady(f"Hive Metastore answered with an error: {error.message}") from error
     except Exception as error:
         raise NotReady(f"Hive Metastore at {host}:{port} did not answer: {error}") from error
     finally:
         transport.close()
-    if databases is None:
-        raise NotReady("Hive Metastore answered get_all_databases with a MetaException")
-    return databases
 
 
 def trino_query(
