@@ -4,6 +4,8 @@ import json
 import logging
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
@@ -87,22 +89,29 @@ def create_topics(
                 raise NotReady(f"Kafka at {bootstrap} did not create {topic}: {error}") from error
 
 
-def metastore_databases(host: str, port: int, timeout: float = 3.0) -> list[str]:
-    """Database names from the Hive Metastore's ``get_all_databases`` thrift call, through
-    the client hmsclient generates from the metastore's IDL."""
+@contextmanager
+def metastore(host: str, port: int, timeout: float = 3.0) -> Iterator[ThriftHiveMetastore.Client]:
+    """A Hive Metastore client (hmsclient's, generated from the metastore's thrift IDL) on
+    an open connection."""
     socket = TSocket.TSocket(host, port)
     socket.setTimeout(int(timeout * 1000))
     transport = TTransport.TBufferedTransport(socket)
-    client = ThriftHiveMetastore.Client(TBinaryProtocol.TBinaryProtocol(transport))
+    transport.open()
     try:
-        transport.open()
-        return list(client.get_all_databases())
+        yield ThriftHiveMetastore.Client(TBinaryProtocol.TBinaryProtocol(transport))
+    finally:
+        transport.close()
+
+
+def metastore_databases(host: str, port: int, timeout: float = 3.0) -> list[str]:
+    """Database names from the Hive Metastore's ``get_all_databases`` call."""
+    try:
+        with metastore(host, port, timeout) as client:
+            return list(client.get_all_databases())
     except MetaException as error:
         raise NotReady(f"Hive Metastore answered with an error: {error.message}") from error
     except Exception as error:
         raise NotReady(f"Hive Metastore at {host}:{port} did not answer: {error}") from error
-    finally:
-        transport.close()
 
 
 def trino_query(

@@ -2,6 +2,7 @@
 already running (and stops it again at the end if it started it), and leaves it as it found
 it: the tables and the registry's rows the tests add are removed at the end."""
 
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -13,7 +14,7 @@ from sqlalchemy import delete, func, select
 from questlog.settings import StackSettings, get_settings
 from questlog.stack import lifecycle, write_key
 from questlog.stack.components import IngestApi
-from questlog.stack.probes import QueryFailed, trino_query
+from questlog.stack.probes import QueryFailed, metastore, trino_query
 from tests.postgres import postgres_server
 
 
@@ -30,10 +31,12 @@ def stack() -> Iterator[StackSettings]:
     if not was_running:
         lifecycle.up(settings)
     write_key.export(settings)  # what the tests post to the stack's API is sent with its key
-    with left_as_found(settings):
-        yield settings
-    if not was_running:
-        lifecycle.down(settings)
+    try:
+        with left_as_found(settings):
+            yield settings
+    finally:
+        if not was_running:
+            lifecycle.down(settings)
 
 
 # The registry's rows the tests add (children before their parents).
@@ -68,11 +71,14 @@ def last_ids(registry: Registry) -> dict[type, int]:
 
 
 def drop(stack: StackSettings, table: str) -> None:
-    """Drop ``table`` of ``default``, through the catalog of its format."""
+    """Drop ``table`` of ``default``: a Hive table through Trino; an Iceberg one (Trino's
+    Iceberg catalog is read-only) from the metastore, and its folder from the lake."""
     try:
-        trino_query(stack.host, stack.trino_port, f'DROP TABLE iceberg.default."{table}"')
-    except QueryFailed:  # not an Iceberg table: a Hive one (Parquet written by Spark, say)
         trino_query(stack.host, stack.trino_port, f'DROP TABLE hive.default."{table}"')
+    except QueryFailed:
+        with metastore(stack.host, stack.metastore_port) as client:
+            client.drop_table("default", table, True)
+        shutil.rmtree(stack.lake_dir / table, ignore_errors=True)
 
 
 @pytest.fixture
