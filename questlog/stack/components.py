@@ -94,15 +94,21 @@ class Component(ABC):
     def data_dir(self) -> Path:
         return self.settings.state_dir / "data" / self.name
 
-    @property
-    @abstractmethod
-    def ports(self) -> dict[str, int]:
-        """Ports it listens on, keyed by the setting that chooses them."""
+    # The settings that choose the ports it listens on, and the one saying where clients
+    # reach it; what they ask for there, if not its root.
+    port_settings: tuple[str, ...]
+    url_setting: str
+    endpoint_path = ""
 
     @property
-    @abstractmethod
+    def ports(self) -> dict[str, int]:
+        """Ports it listens on, keyed by the setting that chooses them."""
+        return {setting: getattr(self.settings, setting) for setting in self.port_settings}
+
+    @property
     def endpoint(self) -> str:
         """Where clients reach it."""
+        return f"{getattr(self.settings, self.url_setting)}{self.endpoint_path}"
 
     @abstractmethod
     def prepare(self) -> None:
@@ -130,17 +136,8 @@ class Kafka(Component):
     """Apache Kafka, one process acting as broker and KRaft controller."""
 
     name = "kafka"
-
-    @property
-    def ports(self) -> dict[str, int]:
-        return {
-            "kafka_port": self.settings.kafka_port,
-            "kafka_controller_port": self.settings.kafka_controller_port,
-        }
-
-    @property
-    def endpoint(self) -> str:
-        return self.settings.kafka_bootstrap
+    port_settings = ("kafka_port", "kafka_controller_port")
+    url_setting = "kafka_bootstrap"
 
     def prepare(self) -> None:
         self.write_config()
@@ -211,14 +208,8 @@ class Metastore(Component):
     """Hive Metastore 2.3 thrift server, from the Hive jars that pyspark ships."""
 
     name = "metastore"
-
-    @property
-    def ports(self) -> dict[str, int]:
-        return {"metastore_port": self.settings.metastore_port}
-
-    @property
-    def endpoint(self) -> str:
-        return self.settings.metastore_uri
+    port_settings = ("metastore_port",)
+    url_setting = "metastore_uri"
 
     @property
     def uses_derby(self) -> bool:
@@ -282,13 +273,8 @@ class Trino(Component):
     # NO_NODES_AVAILABLE although SELECT 1 works.
     settle_seconds = 5
 
-    @property
-    def ports(self) -> dict[str, int]:
-        return {"trino_port": self.settings.trino_port}
-
-    @property
-    def endpoint(self) -> str:
-        return self.settings.trino_url
+    port_settings = ("trino_port",)
+    url_setting = "trino_url"
 
     def prepare(self) -> None:
         settings = self.settings
@@ -383,14 +369,8 @@ class IngestApi(Component):
     """The ingest API: one Uvicorn process, started exactly as its container starts it."""
 
     name = "api"
-
-    @property
-    def ports(self) -> dict[str, int]:
-        return {"api_port": self.settings.api_port}
-
-    @property
-    def endpoint(self) -> str:
-        return self.settings.api_url
+    port_settings = ("api_port",)
+    url_setting = "api_url"
 
     @property
     def registry_url(self) -> str:
@@ -427,14 +407,9 @@ class Stream(Component):
     """The Spark streaming app, Kafka to the lake, run by ``spark-submit`` on a local Spark."""
 
     name = "stream"
-
-    @property
-    def ports(self) -> dict[str, int]:
-        return {"stream_metrics_port": self.settings.stream_metrics_port}
-
-    @property
-    def endpoint(self) -> str:
-        return f"{self.settings.stream_metrics_url}/metrics"
+    port_settings = ("stream_metrics_port",)
+    url_setting = "stream_metrics_url"
+    endpoint_path = "/metrics"
 
     def prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -457,14 +432,9 @@ class Canary(Component):
     until Trino returns it; run exactly as its container runs it."""
 
     name = "canary"
-
-    @property
-    def ports(self) -> dict[str, int]:
-        return {"canary_port": self.settings.canary_port}
-
-    @property
-    def endpoint(self) -> str:
-        return f"{self.settings.canary_url}/metrics"
+    port_settings = ("canary_port",)
+    url_setting = "canary_url"
+    endpoint_path = "/metrics"
 
     def prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -496,14 +466,8 @@ class Prometheus(Component):
 
     name = "prometheus"
     RULES = TEMPLATES / "prometheus-rules.yml"
-
-    @property
-    def ports(self) -> dict[str, int]:
-        return {"prometheus_port": self.settings.prometheus_port}
-
-    @property
-    def endpoint(self) -> str:
-        return self.settings.prometheus_url
+    port_settings = ("prometheus_port",)
+    url_setting = "prometheus_url"
 
     def prepare(self) -> None:
         settings = self.settings

@@ -10,20 +10,15 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from questlog_spark.schemas import BOOLEAN, DOUBLE, INTEGER, LONG, STRING, TIMESTAMP, struct
+
 ASSESSMENTS, QUESTIONS = "assessments", "assessment_questions"
 KEY = "user_exam_id"
 
 
-def _struct(**fields: T.DataType) -> T.StructType:
-    return T.StructType([T.StructField(name, kind) for name, kind in fields.items()])
-
-
-STRING, BOOLEAN, LONG = T.StringType(), T.BooleanType(), T.LongType()
-INTEGER, DOUBLE, TIMESTAMP = T.IntegerType(), T.DoubleType(), T.TimestampType()
-
 # An attempt as Kafka holds it (JSON).
-OPTION = _struct(id=STRING, checked=BOOLEAN, correct=BOOLEAN, at=STRING, submitted=LONG)
-QUESTION = _struct(
+OPTION = struct(id=STRING, checked=BOOLEAN, correct=BOOLEAN, at=STRING, submitted=LONG)
+QUESTION = struct(
     id=STRING,
     user_incomplete=BOOLEAN,
     user_correct=BOOLEAN,
@@ -32,53 +27,46 @@ QUESTION = _struct(
     submitted=LONG,
     options=T.ArrayType(OPTION),
 )
-COUNTS = _struct(
-    total=LONG,
-    correct=LONG,
-    incorrect=LONG,
-    unanswered=LONG,
-    incomplete=LONG,
-    submitted=LONG,
-    all_correct=BOOLEAN,
+COUNTED = ("total", "correct", "incorrect", "unanswered", "incomplete", "submitted")
+COUNTS = struct(**dict.fromkeys(COUNTED, LONG), all_correct=BOOLEAN)
+# The attempt's own fields are all text, whatever they hold.
+ATTEMPT_FIELDS = (
+    "keen_id",
+    "keen_timestamp",
+    "keen_created_at",
+    "base_exam_id",
+    "exam_name",
+    "user_exam_id",
+    "user_id",
+    "started_at",
+    "certification",
+    "max_attempts",
 )
-ATTEMPT = _struct(
-    keen_id=STRING,
-    keen_timestamp=STRING,
-    keen_created_at=STRING,
-    base_exam_id=STRING,
-    exam_name=STRING,
-    user_exam_id=STRING,
-    user_id=STRING,
-    started_at=STRING,
-    certification=STRING,
-    max_attempts=STRING,
-    sequences=_struct(id=STRING, attempt=LONG, questions=T.ArrayType(QUESTION), counts=COUNTS),
+ATTEMPT = struct(
+    **dict.fromkeys(ATTEMPT_FIELDS, STRING),
+    sequences=struct(id=STRING, attempt=LONG, questions=T.ArrayType(QUESTION), counts=COUNTS),
 )
 
 # The tables' columns.
-ASSESSMENT_COLUMNS = _struct(
-    keen_id=STRING,
-    keen_timestamp=TIMESTAMP,
-    keen_created_at=TIMESTAMP,
-    base_exam_id=STRING,
-    exam_name=STRING,
-    user_exam_id=STRING,
-    user_id=STRING,
-    started_at=TIMESTAMP,
-    certification=BOOLEAN,
-    max_attempts=INTEGER,
+# The attempt's fields that are not text in its table.
+TYPED_FIELDS = {
+    "keen_timestamp": TIMESTAMP,
+    "keen_created_at": TIMESTAMP,
+    "started_at": TIMESTAMP,
+    "certification": BOOLEAN,
+    "max_attempts": INTEGER,
+}
+ASSESSMENT_COLUMNS = struct(
+    **{name: TYPED_FIELDS.get(name, STRING) for name in ATTEMPT_FIELDS},
     sequence_id=STRING,
     attempt=INTEGER,
+    # The attempt's counts, its total as the number of questions.
     questions=INTEGER,
-    correct=INTEGER,
-    incorrect=INTEGER,
-    unanswered=INTEGER,
-    incomplete=INTEGER,
-    submitted=INTEGER,
+    **dict.fromkeys(COUNTED[1:], INTEGER),
     all_correct=BOOLEAN,
     score=DOUBLE,  # percent of the questions answered right, one decimal
 )
-QUESTION_COLUMNS = _struct(
+QUESTION_COLUMNS = struct(
     user_exam_id=STRING,
     exam_name=STRING,
     sequence_id=STRING,

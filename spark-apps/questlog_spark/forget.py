@@ -21,18 +21,13 @@ from questlog_catalog import load_catalog, personal_token
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_fixed
 
 from questlog_spark.compact import lost_to_a_commit_meanwhile
-from questlog_spark.schemas import DEAD_LETTER_TABLE
+from questlog_spark.schemas import DEAD_LETTER_TABLE, LONG, STRING, struct
 from questlog_spark.settings import LakeSettings, get_lake_settings
 from questlog_spark.tables import Say, ensure_iceberg_table
 
 AUDIT_TABLE = "erasures"
-AUDIT_COLUMNS = T.StructType(
-    [
-        T.StructField("erased_at", T.TimestampNTZType()),
-        T.StructField("subject_sha256", T.StringType()),
-        T.StructField("table_name", T.StringType()),
-        T.StructField("rows_deleted", T.LongType()),
-    ]
+AUDIT_COLUMNS = struct(
+    erased_at=T.TimestampNTZType(), subject_sha256=STRING, table_name=STRING, rows_deleted=LONG
 )
 # A dead letter is the record as Kafka held it: the user is the JSON's user_id.
 DEAD_LETTER_USER = "get_json_object(value, '$.user_id')"

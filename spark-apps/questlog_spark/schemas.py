@@ -9,45 +9,50 @@ from typing import Any
 from pyspark.sql import types as T
 from questlog_catalog import EventType
 
-ENVELOPE_COLUMNS = T.StructType(
-    [
-        T.StructField("event_id", T.StringType()),
-        T.StructField("event_type", T.StringType()),
-        T.StructField("event_version", T.IntegerType()),
-        T.StructField("occurred_at", T.TimestampType()),
-        T.StructField("received_at", T.TimestampType()),
-        T.StructField("user_id", T.StringType()),
-        T.StructField("host", T.StringType()),
-        T.StructField("user_agent", T.StringType()),
-        # The name of the write key the event was posted with (null from an open route).
-        T.StructField("source", T.StringType()),
-        # The client's address, truncated to its network unless configured whole.
-        T.StructField("client_ip", T.StringType()),
-    ]
+STRING, BOOLEAN, LONG = T.StringType(), T.BooleanType(), T.LongType()
+INTEGER, DOUBLE, TIMESTAMP = T.IntegerType(), T.DoubleType(), T.TimestampType()
+
+
+def struct(**fields: T.DataType) -> T.StructType:
+    """A struct of the fields given, in their order."""
+    return T.StructType([T.StructField(name, kind) for name, kind in fields.items()])
+
+
+ENVELOPE_COLUMNS = struct(
+    event_id=STRING,
+    event_type=STRING,
+    event_version=INTEGER,
+    occurred_at=TIMESTAMP,
+    received_at=TIMESTAMP,
+    user_id=STRING,
+    host=STRING,
+    user_agent=STRING,
+    # The name of the write key the event was posted with (null from an open route).
+    source=STRING,
+    # The client's address, truncated to its network unless configured whole.
+    client_ip=STRING,
 )
 # Every record the ingest API publishes has these set.
 REQUIRED_ENVELOPE = ("event_id", "event_type", "occurred_at", "received_at", "user_id")
 PARTITION_COLUMN = "event_date"
 
 DEAD_LETTER_TABLE = "dead_letters"
-DEAD_LETTER_COLUMNS = T.StructType(
-    [
-        T.StructField("topic", T.StringType()),
-        T.StructField("partition", T.IntegerType()),
-        T.StructField("offset", T.LongType()),
-        T.StructField("kafka_timestamp", T.TimestampType()),
-        T.StructField("event_type", T.StringType()),
-        T.StructField("event_id", T.StringType()),
-        T.StructField("reason", T.StringType()),
-        T.StructField("value", T.StringType()),
-    ]
+DEAD_LETTER_COLUMNS = struct(
+    topic=STRING,
+    partition=INTEGER,
+    offset=LONG,
+    kafka_timestamp=TIMESTAMP,
+    event_type=STRING,
+    event_id=STRING,
+    reason=STRING,
+    value=STRING,
 )
 
 _SCALARS: dict[str, T.DataType] = {
-    "string": T.StringType(),
-    "integer": T.LongType(),
-    "number": T.DoubleType(),
-    "boolean": T.BooleanType(),
+    "string": STRING,
+    "integer": LONG,
+    "number": DOUBLE,
+    "boolean": BOOLEAN,
 }
 
 
