@@ -1,5 +1,6 @@
 """Small helpers shared by the unit and integration tests."""
 
+import hashlib
 import os
 import socket
 import subprocess
@@ -11,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
-from questlog_ingest.registry.keys import opened
+from questlog_registry.keys import opened
 
 from questlog.stack.components import API_COMMAND
 from questlog.stack.probes import topic_ends
@@ -136,3 +137,23 @@ def eventually(trino: Trino, sql: str, expected: Any, timeout: float = 120) -> N
     while (rows := trino(sql)) != expected and time.monotonic() < deadline:
         time.sleep(1)
     assert rows == expected, f"{sql}\n answered {rows}, expected {expected}"
+
+
+def forget_events(user: str, other: str) -> list[dict[str, Any]]:
+    """What the forget tests post before they erase ``user``: a guild joined and a sword
+    bought by ``user``, and a guild joined by ``other``."""
+    return [
+        {"event_type": "join_guild", "user_id": user, "guild": "Iron Legion"},
+        {"event_type": "purchase_sword", "user_id": user, "sword_type": "katana"}
+        | {"sword_cost": 300, "strength": 7.5},
+        {"event_type": "join_guild", "user_id": other, "guild": "Iron Legion"},
+    ]
+
+
+def erasures_of(user: str) -> str:
+    """SQL of the audit rows of ``user``'s erasure: each table and the rows deleted from it."""
+    subject = hashlib.sha256(user.encode()).hexdigest()
+    return (
+        "SELECT table_name, rows_deleted FROM iceberg.default.erasures "
+        f"WHERE subject_sha256 = '{subject}' AND rows_deleted > 0 ORDER BY table_name"
+    )
