@@ -310,7 +310,7 @@ $(UV):
 	$(PYTHON) -m venv $(CACHE)/tools
 	$(CACHE)/tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml */pyproject.toml services/*/pyproject.toml
 	@echo "Creating the virtual environment $(VENV) from uv.lock ..."
 	$(UV) sync --frozen --all-extras
 	@touch $@

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 from questlog_ingest import keys
-from questlog_ingest.registry.fleets import WEAPONS
 from questlog_ingest.settings import IngestSettings
+from questlog_registry.fleets import WEAPONS
 from questlog_spark.settings import get_lake_settings
 
 from questlog import demo, load, pilots, publish, report

@@ -28,7 +28,8 @@ class Image:
     # builds questlog's environment from the lock), "go" (images/go-build.sh builds a Go
     # module), or none.
     stage: str | None = None
-    # The extras of pyproject.toml whose locked requirements its environment has.
+    # The extras of pyproject.toml whose locked requirements its environment has, and
+    # whose packages of the workspace it copies.
     extras: tuple[str, ...] = ()
     # Repository paths the Dockerfile copies, as they are.
     files: tuple[str, ...] = ()

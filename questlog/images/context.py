@@ -2,8 +2,9 @@
 
 Layout: ``Dockerfile``; ``build/`` (what only build stages read: the CA bundle, and either
 the image's locked requirements and ``images/python-env.sh``, or ``images/go-build.sh``);
-``src/`` (questlog's Python packages); the repository paths the image names, as they are;
-and the download-cache folders it names. Entries carry fixed owners and times, so an
+``src/`` (the Python packages of questlog and of the workspace members its extras
+install); the repository paths the image names, as they are; and the download-cache
+folders it names. Entries carry fixed owners and times, so an
 unchanged file hits Docker's layer cache whatever its checkout.
 """
 
@@ -11,19 +12,13 @@ import io
 import re
 import subprocess
 import tarfile
+import tomllib
 from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
 
 from questlog.images import Image, find
 from questlog.settings import REPO_ROOT, StackSettings
-
-PACKAGES = (
-    "catalog/questlog_catalog",
-    "questlog",
-    "services/ingest/questlog_ingest",
-    "spark-apps/questlog_spark",
-)
 
 
 class ContextError(RuntimeError):
@@ -42,8 +37,8 @@ def entries(image: Image, settings: StackSettings, ca_bundle: bytes, uv: str) ->
         yield "build/requirements.txt", requirements(uv, image.extras, inherited(image))
         yield "build/uv-version", uv_version(uv).encode()
         yield "build/python-env.sh", REPO_ROOT / "images" / "python-env.sh"
-        for package in PACKAGES:
-            yield f"src/{Path(package).name}", REPO_ROOT / package
+        for package in packages(uv, image.extras):
+            yield f"src/{package.name}", package
     elif image.stage == "go":
         yield "build/go-build.sh", REPO_ROOT / "images" / "go-build.sh"
     for name in image.files:
@@ -65,19 +60,36 @@ def inherited(image: Image) -> tuple[str, ...]:
 
 def requirements(uv: str, extras: tuple[str, ...], inherited: tuple[str, ...] = ()) -> bytes:
     """The locked requirements of ``extras`` (and of questlog itself), with their hashes,
-    less those ``inherited`` gives; one blank-separated block each. The lock's other
-    extras and the dev group do not change them."""
+    less those ``inherited`` gives; one blank-separated block each. The workspace's own
+    packages are not among them (see ``packages``), and the lock's other extras and the dev
+    group do not change them."""
 
-    def export(names: tuple[str, ...]) -> list[str]:
-        options = [option for extra in names for option in ("--extra", extra)]
-        command = [uv, "export", "--frozen", "--no-dev", "--no-emit-project", "--no-header"]
-        command += ["--no-annotate", *options]
-        text = subprocess.run(command, capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    def blocks(names: tuple[str, ...]) -> list[str]:
         # A requirement is a line and its indented --hash lines.
-        return re.split(r"\n(?=\S)", text.stdout.strip())
+        return re.split(r"\n(?=\S)", export(uv, names, "--no-emit-workspace").strip())
 
-    had = set(export(inherited)) if inherited else set()
-    return "".join(f"{block}\n" for block in export(extras) if block not in had).encode()
+    had = set(blocks(inherited)) if inherited else set()
+    return "".join(f"{block}\n" for block in blocks(extras) if block not in had).encode()
+
+
+def packages(uv: str, extras: tuple[str, ...]) -> list[Path]:
+    """The folders of the Python packages that questlog and ``extras`` install from the
+    workspace: questlog's tooling, and each member they need (an ``-e ./member`` line of
+    the export), as its pyproject's wheel target names them."""
+    members = re.findall(r"^-e \./?(\S*)$", export(uv, extras), re.M)
+    folders = []
+    for member in sorted(members):
+        project = tomllib.loads((REPO_ROOT / member / "pyproject.toml").read_text())
+        wheel = project["tool"]["hatch"]["build"]["targets"]["wheel"]
+        folders += [REPO_ROOT / member / package for package in wheel["packages"]]
+    return folders
+
+
+def export(uv: str, extras: tuple[str, ...], *options: str) -> str:
+    """``uv export`` of questlog with ``extras``, from the lock as it is."""
+    command = [uv, "export", "--frozen", "--no-dev", "--no-header", "--no-annotate", *options]
+    command += [option for extra in extras for option in ("--extra", extra)]
+    return subprocess.run(command, capture_output=True, text=True, check=True, cwd=REPO_ROOT).stdout
 
 
 @cache

@@ -6,18 +6,14 @@ Kubernetes."""
 import os
 import subprocess
 import sys
+from importlib.resources import files
 from pathlib import Path
 from urllib.parse import urlsplit
-
-import questlog_spark
 
 from questlog.settings import StackSettings
 from questlog.stack.install import lib_dir, spark_home
 
 LOG_CONFIG = Path(__file__).parent / "templates" / "spark-log4j2.properties"
-
-SPARK_APPS = Path(questlog_spark.__file__).parent
-
 
 # The conf every run of the Spark apps has, here and on Kubernetes (where the
 # SparkApplication and the table job set the same keys; tests/charts checks it).
@@ -111,7 +107,8 @@ def spark_submit_command(settings: StackSettings, app: str, *args: str) -> list[
         "--driver-memory",
         settings.spark_heap,
         *conf,
-        str(SPARK_APPS / f"{app}.py"),
+        # Found when it runs: the images that start other components lack the Spark apps.
+        str(files("questlog_spark") / f"{app}.py"),
         *args,
     ]
 

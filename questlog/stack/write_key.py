@@ -18,7 +18,7 @@ def ensure(settings: StackSettings, registry_url: str) -> str:
     new one (named ``stack``, or ``stack-2``, ... when that name was revoked)."""
     # Imported here: the images of Kafka, the metastore and Trino run the stack's components
     # (questlog.stack.container) without the API's packages (SQLAlchemy).
-    from questlog_ingest.registry.keys import opened
+    from questlog_registry.keys import opened
 
     path = settings.write_key_file
     with opened(registry_url) as keys:

@@ -91,6 +91,30 @@ LEFTOVERS = re.compile(
 )
 
 
+# The workspace's Python packages each Python image has: those it runs, and no other.
+SERVICE = {"questlog", "questlog_catalog"}
+PACKAGES = {
+    "ingest-api": SERVICE | {"questlog_registry", "questlog_ingest"},
+    "loadtest": SERVICE | {"questlog_registry", "questlog_ingest"},
+    "spark": SERVICE | {"questlog_spark"},
+    "kafka": SERVICE,
+    "trino": SERVICE,
+    "prometheus": SERVICE,
+}
+
+
+def test_every_python_image_is_listed_with_its_packages() -> None:
+    assert set(PACKAGES) == {i.name for i in IMAGES if i.stage == "python" and not i.builder}
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_has_only_the_packages_it_runs(engine: docker.DockerClient, name: str) -> None:
+    listing = engine.containers.run(
+        image_tag(name), entrypoint=["ls", "/opt/questlog/app"], command=[], remove=True
+    )
+    assert set(listing.decode().split()) == PACKAGES[name]
+
+
 @pytest.mark.parametrize("name", [image.name for image in IMAGES])
 def test_keeps_no_package_cache_and_no_certificate_only_the_build_trusted(
     engine: docker.DockerClient, images: BuildRun, name: str

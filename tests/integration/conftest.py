@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
-from questlog_ingest.registry.models import Fitting, OutboxEvent, Pilot, WriteKey
-from questlog_ingest.registry.store import Registry, open_engine
+from questlog_registry.models import Fitting, OutboxEvent, Pilot, WriteKey
+from questlog_registry.store import Registry, open_engine
 from sqlalchemy import delete, func, select
 
 from questlog.settings import StackSettings, get_settings

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from questlog_catalog import load_catalog
 from questlog_ingest.app import create_app
 from questlog_ingest.game import ROUTES
-from questlog_ingest.registry.keys import opened
 from questlog_ingest.settings import IngestSettings, get_settings
+from questlog_registry.keys import opened
 
 from questlog.settings import StackSettings
 from questlog.stack.probes import topic_ends

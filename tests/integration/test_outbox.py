@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from questlog_ingest.registry.models import OutboxEvent
-from questlog_ingest.registry.store import Registry, open_engine
+from questlog_registry.models import OutboxEvent
+from questlog_registry.store import Registry, open_engine
 from sqlalchemy import select
 
 from questlog.settings import StackSettings

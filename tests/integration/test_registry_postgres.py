@@ -14,16 +14,16 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
 from questlog_ingest.app import create_app
-from questlog_ingest.registry.keys import DuplicateKey, Holder, WriteKeys
-from questlog_ingest.registry.models import Base
-from questlog_ingest.registry.store import (
+from questlog_ingest.settings import IngestSettings, get_settings
+from questlog_registry.keys import DuplicateKey, Holder, WriteKeys
+from questlog_registry.models import Base
+from questlog_registry.store import (
     DuplicatePilot,
     Record,
     Registry,
     migrate,
     open_engine,
 )
-from questlog_ingest.settings import IngestSettings, get_settings
 
 from questlog.settings import StackSettings
 from tests.helpers import free_port, unique

@@ -1,7 +1,7 @@
-"""questlog's packages import one way: the event catalog at the bottom, the services (the
-ingest API, the Spark apps) on it, the operator tooling (``questlog``: the command, the
-local stack, the demo, report, load and images) on top. No package imports one above it,
-nor one beside it."""
+"""questlog's packages (the uv workspace's members) import one way: the event catalog at
+the bottom; the pilot registry and the Spark apps on it; the ingest API on those; the
+operator tooling (``questlog``: the command, the local stack, the demo, report, load and
+images) on top. No package imports one above it, nor one beside it."""
 
 import ast
 from pathlib import Path
@@ -13,9 +13,10 @@ from questlog.settings import REPO_ROOT
 # Each package's folder and its layer (higher may import lower).
 PACKAGES = {
     "questlog_catalog": (REPO_ROOT / "catalog" / "questlog_catalog", 0),
-    "questlog_ingest": (REPO_ROOT / "services" / "ingest" / "questlog_ingest", 1),
+    "questlog_registry": (REPO_ROOT / "services" / "registry" / "questlog_registry", 1),
     "questlog_spark": (REPO_ROOT / "spark-apps" / "questlog_spark", 1),
-    "questlog": (REPO_ROOT / "questlog", 2),
+    "questlog_ingest": (REPO_ROOT / "services" / "ingest" / "questlog_ingest", 2),
+    "questlog": (REPO_ROOT / "questlog", 3),
 }
 
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from questlog_ingest.registry.models import Base
-from questlog_ingest.registry.store import (
+from questlog_registry.models import Base
+from questlog_registry.store import (
     DuplicatePilot,
     InvalidPilot,
     Record,

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 from questlog_ingest import keys
-from questlog_ingest.registry.keys import DuplicateKey, Holder, UnknownKey, WriteKeys
-from questlog_ingest.registry.store import Registry, open_engine
 from questlog_ingest.settings import IngestSettings
+from questlog_registry.keys import DuplicateKey, Holder, UnknownKey, WriteKeys
+from questlog_registry.store import Registry, open_engine
 
 
 @pytest.fixture

@@ -16,6 +16,13 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from questlog_catalog import load_catalog
+from questlog_registry.keys import WriteKeys
+from questlog_registry.store import (
+    Registry,
+    RegistryError,
+    RegistryNotReady,
+    open_engine,
+)
 from sqlalchemy.exc import OperationalError
 
 from questlog_ingest import openapi, pilots
@@ -27,14 +34,7 @@ from questlog_ingest.metrics import RequestMetrics
 from questlog_ingest.personal import PersonalData
 from questlog_ingest.publisher import KafkaUnavailable, Publisher
 from questlog_ingest.rate_limits import RateLimits
-from questlog_ingest.registry.keys import WriteKeys
-from questlog_ingest.registry.relay import OutboxRelay
-from questlog_ingest.registry.store import (
-    Registry,
-    RegistryError,
-    RegistryNotReady,
-    open_engine,
-)
+from questlog_ingest.relay import OutboxRelay
 from questlog_ingest.request_bodies import BodyTooSlow, RequestBodies, body_too_slow
 from questlog_ingest.settings import IngestSettings, get_settings
 

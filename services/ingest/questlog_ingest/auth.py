@@ -7,8 +7,7 @@ import asyncio
 
 from cachetools import TTLCache
 from fastapi import HTTPException, Request
-
-from questlog_ingest.registry.keys import Holder, WriteKeys, digest
+from questlog_registry.keys import Holder, WriteKeys, digest
 
 REALM = 'Bearer realm="questlog"'
 # Distinct keys remembered: past this, the least recently used is read again when next used.

@@ -12,14 +12,14 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 from questlog_catalog import EventType
+from questlog_registry.store import Registry
 
 from questlog_ingest.auth import Authenticator
 from questlog_ingest.client_address import Address, client_address, client_ip
 from questlog_ingest.personal import PersonalData
 from questlog_ingest.publisher import Publisher
 from questlog_ingest.rate_limits import RateLimits
-from questlog_ingest.registry.relay import OutboxRelay
-from questlog_ingest.registry.store import Registry
+from questlog_ingest.relay import OutboxRelay
 from questlog_ingest.settings import IngestSettings
 from questlog_ingest.validation import RequestContext
 

@@ -10,11 +10,11 @@ only its digest is stored."""
 import argparse
 import sys
 
+from questlog_registry.keys import opened
+from questlog_registry.store import RegistryError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from questlog_ingest.registry.keys import opened
-from questlog_ingest.registry.store import RegistryError
 from questlog_ingest.settings import IngestSettings, get_settings
 
 

@@ -17,14 +17,14 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
+from questlog_registry.fleets import FLEETS, WEAPONS
+from questlog_registry.store import InvalidPilot, Record, RegistryError, Stage
 
 from questlog_ingest.dependencies import context, services
 from questlog_ingest.intake import checked_record, take_in
-from questlog_ingest.registry.fleets import FLEETS, WEAPONS
-from questlog_ingest.registry.store import InvalidPilot, Record, RegistryError, Stage
 from questlog_ingest.validation import Invalid
 
-TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "registry" / "templates")
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 # The page lists this many pilots, the latest first (the game's scripts enrol thousands).
 PAGE_PILOTS = 50
 WEAPON_LIMIT = 1_000_000

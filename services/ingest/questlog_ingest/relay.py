@@ -10,11 +10,11 @@ import asyncio
 import contextlib
 import logging
 
+from questlog_registry.store import Record, Registry, RegistryNotReady
 from sqlalchemy.exc import OperationalError
 
 from questlog_ingest import metrics
 from questlog_ingest.publisher import KafkaUnavailable, Publisher
-from questlog_ingest.registry.store import Record, Registry, RegistryNotReady
 
 log = logging.getLogger("questlog.ingest.relay")
 

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from questlog_ingest.registry.models import WriteKey
-from questlog_ingest.registry.store import NAME_LIMIT, Registry, RegistryError, open_engine, text
+from questlog_registry.models import WriteKey
+from questlog_registry.store import NAME_LIMIT, Registry, RegistryError, open_engine, text
 
 # Makes a key recognisable as questlog's (in a leaked file, to a secret scanner).
 PREFIX = "qlk_"

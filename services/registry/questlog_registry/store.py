@@ -15,8 +15,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from questlog_ingest.registry.fleets import WEAPONS, UnknownShip, ship_cost
-from questlog_ingest.registry.models import Fitting, OutboxEvent, Pilot, iso
+from questlog_registry.fleets import WEAPONS, UnknownShip, ship_cost
+from questlog_registry.models import Fitting, OutboxEvent, Pilot, iso
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 NAME_LIMIT = 64

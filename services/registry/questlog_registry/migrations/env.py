@@ -1,7 +1,7 @@
 """Alembic's environment: migrations run on the connection ``store.migrate`` hands over."""
 
 from alembic import context
-from questlog_ingest.registry.models import Base
+from questlog_registry.models import Base
 from sqlalchemy import text
 
 connection = context.config.attributes["connection"]
