@@ -79,7 +79,7 @@ def kubeconform(manifests: str, k8s_schemas: Path) -> subprocess.CompletedProces
             "-schema-location",
             f"{CRD_SCHEMAS}/{CRD_LOCATION}",
             # No schema of PrometheusRule here; its rules are checked by promtool
-            # (tests/unit/test_prometheus_rules.py) and compared below.
+            # (tests/unit/tooling/test_prometheus_rules.py) and compared below.
             "-skip",
             "PrometheusRule",
             "-",

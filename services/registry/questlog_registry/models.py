@@ -1,5 +1,5 @@
 """The registry's tables. A change here needs a migration in ``migrations/versions``;
-tests/unit/test_registry.py fails while the two disagree."""
+tests/unit/registry/test_registry.py fails while the two disagree."""
 
 from datetime import UTC, datetime
 from typing import Any

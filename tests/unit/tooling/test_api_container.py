@@ -8,7 +8,7 @@ from pathlib import Path
 from questlog.settings import StackSettings
 from questlog.stack.components import IngestApi
 
-DOCKERFILE = Path(__file__).parents[2] / "services" / "ingest" / "Dockerfile"
+DOCKERFILE = Path(__file__).parents[3] / "services" / "ingest" / "Dockerfile"
 
 
 def test_dockerfile_runs_the_local_stack_command() -> None:
