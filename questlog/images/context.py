@@ -4,8 +4,8 @@ Layout: ``Dockerfile``; ``build/`` (what only build stages read: the CA bundle, 
 the image's locked requirements and ``images/python-env.sh``, or ``images/go-build.sh``);
 ``src/`` (the Python packages of questlog and of the workspace members its extras
 install); the repository paths the image names, as they are; and the download-cache
-folders it names. Entries carry fixed owners and times, so an
-unchanged file hits Docker's layer cache whatever its checkout.
+folders it names. Entries carry fixed owners and times, so an unchanged file hits
+Docker's layer cache whatever its checkout.
 """
 
 import io
@@ -65,8 +65,9 @@ def requirements(uv: str, extras: tuple[str, ...], inherited: tuple[str, ...] = 
     group do not change them."""
 
     def blocks(names: tuple[str, ...]) -> list[str]:
-        # A requirement is a line and its indented --hash lines.
-        return re.split(r"\n(?=\S)", export(uv, names, "--no-emit-workspace").strip())
+        # A requirement is a line and its indented --hash lines; a member is not one.
+        found = re.split(r"\n(?=\S)", export(uv, names).strip())
+        return [block for block in found if not block.startswith("-e ")]
 
     had = set(blocks(inherited)) if inherited else set()
     return "".join(f"{block}\n" for block in blocks(extras) if block not in had).encode()
@@ -85,9 +86,11 @@ def packages(uv: str, extras: tuple[str, ...]) -> list[Path]:
     return folders
 
 
-def export(uv: str, extras: tuple[str, ...], *options: str) -> str:
-    """``uv export`` of questlog with ``extras``, from the lock as it is."""
-    command = [uv, "export", "--frozen", "--no-dev", "--no-header", "--no-annotate", *options]
+@cache
+def export(uv: str, extras: tuple[str, ...]) -> str:
+    """``uv export`` of questlog with ``extras``, from the lock as it is: the requirements
+    and the workspace members (``-e ./member``) they need. Read once a build for each."""
+    command = [uv, "export", "--frozen", "--no-dev", "--no-header", "--no-annotate"]
     command += [option for extra in extras for option in ("--extra", extra)]
     return subprocess.run(command, capture_output=True, text=True, check=True, cwd=REPO_ROOT).stdout
 
