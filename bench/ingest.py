@@ -27,10 +27,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from questlog_settings import REPO_ROOT, Settings, get_settings
+
 from bench import BASELINES, hey
 from bench.figures import Figure, run_alone
 from bench.stack import wait_until_caught_up
-from questlog.settings import REPO_ROOT, StackSettings, get_settings
 from questlog.stack import lifecycle
 from questlog.stack.components import API_COMMAND
 from questlog.stack.probes import NotReady, http_ready
@@ -99,14 +100,14 @@ def process(command: list[str], env: dict[str, str], log: Path) -> Iterator[None
         child.wait(30)
 
 
-def api_env(settings: StackSettings, work: Path) -> dict[str, str]:
+def api_env(settings: Settings, work: Path) -> dict[str, str]:
     """The environment of a bench's own API: the stack's Kafka, but topics and a registry
     of its own, so the benchmark's events stay out of the pipeline."""
     return {
         **os.environ,
-        "QUESTLOG_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "QUESTLOG_EVENTS_TOPIC": "bench.events",
-        "QUESTLOG_INVALID_TOPIC": "bench.events.invalid",
+        "QUESTLOG_KAFKA_BOOTSTRAP": settings.kafka.bootstrap,
+        "QUESTLOG_KAFKA_EVENTS_TOPIC": "bench.events",
+        "QUESTLOG_KAFKA_INVALID_TOPIC": "bench.events.invalid",
         "QUESTLOG_REGISTRY_URL": f"sqlite:///{work / 'registry.db'}",
     }
 
@@ -167,9 +168,9 @@ def run(args: argparse.Namespace) -> list[Figure]:
     ]
     env = {
         **api_env(settings, work),
-        "QUESTLOG_ENABLE_NOOP_ROUTE": "true",
+        "QUESTLOG_API_ENABLE_NOOP_ROUTE": "true",
         # (The seed app, kept as it was written, always publishes to `events`.)
-        "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "KAFKA_BOOTSTRAP": settings.kafka.bootstrap,
     }
     api = [sys.executable, "-m", *API_COMMAND, "--host", "127.0.0.1", "--port", str(api_port)]
     seed = [sys.executable, "-m", "flask", "--app", str(SEED_APP), "run", "--port", str(seed_port)]

@@ -34,9 +34,9 @@ import httpx
 from confluent_kafka import Producer
 from pyspark.sql import DataFrame, SparkSession
 from questlog_catalog import load_catalog
+from questlog_settings import REPO_ROOT, Settings, get_settings
 from questlog_spark.parse import TABLE, with_dedup_key
 from questlog_spark.schemas import DEAD_LETTER_TABLE, PARTITION_COLUMN
-from questlog_spark.settings import LakeSettings
 from questlog_spark.stream import LakeRows, Stopwatch, append_tables
 from questlog_spark.tables import ensure_tables
 
@@ -44,7 +44,6 @@ from bench import BASELINES
 from bench import spark as bench_spark
 from bench.figures import Figure, run_alone
 from bench.stack import stream_metric, wait_until_caught_up
-from questlog.settings import REPO_ROOT, StackSettings, get_settings
 from questlog.stack import lifecycle
 from questlog.stack.probes import create_topics, trino_query
 from questlog.traffic import event_headers, sample_events
@@ -76,9 +75,9 @@ def envelope(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def fill_topic(settings: StackSettings, topic: str, count: int) -> None:
-    create_topics(settings.kafka_bootstrap, [topic], 3)
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 20})
+def fill_topic(settings: Settings, topic: str, count: int) -> None:
+    create_topics(settings.kafka.bootstrap, [topic], 3)
+    producer = Producer({"bootstrap.servers": settings.kafka.bootstrap, "linger.ms": 20})
     rng = random.Random(5)
     for start in range(0, count, 1000):
         for event in sample_events(min(1000, count - start), rng):
@@ -88,10 +87,10 @@ def fill_topic(settings: StackSettings, topic: str, count: int) -> None:
         raise SystemExit(f"bench: Kafka did not take the backlog of {topic}")
 
 
-def backlog(spark: SparkSession, settings: StackSettings, topic: str) -> DataFrame:
+def backlog(spark: SparkSession, settings: Settings, topic: str) -> DataFrame:
     return (
         spark.read.format("kafka")
-        .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
+        .option("kafka.bootstrap.servers", settings.kafka.bootstrap)
         .option("subscribe", topic)
         .option("startingOffsets", "earliest")
         .option("endingOffsets", "latest")
@@ -147,22 +146,22 @@ class DrainRound:
     ceiling: float
 
 
-def bench_drain(settings: StackSettings, events: int, rounds: int) -> list[DrainRound]:
+def bench_drain(settings: Settings, events: int, rounds: int) -> list[DrainRound]:
     topic = f"bench.backlog.{uuid.uuid4().hex[:8]}"
     print(f"Filling the backlog: {events} events into topic {topic} ...")
     fill_topic(settings, topic, events)
     spark = bench_spark.session(settings, "questlog-bench-lake")
     seed = seed_module()
     out = tempfile.mkdtemp(prefix="questlog-bench-lake-")
-    lake = LakeSettings(database="bench_lake", lake_root=f"file://{out}/lake")
-    bench_spark.drop_tables(spark, lake.database)  # what an earlier run left
-    ensure_tables(spark, lake, say=lambda _: None)
+    target = Settings(lake={"database": "bench_lake", "root": f"file://{out}/lake"})
+    bench_spark.drop_tables(spark, target.lake.database)  # what an earlier run left
+    ensure_tables(spark, target, say=lambda _: None)
     results = []
     try:
         raw = backlog(spark, settings, topic)
-        lake_rows = LakeRows(CATALOG, lake.allowed_lateness)
+        lake_rows = LakeRows(CATALOG, target.stream.allowed_lateness)
         for round_ in range(1, rounds + 1):
-            native_rows, clock = drain_native(raw, lake.database, lake_rows)
+            native_rows, clock = drain_native(raw, target.lake.database, lake_rows)
             native_s = sum(seconds for _, seconds in clock.laps)
             steps = ", ".join(f"{step} {seconds:.1f}" for step, seconds in clock.laps)
             seed_s, seed_rows = timed(lambda: drain_seed(raw, f"{out}/seed", seed))
@@ -180,7 +179,7 @@ def bench_drain(settings: StackSettings, events: int, rounds: int) -> list[Drain
             )
             results.append(DrainRound(events / native_s, events / seed_s, events / ceiling_s))
     finally:
-        bench_spark.drop_tables(spark, lake.database)
+        bench_spark.drop_tables(spark, target.lake.database)
         spark.stop()
         shutil.rmtree(out, ignore_errors=True)
     return results
@@ -189,8 +188,8 @@ def bench_drain(settings: StackSettings, events: int, rounds: int) -> list[Drain
 class Poster:
     """Posts sample events to the ingest API from threads until stopped."""
 
-    def __init__(self, settings: StackSettings, batch: int, pause: float, threads: int) -> None:
-        self.url, self.batch, self.pause = f"{settings.api_url}/v1/events", batch, pause
+    def __init__(self, settings: Settings, batch: int, pause: float, threads: int) -> None:
+        self.url, self.batch, self.pause = f"{settings.api.url}/v1/events", batch, pause
         self.accepted = 0
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
@@ -215,7 +214,7 @@ class Poster:
             thread.join(60)
 
 
-def bench_freshness(settings: StackSettings, seconds: float) -> list[float]:
+def bench_freshness(settings: Settings, seconds: float) -> list[float]:
     """Seconds from each probe's 202 until Trino returned it."""
     agent = f"questlog-probe/{uuid.uuid4().hex[:8]}"
     acked: dict[str, float] = {}
@@ -225,7 +224,7 @@ def bench_freshness(settings: StackSettings, seconds: float) -> list[float]:
     def poll() -> None:
         sql = f"SELECT event_id FROM hive.default.sword_purchases WHERE user_agent = '{agent}'"
         while not done.is_set():
-            rows = trino_query(settings.host, settings.trino_port, sql, timeout=30)
+            rows = trino_query(settings.host, settings.trino.port, sql, timeout=30)
             now = time.monotonic()
             for (event_id,) in rows:
                 seen.setdefault(str(event_id), now)
@@ -244,7 +243,7 @@ def bench_freshness(settings: StackSettings, seconds: float) -> list[float]:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             response = client.post(
-                f"{settings.api_url}/v1/events", json=probe, headers=event_headers(agent)
+                f"{settings.api.url}/v1/events", json=probe, headers=event_headers(agent)
             )
             acked[response.json()["accepted"][0]["event_id"]] = time.monotonic()
             time.sleep(0.5)
@@ -259,13 +258,13 @@ def bench_freshness(settings: StackSettings, seconds: float) -> list[float]:
     return [seen[event_id] - acked[event_id] for event_id in acked]
 
 
-def batch_histogram(settings: StackSettings) -> tuple[float, float]:
+def batch_histogram(settings: Settings) -> tuple[float, float]:
     """(sum, count) of the streaming app's batch duration histogram."""
     name = "questlog_stream_batch_duration_seconds"
     return stream_metric(settings, f"{name}_sum"), stream_metric(settings, f"{name}_count")
 
 
-def bench_peak_batches(settings: StackSettings, seconds: float) -> tuple[float, list[float]]:
+def bench_peak_batches(settings: Settings, seconds: float) -> tuple[float, list[float]]:
     """(events/s the API accepted, durations of the micro-batches that ran meanwhile)."""
     durations: list[float] = []
     last = batch_histogram(settings)
@@ -299,7 +298,7 @@ def run(args: argparse.Namespace) -> list[Figure]:
     if not SEED_FILTER.exists():
         raise SystemExit(f"bench: the baseline {SEED_FILTER} is missing; see bench/README.md")
     settings = get_settings()
-    trigger = LakeSettings().trigger_seconds
+    trigger = settings.stream.trigger_seconds
     lifecycle.up(settings)
 
     print(f"\n1. Draining a backlog of {args.events} events, {args.drain_rounds} rounds:")

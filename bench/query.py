@@ -28,16 +28,15 @@ import duckdb
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from questlog_catalog import load_catalog
+from questlog_settings import REPO_ROOT, Settings, get_settings
 from questlog_spark.compact import Maintainer, Retention
 from questlog_spark.lake import LakeFiles
 from questlog_spark.schemas import PARTITION_COLUMN
-from questlog_spark.settings import LakeSettings
 from questlog_spark.tables import create_iceberg_table_sql, ensure_tables, table_columns
 
 from bench import spark as bench_spark
 from bench.figures import Figure, run_alone
 from bench.stack import wait_until_caught_up
-from questlog.settings import REPO_ROOT, StackSettings, get_settings
 from questlog.stack import lifecycle
 from questlog.stack.probes import trino_query
 
@@ -80,7 +79,7 @@ def generated_rows(spark: SparkSession, rows: int, dates: list[str]) -> DataFram
 
 
 def land_as_batches(
-    spark: SparkSession, settings: LakeSettings, frame: DataFrame, batches: int
+    spark: SparkSession, settings: Settings, frame: DataFrame, batches: int
 ) -> None:
     """Append ``frame`` to the table in ``batches`` commits of one file per date each, as
     the stream commits its micro-batches."""
@@ -88,7 +87,7 @@ def land_as_batches(
     frame = frame.persist()
     for batch in range(batches):
         rows = frame.where(F.col(BATCH) % batches == batch).drop(BATCH)
-        rows.repartition(PARTITION_COLUMN).writeTo(f"`{settings.database}`.`{TABLE}`").append()
+        rows.repartition(PARTITION_COLUMN).writeTo(f"`{settings.lake.database}`.`{TABLE}`").append()
     frame.unpersist()
 
 
@@ -110,10 +109,10 @@ class QueryTimes:
     duckdb_group: float
 
 
-def trino_vs_duckdb(stack: StackSettings, settings: LakeSettings, times: int) -> QueryTimes:
-    table = f"hive.{settings.database}.{TABLE}"
+def trino_vs_duckdb(stack: Settings, settings: Settings, times: int) -> QueryTimes:
+    table = f"hive.{settings.lake.database}.{TABLE}"
     ((event_id,),) = trino_rows(stack, f"SELECT min(event_id) FROM {table}")
-    files = f"{settings.table_uri(TABLE).removeprefix('file://')}/data/*/*.parquet"
+    files = f"{settings.lake.table_uri(TABLE).removeprefix('file://')}/data/*/*.parquet"
     duck = duckdb.connect()
     duck.execute("SET threads = 2")
     parquet = f"read_parquet('{files}')"
@@ -138,15 +137,15 @@ def trino_vs_duckdb(stack: StackSettings, settings: LakeSettings, times: int) ->
     )
 
 
-def trino_rows(stack: StackSettings, sql: str) -> list[list[object]]:
-    return trino_query(stack.host, stack.trino_port, sql, timeout=120)
+def trino_rows(stack: Settings, sql: str) -> list[list[object]]:
+    return trino_query(stack.host, stack.trino.port, sql, timeout=120)
 
 
 def small_files_vs_compacted(
-    spark: SparkSession, stack: StackSettings, settings: LakeSettings, times: int
+    spark: SparkSession, stack: Settings, settings: Settings, times: int
 ) -> tuple[float, float, int]:
     """p50 of the group-by after 360 micro-batch commits, then after maintenance."""
-    table = f"hive.{settings.database}.{TABLE}"
+    table = f"hive.{settings.lake.database}.{TABLE}"
     sql = GROUP_BY.format(table=table)
     before = trino_rows(stack, sql)
     small = p50(lambda: trino_rows(stack, sql), times)
@@ -170,11 +169,11 @@ class LayoutTimes:
 
 
 def layouts(
-    spark: SparkSession, stack: StackSettings, settings: LakeSettings, day: str, times: int
+    spark: SparkSession, stack: Settings, settings: Settings, day: str, times: int
 ) -> LayoutTimes:
     """The lake's table of part 1 against the same rows unpartitioned, and by day with each
     file sorted by ``sword_type``; every layout must give the same answers."""
-    database, lake = settings.database, settings.table_uri(TABLE)
+    database, lake = settings.lake.database, settings.lake.table_uri(TABLE)
     rows = spark.table(f"`{database}`.`{TABLE}`")
     flat, ordered = f"`{database}`.`{TABLE}_flat`", f"`{database}`.`{TABLE}_sorted`"
     spark.sql(create_iceberg_table_sql(flat, rows.schema, f"{lake}_flat"))
@@ -216,14 +215,14 @@ def run(args: argparse.Namespace) -> list[Figure]:
     lifecycle.up(stack)
     wait_until_caught_up(stack)
     spark = bench_spark.session(stack, "questlog-bench-query")
-    lake = stack.lake_dir.as_uri()
+    lake = stack.lake.dir.as_uri()
     today = date.today()
     try:
-        query = LakeSettings(database="bench_query", lake_root=f"{lake}/bench_query")
-        files = LakeSettings(database="bench_files", lake_root=f"{lake}/bench_files")
+        query = Settings(lake={"database": "bench_query", "root": f"{lake}/bench_query"})
+        files = Settings(lake={"database": "bench_files", "root": f"{lake}/bench_files"})
         for settings in (query, files):  # what an earlier run left
-            bench_spark.drop_tables(spark, settings.database)
-            LakeFiles(spark, lake).delete(settings.lake_root)
+            bench_spark.drop_tables(spark, settings.lake.database)
+            LakeFiles(spark, lake).delete(settings.lake.root)
         print(f"\n1. Trino vs DuckDB: {rows:,} rows over 10 dates, one file each ...")
         dates = [(today - timedelta(days=d)).isoformat() for d in range(10)]
         land_as_batches(spark, query, generated_rows(spark, rows, dates), batches=1)

@@ -14,7 +14,6 @@ quits and fail the run. Shapes are in ``loadtest/shapes/``. ``make load`` runs i
 """
 
 import json
-import os
 import random
 import uuid
 from collections import Counter
@@ -24,16 +23,13 @@ from typing import Any, ClassVar
 from locust import FastHttpUser, between, constant, events, task
 from locust.env import Environment
 from questlog_ingest.game import ROUTES
+from questlog_settings import get_settings
 
 from questlog.traffic import ATTRIBUTES, key_headers, sample_events
 
-RUN = os.environ.get("QUESTLOG_LOAD_RUN") or uuid.uuid4().hex[:12]
+LOAD = get_settings().load
+RUN = LOAD.run or uuid.uuid4().hex[:12]
 AGENT = f"questlog-load/{RUN}"
-# Thresholds the run must meet, or Locust exits with 1.
-MAX_FAILURE_RATIO = float(os.environ.get("QUESTLOG_LOAD_MAX_FAILURE_RATIO", "0.01"))
-MAX_P95_MS = float(os.environ.get("QUESTLOG_LOAD_MAX_P95_MS", "500"))
-# Where the run's summary (events accepted, by client) is written when Locust quits.
-SUMMARY = os.environ.get("QUESTLOG_LOAD_SUMMARY", "")
 # Every request carries the write key of QUESTLOG_WRITE_KEY (the game routes need one
 # only where a deployment says so).
 AUTHORIZATION = key_headers()
@@ -138,15 +134,15 @@ def check_thresholds(environment: Environment, **_: Any) -> None:
     failed = []
     if stats.num_requests == 0:
         failed.append("no request was made")
-    if stats.fail_ratio > MAX_FAILURE_RATIO:
-        failed.append(f"failure ratio {stats.fail_ratio:.2%} > {MAX_FAILURE_RATIO:.2%}")
-    if p95 > MAX_P95_MS:
-        failed.append(f"p95 {p95:.0f} ms > {MAX_P95_MS:.0f} ms")
+    if stats.fail_ratio > LOAD.max_failure_ratio:
+        failed.append(f"failure ratio {stats.fail_ratio:.2%} > {LOAD.max_failure_ratio:.2%}")
+    if p95 > LOAD.max_p95_ms:
+        failed.append(f"p95 {p95:.0f} ms > {LOAD.max_p95_ms:.0f} ms")
     for reason in failed:
         print(f"THRESHOLD FAILED: {reason}")
     if failed:
         environment.process_exit_code = 1
-    if SUMMARY:
+    if LOAD.summary:
         summary = {
             "run": RUN,
             "agent_prefix": AGENT,
@@ -156,6 +152,7 @@ def check_thresholds(environment: Environment, **_: Any) -> None:
             "p95_ms": p95,
             "thresholds_failed": failed,
         }
-        # One line, written at once: in a Job's log (SUMMARY /dev/stdout) nothing cuts into it.
-        with open(SUMMARY, "w") as file:
+        # One line, written at once: in a Job's log (QUESTLOG_LOAD_SUMMARY /dev/stdout) nothing
+        # cuts into it.
+        with open(LOAD.summary, "w") as file:
             file.write(json.dumps(summary) + "\n")

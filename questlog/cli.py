@@ -8,9 +8,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 from questlog_ingest import keys
-from questlog_ingest.settings import IngestSettings
 from questlog_registry.fleets import WEAPONS
-from questlog_spark.settings import get_lake_settings
+from questlog_settings import get_settings
 
 from questlog import demo, load, pilots, publish, report
 from questlog.assessments.generate import DEFAULT_RECORDS, DEFAULT_SEED, generate
@@ -22,9 +21,8 @@ from questlog.images.engine import ImageError
 from questlog.k8s import Node
 from questlog.k8s import cluster as k8s_cluster
 from questlog.k8s.images import ImageMissing
-from questlog.settings import get_settings
 from questlog.stack import lifecycle, supervisor, write_key
-from questlog.stack.components import COMPONENTS, IngestApi
+from questlog.stack.components import COMPONENTS
 from questlog.stack.install import SetupError, install
 from questlog.stack.java import system_java
 from questlog.stack.probes import NotReady, QueryFailed, kafka_topics
@@ -107,7 +105,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_pilots(args: argparse.Namespace) -> int:
-    api = get_settings().api_url
+    api = get_settings().api.url
     if args.action == "create":
         pilots.create(api, _say, args.name, args.alliance, args.ship, args.player)
     elif args.action == "fit":
@@ -120,8 +118,7 @@ def cmd_pilots(args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    registry = IngestSettings(registry_url=IngestApi(get_settings()).registry_url)
-    return keys.main(args.arguments, "questlog keys", registry)
+    return keys.main(args.arguments, "questlog keys", get_settings())
 
 
 def cmd_assessments(args: argparse.Namespace) -> int:
@@ -129,8 +126,8 @@ def cmd_assessments(args: argparse.Namespace) -> int:
         _say(generate(args.file, args.records, args.seed).describe())
         return 0
     settings = get_settings()
-    topic = get_lake_settings().assessments_topic
-    if topic not in kafka_topics(settings.kafka_bootstrap):
+    topic = get_settings().kafka.assessments_topic
+    if topic not in kafka_topics(settings.kafka.bootstrap):
         raise lifecycle.StackError(
             f"Kafka has no topic {topic!r}: load a file into it first "
             f"(questlog publish FILE --topic {topic})"

@@ -8,11 +8,11 @@ import random
 import uuid
 
 from questlog_catalog import ASSESSMENTS_TOPIC, EVENTS_TOPIC
+from questlog_settings import Settings
 
 from questlog import report
 from questlog.assessments.generate import generate
 from questlog.publish import LOADABLE, publish_file
-from questlog.settings import StackSettings
 from questlog.stack import lifecycle
 from questlog.stack.install import Say
 from questlog.stack.probes import trino_query
@@ -23,13 +23,13 @@ from questlog.traffic import landed_sql, post_sample, wait_until_landed
 LANDING_TIMEOUT = 180
 
 
-def landed(settings: StackSettings, user_agent: str) -> int:
+def landed(settings: Settings, user_agent: str) -> int:
     """How many events sent with ``user_agent`` Trino sees in the event tables."""
-    (row,) = trino_query(settings.host, settings.trino_port, landed_sql(user_agent))
+    (row,) = trino_query(settings.host, settings.trino.port, landed_sql(user_agent))
     return int(str(row[0]))
 
 
-def wait_until_all_landed(settings: StackSettings, user_agent: str, sent: int, say: Say) -> float:
+def wait_until_all_landed(settings: Settings, user_agent: str, sent: int, say: Say) -> float:
     """Poll Trino until it sees all ``sent`` events; the seconds that took."""
     seen, seconds = wait_until_landed(
         lambda: landed(settings, user_agent),
@@ -48,7 +48,7 @@ def wait_until_all_landed(settings: StackSettings, user_agent: str, sent: int, s
     return seconds
 
 
-def build_assessments(settings: StackSettings, say: Say) -> None:
+def build_assessments(settings: Settings, say: Say) -> None:
     """The ed-tech project's flow, as `make assessments` runs it."""
     say("\nThe ed-tech project: assessment attempts, loaded into Kafka and built into tables ...")
     generated = generate(settings.state_dir / "assessment-attempts.jsonl")
@@ -58,12 +58,12 @@ def build_assessments(settings: StackSettings, say: Say) -> None:
     spark_submit(settings, "assessments")
 
 
-def run(settings: StackSettings, say: Say, events: int = 2000) -> list[report.Answer]:
+def run(settings: Settings, say: Say, events: int = 2000) -> list[report.Answer]:
     lifecycle.up(settings, say)
     # This run's events are told apart from earlier runs' by their User-Agent.
     user_agent = f"questlog-demo/{uuid.uuid4().hex[:12]}"
-    say(f"\nPosting {events} sample game events to the ingest API ({settings.api_url}) ...")
-    accepted = post_sample(settings.api_url, events, user_agent, random.Random())
+    say(f"\nPosting {events} sample game events to the ingest API ({settings.api.url}) ...")
+    accepted = post_sample(settings.api.url, events, user_agent, random.Random())
     say(f"The API accepted {accepted} events; Kafka has them in topic '{EVENTS_TOPIC}'.")
     say("Waiting for the streaming app to land them in the lake's tables ...")
     seconds = wait_until_all_landed(settings, user_agent, accepted, say)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+from questlog_settings import REPO_ROOT, Settings
 
-from questlog.settings import REPO_ROOT, StackSettings
 from questlog.stack import lifecycle
 from questlog.stack.install import Say
 from questlog.stack.probes import trino_query
@@ -55,7 +55,7 @@ class LoadResult:
 
 
 def run_locust(
-    settings: StackSettings,
+    settings: Settings,
     shape: str,
     users: int,
     seconds: float,
@@ -73,7 +73,7 @@ def run_locust(
         f"{LOADTEST / 'locustfile.py'},{LOADTEST / 'shapes' / f'{shape}.py'}",
         "--headless",
         "--host",
-        settings.api_url,
+        settings.api.url,
         "--csv",
         str(report_dir / run),
         "--html",
@@ -108,15 +108,15 @@ def run_locust(
     return summary, samples[1:] or samples
 
 
-def run_landed(settings: StackSettings, agent_prefix: str) -> int:
+def run_landed(settings: Settings, agent_prefix: str) -> int:
     """How many of the run's events Trino returns."""
     sql = landed_sql(agent_prefix, prefix=True)
-    (row,) = trino_query(settings.host, settings.trino_port, sql, timeout=60)
+    (row,) = trino_query(settings.host, settings.trino.port, sql, timeout=60)
     return int(str(row[0]))
 
 
 def run(
-    settings: StackSettings,
+    settings: Settings,
     say: Say,
     shape: str = "ramp",
     users: int = 50,

@@ -23,9 +23,9 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 from questlog_catalog import ASSESSMENTS_TOPIC, dead_letter_topic
+from questlog_settings import Settings
 
 from questlog import assessments
-from questlog.settings import StackSettings
 from questlog.stack.components import ensure_topics
 from questlog.stack.install import Say
 
@@ -255,7 +255,7 @@ class FilePublisher:
 
 
 def publish_file(
-    settings: StackSettings,
+    settings: Settings,
     path: Path,
     topic: str,
     kind: RecordKind,
@@ -264,12 +264,12 @@ def publish_file(
 ) -> LoadSummary:
     """Publish the file's records to ``topic``, the others to its ``.invalid`` topic."""
     entries = read_file(path)
-    created, _ = ensure_topics(settings.kafka_bootstrap, [topic, dead_letter_topic(topic)])
+    created, _ = ensure_topics(settings.kafka.bootstrap, [topic, dead_letter_topic(topic)])
     for name in created:
         say(f"Created the Kafka topic {name}.")
-    say(f"Loading {path} into the Kafka topic {topic} at {settings.kafka_bootstrap} ...")
+    say(f"Loading {path} into the Kafka topic {topic} at {settings.kafka.bootstrap} ...")
     summary = LoadSummary(topic)
-    publisher = FilePublisher(settings.kafka_bootstrap, topic, summary)
+    publisher = FilePublisher(settings.kafka.bootstrap, topic, summary)
     started = time.monotonic()
     for entry in entries:
         if entry.kind is None and (problem := kind.problem(entry.value)):
@@ -283,7 +283,7 @@ def publish_file(
     summary.seconds = time.monotonic() - started
     if unsent or summary.failures:
         raise PublishError(
-            f"Kafka at {settings.kafka_bootstrap} did not acknowledge "
+            f"Kafka at {settings.kafka.bootstrap} did not acknowledge "
             f"{unsent + len(summary.failures)} of {summary.read} records: "
             f"{summary.failures[0] if summary.failures else 'delivery timed out'}"
         )

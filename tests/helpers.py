@@ -13,6 +13,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 from questlog_registry.keys import opened
+from questlog_settings import Settings
 
 from questlog.stack.components import API_COMMAND
 from questlog.stack.probes import topic_ends
@@ -55,6 +56,11 @@ def new_write_key(registry_url: str, name: str = "tests") -> str:
     """A write key created in the registry at ``registry_url`` (migrated first)."""
     with opened(registry_url) as keys:
         return keys.create(name)
+
+
+def with_api(settings: Settings, **changes: Any) -> Settings:
+    """``settings`` with some of the ingest API's settings changed."""
+    return settings.model_copy(update={"api": settings.api.model_copy(update=changes)})
 
 
 def unique(prefix: str) -> str:

@@ -2,12 +2,12 @@
 (QUESTLOG_LOAD_SECONDS), then hold."""
 
 import math
-import os
 
 from locust import LoadTestShape
+from questlog_settings import get_settings
 
-USERS = int(os.environ.get("QUESTLOG_LOAD_USERS", "50"))
-SECONDS = float(os.environ.get("QUESTLOG_LOAD_SECONDS", "120"))
+USERS = get_settings().load.users
+SECONDS = get_settings().load.seconds or 120
 STEPS = 10
 
 

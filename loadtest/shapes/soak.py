@@ -1,12 +1,11 @@
 """Soak: QUESTLOG_LOAD_USERS users, started within a minute and held for
 QUESTLOG_LOAD_SECONDS (default an hour), to find leaks and slow drift."""
 
-import os
-
 from locust import LoadTestShape
+from questlog_settings import get_settings
 
-USERS = int(os.environ.get("QUESTLOG_LOAD_USERS", "50"))
-SECONDS = float(os.environ.get("QUESTLOG_LOAD_SECONDS", "3600"))
+USERS = get_settings().load.users
+SECONDS = get_settings().load.seconds or 3600
 
 
 class Soak(LoadTestShape):

@@ -1,12 +1,11 @@
 """Spike: a quarter of QUESTLOG_LOAD_USERS, then all of them at once for the middle fifth
 of the run, then a quarter again (QUESTLOG_LOAD_SECONDS in all)."""
 
-import os
-
 from locust import LoadTestShape
+from questlog_settings import get_settings
 
-USERS = int(os.environ.get("QUESTLOG_LOAD_USERS", "50"))
-SECONDS = float(os.environ.get("QUESTLOG_LOAD_SECONDS", "120"))
+USERS = get_settings().load.users
+SECONDS = get_settings().load.seconds or 120
 
 
 class Spike(LoadTestShape):

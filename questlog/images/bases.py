@@ -17,10 +17,10 @@ from pathlib import Path
 
 import docker
 from docker.errors import DockerException, ImageNotFound
+from questlog_settings import REPO_ROOT, Settings
 
 from questlog.images import base_args
 from questlog.images.engine import build_image
-from questlog.settings import REPO_ROOT, StackSettings
 from questlog.stack.install import Say
 
 STANDIN_REPOSITORY = "questlog-standin"
@@ -88,7 +88,7 @@ class Bases:
     """Resolves each official base to the image to build on, once per run."""
 
     def __init__(
-        self, client: docker.DockerClient, settings: StackSettings, say: Say, fresh: bool = False
+        self, client: docker.DockerClient, settings: Settings, say: Say, fresh: bool = False
     ) -> None:
         self.client, self.settings, self.say = client, settings, say
         # Build the stand-ins again, from Debian's packages of today.

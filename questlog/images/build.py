@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+from questlog_settings import Settings
+
 from questlog.images import IMAGES, Image, find, image_tag, need_arg
 from questlog.images.bases import Bases
 from questlog.images.context import entries
 from questlog.images.engine import ImageError, build_image, client
-from questlog.settings import StackSettings
 from questlog.stack.install import Say, install
 from questlog.stack.java import system_java
 
@@ -28,7 +29,7 @@ class Built:
     cached: int  # steps Docker took from its cache
 
 
-def ca_bundle(settings: StackSettings, say: Say) -> bytes:
+def ca_bundle(settings: Settings, say: Say) -> bytes:
     path = Path(settings.build_ca_bundle) if settings.build_ca_bundle else None
     if path is None or not path.is_file():
         say("Build stages trust only their images' own CA certificates.")
@@ -37,7 +38,7 @@ def ca_bundle(settings: StackSettings, say: Say) -> bytes:
     return path.read_bytes()
 
 
-def find_uv(settings: StackSettings) -> str:
+def find_uv(settings: Settings) -> str:
     """The uv of the Makefile's pin (QUESTLOG_UV, or where the Makefile installs it), which
     exports the images' requirements from the lock."""
     pinned = settings.cache_dir / "tools" / "bin" / "uv"
@@ -64,7 +65,7 @@ def selected(names: Iterable[str]) -> list[Image]:
 
 
 def build(
-    settings: StackSettings, names: Iterable[str] = (), say: Say = print, fresh: bool = False
+    settings: Settings, names: Iterable[str] = (), say: Say = print, fresh: bool = False
 ) -> list[Built]:
     """Build the images (with their stand-in bases where needed; ``fresh``: every step again,
     fetching everything); what was built."""

@@ -17,8 +17,9 @@ from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
 
+from questlog_settings import REPO_ROOT, Settings
+
 from questlog.images import Image, find
-from questlog.settings import REPO_ROOT, StackSettings
 
 
 class ContextError(RuntimeError):
@@ -28,7 +29,7 @@ class ContextError(RuntimeError):
 Entry = tuple[str, Path | bytes]
 
 
-def entries(image: Image, settings: StackSettings, ca_bundle: bytes, uv: str) -> Iterator[Entry]:
+def entries(image: Image, settings: Settings, ca_bundle: bytes, uv: str) -> Iterator[Entry]:
     """(path in the context, file or folder on this machine, or the bytes of a file).
     ``uv`` is the uv that exports the image's requirements from the lock."""
     yield "Dockerfile", REPO_ROOT / image.dockerfile

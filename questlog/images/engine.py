@@ -8,9 +8,9 @@ from pathlib import Path
 
 import docker
 from docker.errors import DockerException
+from questlog_settings import Settings
 
 from questlog.images.context import Entry, write
-from questlog.settings import StackSettings
 from questlog.stack.install import Say
 
 # A step of the legacy builder's output: "Step 3/12 : RUN ...".
@@ -37,7 +37,7 @@ def client() -> docker.DockerClient:
 
 def build_image(
     engine: docker.DockerClient,
-    settings: StackSettings,
+    settings: Settings,
     tag: str,
     context: Iterable[Entry],
     args: dict[str, str],

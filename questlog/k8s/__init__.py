@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from questlog.settings import REPO_ROOT, StackSettings
+from questlog_settings import REPO_ROOT, Settings
 
 KUBERNETES_VERSION = "v1.34.4"
 # crictl removes the pods from containerd on `down`.
@@ -45,7 +45,7 @@ class Node:
     built binaries (in the download cache, kept)."""
 
     state_dir: Path = REPO_ROOT / ".k8s"
-    cache_dir: Path = field(default_factory=lambda: StackSettings().cache_dir)
+    cache_dir: Path = field(default_factory=lambda: Settings().cache_dir)
 
     @property
     def bin_dir(self) -> Path:
@@ -69,10 +69,10 @@ class Node:
         return self.state_dir / "containerd" / "containerd.sock"
 
     @property
-    def supervision(self) -> StackSettings:
+    def supervision(self) -> Settings:
         """Settings whose state folder is the cluster's: its processes' pid files and logs
         are kept as the local stack keeps its own (``questlog.stack.supervisor``)."""
-        return StackSettings(state_dir=self.state_dir)
+        return Settings(state_dir=self.state_dir)
 
     def binary(self, name: str) -> Path:
         return self.bin_dir / name

@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from questlog_settings import Settings
 from trino.dbapi import connect as trino_connect
 
-from questlog.settings import StackSettings
 from questlog.stack.install import Say
 from questlog.stack.probes import TRINO_SERVICE_USER, trino_failure, trino_query
 
@@ -56,13 +56,13 @@ def asked_tables() -> list[str]:
     return sorted({t for _, sql in questions().values() for t in re.findall(TABLE_NAME, sql)})
 
 
-def current_snapshots(settings: StackSettings) -> dict[str, tuple[int, object] | None]:
+def current_snapshots(settings: Settings) -> dict[str, tuple[int, object] | None]:
     """Each asked table's current snapshot (id, commit time); None for one not yet written."""
     found: dict[str, tuple[int, object] | None] = {}
     for table in asked_tables():
         rows = trino_query(
             settings.host,
-            settings.trino_port,
+            settings.trino.port,
             f'SELECT snapshot_id, committed_at FROM iceberg.default."{table}$snapshots" '
             "ORDER BY committed_at DESC LIMIT 1",
             timeout=60,
@@ -71,10 +71,10 @@ def current_snapshots(settings: StackSettings) -> dict[str, tuple[int, object] |
     return found
 
 
-def ask(settings: StackSettings) -> list[Answer]:
+def ask(settings: Settings) -> list[Answer]:
     """Every question's answer from the stack's Trino."""
     connection = trino_connect(  # type: ignore[no-untyped-call]  # trino ships no hints here
-        host=settings.host, port=settings.trino_port, user=TRINO_SERVICE_USER, request_timeout=60
+        host=settings.host, port=settings.trino.port, user=TRINO_SERVICE_USER, request_timeout=60
     )
     answers = []
     try:
@@ -84,7 +84,7 @@ def ask(settings: StackSettings) -> list[Answer]:
                 cursor.execute(sql)
                 rows = cursor.fetchall()
             except Exception as error:
-                where = f"Trino at {settings.trino_url} could not answer {name}.sql"
+                where = f"Trino at {settings.trino.url} could not answer {name}.sql"
                 raise trino_failure(where, error) from error
             columns = [column[0] for column in cursor.description]
             answers.append(Answer(name, title, columns, rows))
@@ -136,9 +136,9 @@ def draw_chart(answers: list[Answer], path: Path) -> None:
     pyplot.close(figure)
 
 
-def run(settings: StackSettings, say: Say) -> list[Answer]:
+def run(settings: Settings, say: Say) -> list[Answer]:
     """Print every answer and write the chart to ``settings.report_dir``."""
-    say(f"\nAnalytics report from Trino ({settings.trino_url}), SQL in {SQL_DIR}:")
+    say(f"\nAnalytics report from Trino ({settings.trino.url}), SQL in {SQL_DIR}:")
     say("Tables as of these snapshots (`FOR VERSION AS OF <id>` after a name reads it so again):")
     for table, snapshot in current_snapshots(settings).items():
         shown = f"snapshot {snapshot[0]}, committed {snapshot[1]}" if snapshot else "empty"

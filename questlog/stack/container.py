@@ -11,7 +11,8 @@ import argparse
 import os
 import sys
 
-from questlog.settings import StackSettings
+from questlog_settings import Settings
+
 from questlog.stack.components import COMPONENTS
 from questlog.stack.probes import NotReady
 
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         "--after-ready", action="store_true", help="what the local stack does once it answers"
     )
     args = parser.parse_args(argv)
-    component = components[args.component](StackSettings())
+    component = components[args.component](Settings())
     if args.check or args.after_ready:
         try:
             print(component.probe() if args.check else component.after_ready() or "nothing to do")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 
-from questlog.settings import StackSettings
+from questlog_settings import Settings
 
 IVY_DIR = Path(__file__).parent / "ivy"
 # Where progress lines go (print, or a list in tests).
@@ -108,15 +108,15 @@ def bundles(for_images: bool = False) -> list[Bundle]:
     return local + images if for_images else local
 
 
-def lib_dir(settings: StackSettings, bundle: str) -> Path:
+def lib_dir(settings: Settings, bundle: str) -> Path:
     return settings.cache_dir / "lib" / bundle
 
 
-def trino_home(settings: StackSettings) -> Path:
+def trino_home(settings: Settings) -> Path:
     return settings.cache_dir / "trino"
 
 
-def install(settings: StackSettings, java: str, say: Say = print, for_images: bool = False) -> None:
+def install(settings: Settings, java: str, say: Say = print, for_images: bool = False) -> None:
     """Fetch every bundle that is missing or whose pins changed."""
     for bundle in bundles(for_images):
         target = lib_dir(settings, bundle.name)
@@ -136,7 +136,7 @@ def install(settings: StackSettings, java: str, say: Say = print, for_images: bo
         say(f"  ok   {bundle.summary}")
 
 
-def _retrieve(java: str, settings: StackSettings, bundle: Bundle, target: Path, say: Say) -> None:
+def _retrieve(java: str, settings: Settings, bundle: Bundle, target: Path, say: Say) -> None:
     module_file = settings.cache_dir / "ivy-modules" / f"{bundle.name}.xml"
     module_file.parent.mkdir(parents=True, exist_ok=True)
     module_file.write_text(bundle.module())

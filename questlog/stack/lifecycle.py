@@ -4,7 +4,8 @@ import shutil
 import time
 from dataclasses import dataclass
 
-from questlog.settings import StackSettings
+from questlog_settings import Settings
+
 from questlog.stack import supervisor
 from questlog.stack.components import Component, all_components
 from questlog.stack.install import Say, install
@@ -27,7 +28,7 @@ class ComponentStatus:
     log: str
 
 
-def up(settings: StackSettings, say: Say = print) -> None:
+def up(settings: Settings, say: Say = print) -> None:
     """Start every component that is not running and wait until each answers."""
     components = all_components(settings)
     to_start = [c for c in components if supervisor.find(settings, c.name) is None]
@@ -55,23 +56,21 @@ def up(settings: StackSettings, say: Say = print) -> None:
         say(line)
 
 
-def _check_ports_free(settings: StackSettings, components: list[Component]) -> None:
+def _check_ports_free(settings: Settings, components: list[Component]) -> None:
     busy = []
     for component in components:
-        for setting, port in component.ports.items():
+        for variable, port in component.ports.items():
             owner = supervisor.port_owner(settings.host, port)
             if owner is not None:
                 busy.append(
                     f"port {port} ({component.name}) on {settings.host} is already in use by "
-                    f"{owner}; stop it or choose another port with QUESTLOG_{setting.upper()}"
+                    f"{owner}; stop it or choose another port with {variable}"
                 )
     if busy:
         raise StackError("Cannot start the stack:\n  " + "\n  ".join(busy))
 
 
-def wait_ready(
-    settings: StackSettings, component: Component, say: Say, settle: bool = True
-) -> None:
+def wait_ready(settings: Settings, component: Component, say: Say, settle: bool = True) -> None:
     """Poll the component's probe until it answers; then, if it was just started, give it
     its settle time."""
     deadline = time.monotonic() + settings.start_timeout
@@ -97,7 +96,7 @@ def wait_ready(
         time.sleep(1)
 
 
-def status(settings: StackSettings) -> list[ComponentStatus]:
+def status(settings: Settings) -> list[ComponentStatus]:
     result = []
     for component in all_components(settings):
         process = supervisor.find(settings, component.name)
@@ -135,7 +134,7 @@ def format_status(statuses: list[ComponentStatus]) -> list[str]:
     return lines
 
 
-def down(settings: StackSettings, say: Say = print) -> None:
+def down(settings: Settings, say: Say = print) -> None:
     for component in reversed(all_components(settings)):
         if supervisor.stop(settings, component.name):
             say(f"Stopped {component.name}.")
@@ -143,7 +142,7 @@ def down(settings: StackSettings, say: Say = print) -> None:
             say(f"{component.name} was not running.")
 
 
-def clean(settings: StackSettings, say: Say = print) -> None:
+def clean(settings: Settings, say: Say = print) -> None:
     """Stop the stack and delete its state: topics, metastore, lake, logs."""
     down(settings, say)
     if settings.state_dir.exists():

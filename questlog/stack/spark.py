@@ -10,7 +10,8 @@ from importlib.resources import files
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from questlog.settings import StackSettings
+from questlog_settings import Settings, environment
+
 from questlog.stack.install import lib_dir, spark_home
 
 LOG_CONFIG = Path(__file__).parent / "templates" / "spark-log4j2.properties"
@@ -43,20 +44,20 @@ SPARK_BUNDLES = ("spark-kafka", "iceberg")
 PLACED_CONF_KEYS = ("spark.hadoop.hive.metastore.uris", "spark.sql.warehouse.dir")
 
 
-def s3a_properties(settings: StackSettings) -> dict[str, str]:
+def s3a_properties(settings: Settings) -> dict[str, str]:
     """Hadoop's S3A settings for a lake on S3 (none for a lake on this machine); S3A reads
     the credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."""
-    if not settings.lake_on_s3:
+    if not settings.lake.on_s3:
         return {}
     return {
-        "fs.s3a.endpoint": settings.s3_endpoint,
-        "fs.s3a.endpoint.region": settings.s3_region,
+        "fs.s3a.endpoint": settings.s3.endpoint,
+        "fs.s3a.endpoint.region": settings.s3.region,
         "fs.s3a.path.style.access": "true",
-        "fs.s3a.connection.ssl.enabled": str(urlsplit(settings.s3_endpoint).scheme == "https"),
+        "fs.s3a.connection.ssl.enabled": str(urlsplit(settings.s3.endpoint).scheme == "https"),
     }
 
 
-def spark_conf(settings: StackSettings) -> dict[str, str]:
+def spark_conf(settings: Settings) -> dict[str, str]:
     # The Kafka connector's and Iceberg's jars where the download cache has them; the Spark
     # image has them in its jars folder instead.
     jars = [
@@ -64,8 +65,8 @@ def spark_conf(settings: StackSettings) -> dict[str, str]:
     ]
     return {
         **PIPELINE_CONF,
-        "spark.hadoop.hive.metastore.uris": settings.metastore_uri,
-        "spark.sql.warehouse.dir": settings.lake_root,
+        "spark.hadoop.hive.metastore.uris": settings.metastore.uri,
+        "spark.sql.warehouse.dir": settings.lake.root,
         **{f"spark.hadoop.{key}": value for key, value in s3a_properties(settings).items()},
         **({"spark.jars": ",".join(str(jar) for jar in jars)} if jars else {}),
         # Local mode: the driver and its executors are one process, so on loopback rather
@@ -76,28 +77,18 @@ def spark_conf(settings: StackSettings) -> dict[str, str]:
     }
 
 
-def lake_environment(settings: StackSettings) -> dict[str, str]:
-    """The Spark apps' settings (``questlog_spark.settings``) for this stack."""
-    return {
-        "QUESTLOG_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "QUESTLOG_LAKE_ROOT": settings.lake_root,
-        "QUESTLOG_CHECKPOINT_ROOT": settings.checkpoint_root,
-        "QUESTLOG_STREAM_METRICS_HOST": settings.host,
-        "QUESTLOG_STREAM_METRICS_PORT": str(settings.stream_metrics_port),
-    }
-
-
-def spark_environment(settings: StackSettings) -> dict[str, str]:
-    # The job's Python is this one, which has pyspark and questlog_spark installed.
+def spark_environment(settings: Settings) -> dict[str, str]:
+    # The job's Python is this one, which has pyspark and questlog_spark installed; it
+    # reads this stack's settings.
     return {
         "SPARK_HOME": str(spark_home()),
         "SPARK_LOCAL_IP": "127.0.0.1",
         "PYSPARK_PYTHON": sys.executable,
-        **lake_environment(settings),
+        **environment(settings),
     }
 
 
-def spark_submit_command(settings: StackSettings, app: str, *args: str) -> list[str]:
+def spark_submit_command(settings: Settings, app: str, *args: str) -> list[str]:
     """``spark-submit`` of ``spark-apps/questlog_spark/<app>.py`` on a local Spark."""
     conf = [f"--conf={key}={value}" for key, value in spark_conf(settings).items()]
     return [
@@ -105,7 +96,7 @@ def spark_submit_command(settings: StackSettings, app: str, *args: str) -> list[
         "--master",
         "local[2]",
         "--driver-memory",
-        settings.spark_heap,
+        settings.spark.heap,
         *conf,
         # Found when it runs: the images that start other components lack the Spark apps.
         str(files("questlog_spark") / f"{app}.py"),
@@ -114,7 +105,7 @@ def spark_submit_command(settings: StackSettings, app: str, *args: str) -> list[
 
 
 def spark_submit(
-    settings: StackSettings, app: str, *args: str, env: dict[str, str] | None = None
+    settings: Settings, app: str, *args: str, env: dict[str, str] | None = None
 ) -> None:
     """Run a Spark app to its end; ``env`` overrides its settings."""
     env = {**os.environ, **spark_environment(settings), **(env or {})}

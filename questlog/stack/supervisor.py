@@ -13,21 +13,20 @@ import time
 from pathlib import Path
 
 import psutil
-
-from questlog.settings import StackSettings
+from questlog_settings import Settings
 
 START_MARK = "==== questlog starts"
 
 
-def pid_file(settings: StackSettings, name: str) -> Path:
+def pid_file(settings: Settings, name: str) -> Path:
     return settings.state_dir / "run" / f"{name}.pid"
 
 
-def log_file(settings: StackSettings, name: str) -> Path:
+def log_file(settings: Settings, name: str) -> Path:
     return settings.state_dir / "logs" / f"{name}.log"
 
 
-def find(settings: StackSettings, name: str) -> psutil.Process | None:
+def find(settings: Settings, name: str) -> psutil.Process | None:
     """The running process started under ``name``, if there is one."""
     path = pid_file(settings, name)
     try:
@@ -55,7 +54,7 @@ def tree_rss(process: psutil.Process) -> int:
 
 
 def start(
-    settings: StackSettings,
+    settings: Settings,
     name: str,
     command: list[str],
     cwd: Path,
@@ -85,7 +84,7 @@ def start(
     return process
 
 
-def stop(settings: StackSettings, name: str, timeout: float = 60.0) -> bool:
+def stop(settings: Settings, name: str, timeout: float = 60.0) -> bool:
     """Ask the process to stop (SIGTERM), kill it after ``timeout``; False if none ran."""
     process = find(settings, name)
     if process is None:

@@ -1,5 +1,5 @@
 """The local stack's own write key: created in its registry when the stack first starts,
-kept in ``StackSettings.write_key_file`` (readable by its owner only), and handed to
+kept in ``Settings.write_key_file`` (readable by its owner only), and handed to
 questlog's clients (the canary, ``questlog load``, the demo, the benchmarks) through
 ``QUESTLOG_WRITE_KEY``, as every client of the ingest API finds its key."""
 
@@ -7,13 +7,13 @@ import itertools
 import os
 from pathlib import Path
 
-from questlog.settings import StackSettings
+from questlog_settings import Settings
 
 NAME = "stack"
 ENV = "QUESTLOG_WRITE_KEY"
 
 
-def ensure(settings: StackSettings, registry_url: str) -> str:
+def ensure(settings: Settings, registry_url: str) -> str:
     """The stack's key: the one in its file while the registry holds it unrevoked, else a
     new one (named ``stack``, or ``stack-2``, ... when that name was revoked)."""
     # Imported here: the images of Kafka, the metastore and Trino run the stack's components
@@ -41,7 +41,7 @@ def write_private(path: Path, text: str) -> None:
         file.write(text + "\n")
 
 
-def export(settings: StackSettings) -> None:
+def export(settings: Settings) -> None:
     """Give this process and its children the stack's key, unless one is set already."""
     if ENV not in os.environ and settings.write_key_file.exists():
         os.environ[ENV] = settings.write_key_file.read_text().strip()

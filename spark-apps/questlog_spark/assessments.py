@@ -14,6 +14,7 @@ import argparse
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from questlog_settings import Settings, get_settings
 
 from questlog_spark.attempts import (
     ASSESSMENTS,
@@ -26,53 +27,52 @@ from questlog_spark.attempts import (
     question_rows,
 )
 from questlog_spark.schemas import iceberg_columns
-from questlog_spark.settings import LakeSettings, get_lake_settings
 from questlog_spark.tables import ensure_assessment_tables, snapshots
 
 
-def read_topic(spark: SparkSession, settings: LakeSettings) -> DataFrame:
+def read_topic(spark: SparkSession, settings: Settings) -> DataFrame:
     """Every record the topic holds now."""
     return (
         spark.read.format("kafka")
-        .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
-        .option("subscribe", settings.assessments_topic)
+        .option("kafka.bootstrap.servers", settings.kafka.bootstrap)
+        .option("subscribe", settings.kafka.assessments_topic)
         .option("startingOffsets", "earliest")
         .option("endingOffsets", "latest")
         .load()
     )
 
 
-def replace(spark: SparkSession, settings: LakeSettings, table: str, rows: DataFrame) -> None:
+def replace(spark: SparkSession, settings: Settings, table: str, rows: DataFrame) -> None:
     """Make ``rows`` the (Iceberg) table's rows, in one commit."""
     columns = iceberg_columns(TABLES[table])
     typed = rows.select([F.col(f.name).cast(f.dataType) for f in columns.fields])
-    typed.writeTo(f"`{settings.database}`.`{table}`").overwrite(F.lit(True))
+    typed.writeTo(f"`{settings.lake.database}`.`{table}`").overwrite(F.lit(True))
 
 
-def summary(settings: LakeSettings, parsed: DataFrame, attempts: DataFrame) -> list[str]:
+def summary(settings: Settings, parsed: DataFrame, attempts: DataFrame) -> list[str]:
     """What the run read, dropped and wrote (the rows counted in the snapshot it made)."""
     spark = parsed.sparkSession
     records, attempt_records = parsed.agg(F.count("*"), F.count(KEY)).first() or (0, 0)
     unique = attempts.count()
     lines = [
-        f"read {records:,} records from the Kafka topic {settings.assessments_topic}: "
+        f"read {records:,} records from the Kafka topic {settings.kafka.assessments_topic}: "
         f"{unique:,} attempts, {attempt_records - unique:,} repeated records of an attempt "
         f"dropped, {records - attempt_records:,} records that are not attempts skipped"
     ]
     for table in TABLES:
-        name = f"`{settings.database}`.`{table}`"
+        name = f"`{settings.lake.database}`.`{table}`"
         ((snapshot,),) = spark.sql(
-            f"SELECT snapshot_id FROM {snapshots(settings.database, table)} "
+            f"SELECT snapshot_id FROM {snapshots(settings.lake.database, table)} "
             "ORDER BY committed_at DESC LIMIT 1"
         ).collect()
         ((rows,),) = spark.sql(f"SELECT count(*) FROM {name} VERSION AS OF {snapshot}").collect()
-        lines.append(f"{settings.database}.{table}: {rows:,} rows in snapshot {snapshot}")
+        lines.append(f"{settings.lake.database}.{table}: {rows:,} rows in snapshot {snapshot}")
     return lines
 
 
 def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
-    settings = get_lake_settings()
+    settings = get_settings()
     spark = SparkSession.builder.appName("questlog-assessments").getOrCreate()
     parsed = parse_attempts(read_topic(spark, settings)).persist()
     attempts = latest_attempts(parsed).persist()

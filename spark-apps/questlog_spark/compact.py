@@ -24,10 +24,10 @@ from datetime import UTC, datetime, timedelta
 from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 from questlog_catalog import load_catalog
+from questlog_settings import Settings, get_settings
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_fixed
 
 from questlog_spark.schemas import PARTITION_COLUMN
-from questlog_spark.settings import LakeSettings, get_lake_settings
 from questlog_spark.tables import Say, table_columns
 
 CATALOG = "spark_catalog"
@@ -64,14 +64,14 @@ def timestamp(hours_ago: float) -> str:
 
 
 class Maintainer:
-    def __init__(self, spark: SparkSession, settings: LakeSettings, say: Say = print) -> None:
+    def __init__(self, spark: SparkSession, settings: Settings, say: Say = print) -> None:
         self.spark = spark
         self.settings = settings
         self.say = say
-        self.tables = sorted(table_columns(load_catalog(settings.catalog_dir)))
+        self.tables = sorted(table_columns(load_catalog(settings.lake.catalog_dir)))
 
     def _name(self, table: str) -> str:
-        return f"'{CATALOG}.{self.settings.database}.{table}'"
+        return f"'{CATALOG}.{self.settings.lake.database}.{table}'"
 
     def _call(self, procedure: str, **arguments: str) -> dict[str, int]:
         named = ", ".join(f"{name} => {value}" for name, value in arguments.items())
@@ -125,13 +125,13 @@ class Maintainer:
         return done
 
 
-def maintain_every(spark: SparkSession, settings: LakeSettings, say: Say = print) -> None:
-    """Maintain every event table each ``settings.maintenance_minutes`` (with the defaults
+def maintain_every(spark: SparkSession, settings: Settings, say: Say = print) -> None:
+    """Maintain every event table each ``settings.lake.maintenance_minutes`` (with the defaults
     of ``main``), from a thread of this app, in its Spark session: the streaming app's, where
     nothing else schedules the job. A table whose maintenance fails is tried again the next
     round."""
     maintainer = Maintainer(spark, settings, say)
-    minutes = settings.maintenance_minutes
+    minutes = settings.lake.maintenance_minutes
 
     def rounds() -> None:
         while True:
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
         help="remove files no snapshot knows once this old (at least 24)",
     )
     args = parser.parse_args(argv)
-    settings = get_lake_settings()
+    settings = get_settings()
     spark = SparkSession.builder.appName("questlog-compact").getOrCreate()
     maintainer = Maintainer(spark, settings)
     retention = Retention(args.retain_hours, args.retain_last, args.orphan_hours)

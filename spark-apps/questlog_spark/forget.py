@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 from questlog_catalog import load_catalog, personal_token
+from questlog_settings import Settings, get_settings
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_fixed
 
 from questlog_spark.compact import lost_to_a_commit_meanwhile
 from questlog_spark.schemas import DEAD_LETTER_TABLE, LONG, STRING, struct
-from questlog_spark.settings import LakeSettings, get_lake_settings
 from questlog_spark.tables import Say, ensure_iceberg_table
 
 AUDIT_TABLE = "erasures"
@@ -33,11 +33,11 @@ AUDIT_COLUMNS = struct(
 DEAD_LETTER_USER = "get_json_object(value, '$.user_id')"
 
 
-def matches(user_id: str, settings: LakeSettings) -> dict[str, tuple[str, str]]:
+def matches(user_id: str, settings: Settings) -> dict[str, tuple[str, str]]:
     """Each table, with the column expression and value that pick the user's rows."""
     key = settings.personal_data_key.get_secret_value().encode()
     found = {}
-    for event_type in load_catalog(settings.catalog_dir).values():
+    for event_type in load_catalog(settings.lake.catalog_dir).values():
         hashed = event_type.personal.get("user_id") == "hash"
         if hashed and not key:
             raise SystemExit(f"{event_type.table} holds hashed user ids: set the key")
@@ -47,11 +47,11 @@ def matches(user_id: str, settings: LakeSettings) -> dict[str, tuple[str, str]]:
 
 
 class Eraser:
-    def __init__(self, spark: SparkSession, settings: LakeSettings, say: Say = print) -> None:
+    def __init__(self, spark: SparkSession, settings: Settings, say: Say = print) -> None:
         self.spark, self.settings, self.say = spark, settings, say
 
     def _name(self, table: str) -> str:
-        return f"`{self.settings.database}`.`{table}`"
+        return f"`{self.settings.lake.database}`.`{table}`"
 
     @retry(
         retry=retry_if_exception(lost_to_a_commit_meanwhile),
@@ -76,10 +76,10 @@ class Eraser:
         }
         ensure_iceberg_table(
             self.spark,
-            self.settings.database,
+            self.settings.lake.database,
             AUDIT_TABLE,
             AUDIT_COLUMNS,
-            self.settings.table_uri(AUDIT_TABLE),
+            self.settings.lake.table_uri(AUDIT_TABLE),
             self.say,
         )
         subject = hashlib.sha256(user_id.encode()).hexdigest()
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("user_id", help="the user whose rows are erased")
     args = parser.parse_args(argv)
     spark = SparkSession.builder.appName("questlog-forget").getOrCreate()
-    deleted = Eraser(spark, get_lake_settings()).forget(args.user_id)
+    deleted = Eraser(spark, get_settings()).forget(args.user_id)
     spark.stop()
     tables = ", ".join(f"{table} {rows}" for table, rows in deleted.items() if rows) or "none"
     print(f"erased {sum(deleted.values())} rows of the user (by table: {tables})")

@@ -7,7 +7,7 @@ commit per table, whose snapshot records the stream's checkpoint and the batch i
 re-runs a batch whose end it did not record (the app was killed, say) with the same
 records; each table that already has a snapshot of that batch is skipped. When the query
 fails (Kafka away, say) it is started again from its checkpoint, as a SparkApplication
-with ``restartPolicy: Always``. With ``QUESTLOG_MAINTENANCE_MINUTES`` set, it also
+with ``restartPolicy: Always``. With ``QUESTLOG_LAKE_MAINTENANCE_MINUTES`` set, it also
 maintains the tables itself every so many minutes (``compact.maintain_every``).
 
     spark-submit stream.py [--available-now]
@@ -25,6 +25,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming.query import StreamingQuery
 from questlog_catalog import EventType, load_catalog
+from questlog_settings import Settings, get_settings
 
 from questlog_spark import stream_metrics as metrics
 from questlog_spark.compact import maintain_every
@@ -37,7 +38,6 @@ from questlog_spark.parse import (
     with_dedup_key,
 )
 from questlog_spark.schemas import DEAD_LETTER_TABLE, PARTITION_COLUMN
-from questlog_spark.settings import LakeSettings, get_lake_settings
 from questlog_spark.tables import ensure_tables, snapshots, table_columns
 
 log = logging.getLogger("questlog.stream")
@@ -124,11 +124,13 @@ def append_tables(
 class BatchCommitter:
     """``foreachBatch`` function: lands one micro-batch exactly once."""
 
-    def __init__(self, spark: SparkSession, settings: LakeSettings, checkpoint: str) -> None:
+    def __init__(self, spark: SparkSession, settings: Settings, checkpoint: str) -> None:
         self.spark = spark
         self.settings = settings
         self.checkpoint = checkpoint
-        self.lake_rows = LakeRows(load_catalog(settings.catalog_dir), settings.allowed_lateness)
+        self.lake_rows = LakeRows(
+            load_catalog(settings.lake.catalog_dir), settings.stream.allowed_lateness
+        )
         self.first = True
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
@@ -149,7 +151,7 @@ class BatchCommitter:
             self.first = False
         if tables:
             properties = {CHECKPOINT_PROPERTY: self.checkpoint, BATCH_PROPERTY: str(batch_id)}
-            append_tables(parsed, self.lake_rows, tables, self.settings.database, properties)
+            append_tables(parsed, self.lake_rows, tables, self.settings.lake.database, properties)
             clock.lap("commit")
         parsed.unpersist()
         committed = [row for row in counts if row[TABLE] in tables]
@@ -173,7 +175,7 @@ class BatchCommitter:
         found = set()
         for table in tables:
             rows = self.spark.sql(
-                f"SELECT 1 FROM {snapshots(self.settings.database, table)} "
+                f"SELECT 1 FROM {snapshots(self.settings.lake.database, table)} "
                 f"WHERE summary['{CHECKPOINT_PROPERTY}'] = '{self.checkpoint}' "
                 f"AND summary['{BATCH_PROPERTY}'] = '{batch_id}'"
             )
@@ -184,16 +186,16 @@ class BatchCommitter:
         return found
 
 
-def start_query(spark: SparkSession, settings: LakeSettings, available_now: bool) -> StreamingQuery:
+def start_query(spark: SparkSession, settings: Settings, available_now: bool) -> StreamingQuery:
     reader = (
         spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
-        .option("subscribe", settings.events_topic)
+        .option("kafka.bootstrap.servers", settings.kafka.bootstrap)
+        .option("subscribe", settings.kafka.events_topic)
         .option("startingOffsets", "earliest")
-        .option("maxOffsetsPerTrigger", settings.max_offsets_per_trigger)
+        .option("maxOffsetsPerTrigger", settings.stream.max_offsets_per_trigger)
     )
-    events = deduplicated(with_dedup_key(reader.load()), settings.dedup_window)
-    checkpoint = f"{settings.checkpoint_root.rstrip('/')}/events"
+    events = deduplicated(with_dedup_key(reader.load()), settings.stream.dedup_window)
+    checkpoint = f"{settings.lake.checkpoint_root.rstrip('/')}/events"
     writer = (
         events.writeStream.queryName("questlog-events")
         .foreachBatch(BatchCommitter(spark, settings, checkpoint))
@@ -202,7 +204,7 @@ def start_query(spark: SparkSession, settings: LakeSettings, available_now: bool
     if available_now:
         writer = writer.trigger(availableNow=True)
     else:
-        writer = writer.trigger(processingTime=f"{settings.trigger_seconds} seconds")
+        writer = writer.trigger(processingTime=f"{settings.stream.trigger_seconds} seconds")
     return writer.start()
 
 
@@ -214,17 +216,17 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("py4j").setLevel(logging.WARNING)  # one line per JVM call otherwise
-    settings = get_lake_settings()
+    settings = get_settings()
     spark = SparkSession.builder.appName("questlog-stream").getOrCreate()
     ensure_tables(spark, settings, say=log.info)
-    if settings.maintenance_minutes:
+    if settings.lake.maintenance_minutes:
         maintain_every(spark, settings, say=log.info)
-    start_http_server(settings.stream_metrics_port, addr=settings.stream_metrics_host)
+    start_http_server(settings.stream.metrics_port, addr=settings.stream.metrics_host)
     spark.streams.addListener(metrics.ProgressMetrics())
     failures = 0
     while True:
         query = start_query(spark, settings, args.available_now)
-        log.info("query %s started (checkpoint %s)", query.id, settings.checkpoint_root)
+        log.info("query %s started (checkpoint %s)", query.id, settings.lake.checkpoint_root)
         started = time.monotonic()
         try:
             query.awaitTermination()

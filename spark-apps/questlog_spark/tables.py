@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 from questlog_catalog import EventType, load_catalog
+from questlog_settings import Settings, get_settings
 
 from questlog_spark.attempts import TABLES as ASSESSMENT_TABLES
 from questlog_spark.lake import LakeFiles
@@ -24,7 +25,6 @@ from questlog_spark.schemas import (
     hive_columns,
     iceberg_columns,
 )
-from questlog_spark.settings import LakeSettings, get_lake_settings
 
 # Every Iceberg table's: format v2, Parquet files compressed as Trino and the Hive tables did;
 # more tries for a commit that loses the race to another writer's (Iceberg's default 4 ran
@@ -154,35 +154,35 @@ def add_missing_columns(
         say(f"added columns {', '.join(added.fieldNames())} to {database}.{table}")
 
 
-def ensure_tables(spark: SparkSession, settings: LakeSettings, say: Say = print) -> None:
+def ensure_tables(spark: SparkSession, settings: Settings, say: Say = print) -> None:
     """Create what is missing: the database, each table, columns new catalog versions add.
     The assessment tables (Iceberg) are created empty until their batch job builds them (so
     queries of them answer before that)."""
-    catalog = load_catalog(settings.catalog_dir)
-    database = settings.database
+    catalog = load_catalog(settings.lake.catalog_dir)
+    database = settings.lake.database
     spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
     for table, columns in table_columns(catalog).items():
-        location = settings.table_uri(table)
+        location = settings.lake.table_uri(table)
         set_older_layout_aside(spark, database, table)
         ensure_iceberg_table(spark, database, table, columns, location, say, PARTITION_COLUMN)
         migrate_older_layout(spark, database, table, location, say)
     ensure_assessment_tables(spark, settings, say)
 
 
-def ensure_assessment_tables(spark: SparkSession, settings: LakeSettings, say: Say = print) -> None:
-    database = settings.database
+def ensure_assessment_tables(spark: SparkSession, settings: Settings, say: Say = print) -> None:
+    database = settings.lake.database
     spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
     for table, columns in ASSESSMENT_TABLES.items():
-        location = settings.table_uri(table)
+        location = settings.lake.table_uri(table)
         drop_older_layout(spark, database, table, location, say)
         ensure_iceberg_table(spark, database, table, iceberg_columns(columns), location, say)
 
 
 def main() -> None:
-    settings = get_lake_settings()
+    settings = get_settings()
     spark = SparkSession.builder.appName("questlog-tables").getOrCreate()
     ensure_tables(spark, settings)
-    print(f"tables in {settings.database} match the catalog")
+    print(f"tables in {settings.lake.database} match the catalog")
     spark.stop()
 
 

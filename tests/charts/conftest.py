@@ -14,8 +14,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
-
-from questlog.settings import REPO_ROOT
+from questlog_settings import REPO_ROOT
 
 HELM_DIR = REPO_ROOT / "helm"
 # The Kubernetes version of kind's default node image (k8s/kind-config.yaml).

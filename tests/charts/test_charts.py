@@ -14,12 +14,11 @@ import pytest
 import yaml
 from questlog_ingest.app import READY_CHECK_SECONDS
 from questlog_ingest.server import GRACEFUL_SHUTDOWN_SECONDS
-from questlog_ingest.settings import IngestSettings
+from questlog_settings import REPO_ROOT, Settings, variables
 
 from questlog import load
 from questlog.images import IMAGES
 from questlog.images.bases import STANDINS
-from questlog.settings import REPO_ROOT, StackSettings
 from questlog.stack.components import (
     CATALOGS,
     PIPELINE_TOPICS,
@@ -30,7 +29,7 @@ from questlog.stack.components import (
     Prometheus,
     Trino,
 )
-from questlog.stack.spark import PIPELINE_CONF, PLACED_CONF_KEYS, lake_environment
+from questlog.stack.spark import PIPELINE_CONF, PLACED_CONF_KEYS
 from tests.charts.conftest import (
     CHARTS,
     CRD_SCHEMAS,
@@ -256,14 +255,14 @@ def test_the_api_stays_ready_on_a_busy_node_and_drains_before_it_stops() -> None
 def test_api_container_runs_the_local_stack_command(tmp_path: Path) -> None:
     docs = documents("questlog-api", "--set", "settings.max_batch_events=100")
     (container,) = find(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
-    local = IngestApi(StackSettings(host="0.0.0.0", api_port=8000, state_dir=tmp_path))
-    local.settings.personal_data_key_file.write_text("made by prepare()")
+    local = IngestApi(Settings(host="0.0.0.0", state_dir=tmp_path, api={"port": 8000}))
     assert container["command"] == ["python", *local.command()[1:]]
     settings = find(docs, "ConfigMap")["data"]
     from_secrets = {e["name"] for e in container["env"] if "secretKeyRef" in e["valueFrom"]}
-    assert set(local.environment()) <= set(settings) | from_secrets
+    assert set(settings) | from_secrets <= variables()  # each one a setting the API reads
+    assert {"QUESTLOG_KAFKA_BOOTSTRAP", "QUESTLOG_REGISTRY_URL"} <= set(settings)
     assert "QUESTLOG_PERSONAL_DATA_KEY" in from_secrets
-    assert settings["QUESTLOG_MAX_BATCH_EVENTS"] == "100"
+    assert settings["QUESTLOG_API_MAX_BATCH_EVENTS"] == "100"
 
 
 def test_the_pilot_registry_shares_the_metastores_postgresql() -> None:
@@ -303,7 +302,7 @@ def test_the_charts_own_clients_post_with_the_key_the_api_stores() -> None:
         docs = documents("questlog", "--values", loadtest, *extra)
         reference = {"name": secret, "key": "write-key"}
         [api] = find(docs, "Deployment", "questlog-api")["spec"]["template"]["spec"]["containers"]
-        assert secret_env(api, "QUESTLOG_PROVISIONED_WRITE_KEY") == reference
+        assert secret_env(api, "QUESTLOG_API_PROVISIONED_WRITE_KEY") == reference
         clients = [
             find(docs, "Deployment", "questlog-canary")["spec"]["template"]["spec"],
             find(docs, "Pod", "questlog-pipeline-test")["spec"],
@@ -319,11 +318,11 @@ def test_the_charts_own_clients_post_with_the_key_the_api_stores() -> None:
     )
     assert key.startswith(b"qlk_") and len(key) > 40
     config = find(documents("questlog"), "ConfigMap", "questlog-api")["data"]
-    assert "QUESTLOG_GAME_ROUTES_REQUIRE_WRITE_KEY" not in config
+    assert "QUESTLOG_API_GAME_ROUTES_REQUIRE_WRITE_KEY" not in config
     production = find(
         documents("questlog", "--values", str(PRODUCTION)), "ConfigMap", "questlog-api"
     )
-    assert production["data"]["QUESTLOG_GAME_ROUTES_REQUIRE_WRITE_KEY"] == "true"
+    assert production["data"]["QUESTLOG_API_GAME_ROUTES_REQUIRE_WRITE_KEY"] == "true"
 
 
 def test_the_api_hashes_personal_data_with_a_key_from_its_secret() -> None:
@@ -348,7 +347,7 @@ def test_production_limits_rates_at_the_ingress_and_per_key_and_trusts_the_ingre
     laptop = documents("questlog")
     assert not [d for d in laptop if d["kind"] == "Ingress"]
     config = find(laptop, "ConfigMap", "questlog-api")["data"]
-    assert not {"QUESTLOG_RATE_LIMIT_PER_KEY", "QUESTLOG_TRUSTED_PROXIES"} & set(config)
+    assert not {"QUESTLOG_API_RATE_LIMIT_PER_KEY", "QUESTLOG_API_TRUSTED_PROXIES"} & set(config)
     production = documents("questlog", "--values", str(PRODUCTION))
     ingress = find(production, "Ingress", "questlog-api")
     assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/limit-rps"]
@@ -358,8 +357,8 @@ def test_production_limits_rates_at_the_ingress_and_per_key_and_trusts_the_ingre
     assert "http" in [port["name"] for port in service["spec"]["ports"]]
     for name, value in find(production, "ConfigMap", "questlog-api")["data"].items():
         monkeypatch.setenv(name, value)  # as the API's pods read them
-    taken = IngestSettings()
-    assert taken.rate_limit_per_key and taken.trusted_proxies
+    taken = Settings()
+    assert taken.api.rate_limit_per_key and taken.api.trusted_proxies
 
 
 def spark_container(pod: dict[str, Any], role: str) -> dict[str, Any]:
@@ -373,6 +372,18 @@ def container_env(pod: dict[str, Any], role: str) -> dict[str, str]:
     return {item["name"]: item.get("value", "") for item in spark_container(pod, role)["env"]}
 
 
+# What the streaming app needs set where the local stack's defaults do not hold.
+READ_BY_THE_STREAM = {
+    "QUESTLOG_KAFKA_BOOTSTRAP",
+    "QUESTLOG_LAKE_ROOT",
+    "QUESTLOG_S3_ENDPOINT",
+    "QUESTLOG_LAKE_CHECKPOINT_ROOT",
+    "QUESTLOG_LAKE_MAINTENANCE_MINUTES",
+    "QUESTLOG_STREAM_METRICS_HOST",
+    "QUESTLOG_STREAM_METRICS_PORT",
+}
+
+
 def test_spark_application_runs_the_local_stream_with_its_settings() -> None:
     app = find(documents("questlog-stream"), "SparkApplication")["spec"]
     assert app["mainApplicationFile"].endswith("/questlog_spark/stream.py")
@@ -380,14 +391,16 @@ def test_spark_application_runs_the_local_stream_with_its_settings() -> None:
     conf = app["sparkConf"]
     assert PIPELINE_CONF.items() <= conf.items()
     assert set(PLACED_CONF_KEYS) <= set(conf)
-    local_keys = set(lake_environment(StackSettings()))
     for role in ("driver", "executor"):
-        assert set(container_env(app[role], role)) == local_keys
+        env = set(container_env(app[role], role))
+        assert READ_BY_THE_STREAM <= env <= variables(), env - variables()
         # Pod templates carry what the operator's webhook would otherwise add, so the app
         # runs under an operator without one.
         assert not {"env", "envFrom", "securityContext", "podSecurityContext"} & set(app[role])
         assert spark_container(app[role], role)["envFrom"]
-    assert container_env(app["driver"], "driver")["QUESTLOG_CHECKPOINT_ROOT"].startswith("s3a://")
+    assert container_env(app["driver"], "driver")["QUESTLOG_LAKE_CHECKPOINT_ROOT"].startswith(
+        "s3a://"
+    )
 
 
 @pytest.mark.parametrize(
@@ -462,20 +475,22 @@ def test_maintenance_refuses_to_remove_orphans_younger_than_a_day() -> None:
     assert result.returncode != 0 and "orphanHours" in result.stderr
 
 
-def test_metastore_runs_the_local_component_through_the_runner() -> None:
+def test_metastore_runs_the_local_component_through_the_runner(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     docs = documents("questlog-metastore")
     (container,) = find(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
     assert "command" not in container  # the image's entrypoint (tini) stays
     assert container["args"] == ["python", "-m", "questlog.stack.container", Metastore.name]
     assert container["readinessProbe"]["exec"]["command"] == [*container["args"], "--check"]
-    env = {item["name"]: item.get("value") for item in container["env"]}
-    settings = StackSettings.model_validate(
-        {name.removeprefix("QUESTLOG_").lower(): value for name, value in env.items() if value}
-    )
-    assert settings.metastore_db_url == (
+    for item in container["env"]:
+        if item.get("value"):
+            monkeypatch.setenv(item["name"], item["value"])  # as the pod reads them
+    settings = Settings()
+    assert settings.metastore.db_url == (
         "jdbc:postgresql://questlog-metastore-postgresql:5432/metastore"
     )
-    assert settings.lake_on_s3 and settings.s3_endpoint == "http://questlog-s3:8333"
+    assert settings.lake.on_s3 and settings.s3.endpoint == "http://questlog-s3:8333"
     assert "valueFrom" in next(e for e in container["env"] if e["name"].endswith("DB_PASSWORD"))
 
 
@@ -527,7 +542,7 @@ def test_every_chart_has_real_test_hooks() -> None:
 def test_canary_runs_the_local_stack_command() -> None:
     deployment = find(documents("questlog"), "Deployment", "questlog-canary")
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    settings = StackSettings(host="0.0.0.0", canary_port=8002, canary_interval_seconds=30)
+    settings = Settings(host="0.0.0.0", canary={"port": 8002, "interval_seconds": 30})
     in_cluster = {"--api": "http://questlog-api:8000", "--trino": "http://trino:8080"}
     expected = ["python"]
     for arg in Canary(settings).command()[1:]:
@@ -898,11 +913,11 @@ def test_deploy_installs_the_pinned_platform() -> None:
 
 def test_the_production_trino_has_the_local_catalogs_and_access_rules(tmp_path: Path) -> None:
     trino = Trino(
-        StackSettings(
+        Settings(
             state_dir=tmp_path,
-            metastore_uri="thrift://questlog-metastore:9083",
-            lake_root="s3a://questlog-lake/warehouse",
-            s3_endpoint="http://questlog-s3:8333",
+            metastore={"uri": "thrift://questlog-metastore:9083"},
+            lake={"root": "s3a://questlog-lake/warehouse"},
+            s3={"endpoint": "http://questlog-s3:8333"},
         )
     )
     trino.prepare()
@@ -921,3 +936,35 @@ def test_chart_readmes_are_generated_from_the_values() -> None:
     for chart in CHARTS:
         readme = (HELM_DIR / chart / "README.md").read_text()
         assert readme.strip() in result.stdout, f"helm/{chart}/README.md: run make chart-docs"
+
+
+def env_lists(node: Any) -> list[list[dict[str, Any]]]:
+    """Every container's ``env`` in a rendered document, at any depth (pod templates, the
+    SparkApplications' driver and executor)."""
+    if isinstance(node, list):
+        return [found for item in node for found in env_lists(item)]
+    if not isinstance(node, dict):
+        return []
+    own = [node["env"]] if isinstance(node.get("env"), list) else []
+    return own + [
+        found for key, value in node.items() if key != "env" for found in env_lists(value)
+    ]
+
+
+@pytest.mark.parametrize("values", [None, PRODUCTION], ids=["default", "production"])
+def test_every_pod_reads_its_settings(monkeypatch: pytest.MonkeyPatch, values: Path | None) -> None:
+    """Each QUESTLOG_ variable a pod is given is a setting, and together they are settings
+    its process can start with (a lake on S3 with its endpoint, ports of their own)."""
+    docs = documents("questlog", *(["--values", str(values)] if values else []))
+    checked = 0
+    for env in (env for doc in docs for env in env_lists(doc)):
+        given = {e["name"]: str(e.get("value", "secret")) for e in env}
+        settings = {name: value for name, value in given.items() if name in variables()}
+        unknown = {n for n in given if n.startswith("QUESTLOG_")} - set(settings)
+        assert unknown <= {"QUESTLOG_WRITE_KEY"}, unknown  # the write key is a credential
+        with monkeypatch.context() as patch:
+            for name, value in settings.items():
+                patch.setenv(name, value)
+            Settings()
+        checked += bool(settings)
+    assert checked > 5

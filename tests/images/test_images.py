@@ -14,11 +14,11 @@ import pytest
 import yaml
 from docker.errors import NotFound
 from docker.models.containers import Container
+from questlog_settings import get_settings
 
 from questlog.images import IMAGES, image_tag
 from questlog.images.bases import STANDIN_REPOSITORY
 from questlog.images.build import build, summary
-from questlog.settings import get_settings
 from tests.charts.conftest import built, documents  # noqa: F401 (built: a fixture)
 from tests.images.conftest import BuildRun
 
@@ -92,7 +92,7 @@ LEFTOVERS = re.compile(
 
 
 # The workspace's Python packages each Python image has: those it runs, and no other.
-SERVICE = {"questlog", "questlog_catalog"}
+SERVICE = {"questlog", "questlog_catalog", "questlog_settings"}
 PACKAGES = {
     "ingest-api": SERVICE | {"questlog_registry", "questlog_ingest"},
     "loadtest": SERVICE | {"questlog_registry", "questlog_ingest"},

@@ -29,7 +29,7 @@ ADDRESSES = {
     "QUESTLOG_KAFKA_BOOTSTRAP": "kafka:9092",
     "QUESTLOG_METASTORE_URI": "thrift://metastore:9083",
     "QUESTLOG_LAKE_ROOT": f"s3a://{BUCKET}/warehouse",
-    "QUESTLOG_CHECKPOINT_ROOT": f"s3a://{BUCKET}/checkpoints",
+    "QUESTLOG_LAKE_CHECKPOINT_ROOT": f"s3a://{BUCKET}/checkpoints",
     "QUESTLOG_S3_ENDPOINT": "http://s3:8333",
 }
 DATABASE_PASSWORD = uuid.uuid4().hex

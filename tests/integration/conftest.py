@@ -9,11 +9,10 @@ from contextlib import contextmanager
 import pytest
 from questlog_registry.models import Fitting, OutboxEvent, Pilot, WriteKey
 from questlog_registry.store import Registry, open_engine
+from questlog_settings import Settings, get_settings
 from sqlalchemy import delete, func, select
 
-from questlog.settings import StackSettings, get_settings
 from questlog.stack import lifecycle, write_key
-from questlog.stack.components import IngestApi
 from questlog.stack.probes import QueryFailed, metastore, trino_query
 from tests.postgres import postgres_server
 
@@ -25,7 +24,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[StackSettings]:
+def stack() -> Iterator[Settings]:
     settings = get_settings()
     was_running = all(s.ready for s in lifecycle.status(settings))
     if not was_running:
@@ -44,11 +43,11 @@ REGISTRY_ROWS = (Fitting, Pilot, OutboxEvent, WriteKey)
 
 
 @contextmanager
-def left_as_found(stack: StackSettings) -> Iterator[None]:
+def left_as_found(stack: Settings) -> Iterator[None]:
     """Removes what the tests added to what the demo shows: tables of ``default`` (Trino's
     ``SHOW TABLES FROM hive.default``) and the registry's pilots, fittings and write keys.
     The events tests post stay in the event tables, beside the demo's."""
-    registry = Registry(open_engine(IngestApi(stack).registry_url))
+    registry = Registry(open_engine(stack.registry.url))
     tables, last = default_tables(stack), last_ids(registry)
     yield
     for table in sorted(default_tables(stack) - tables):
@@ -60,8 +59,8 @@ def left_as_found(stack: StackSettings) -> Iterator[None]:
     assert default_tables(stack) == tables, "tables the tests made are still in default"
 
 
-def default_tables(stack: StackSettings) -> set[str]:
-    rows = trino_query(stack.host, stack.trino_port, "SHOW TABLES FROM hive.default")
+def default_tables(stack: Settings) -> set[str]:
+    rows = trino_query(stack.host, stack.trino.port, "SHOW TABLES FROM hive.default")
     return {str(table) for (table,) in rows}
 
 
@@ -70,23 +69,23 @@ def last_ids(registry: Registry) -> dict[type, int]:
         return {model: session.scalar(select(func.max(model.id))) or 0 for model in REGISTRY_ROWS}
 
 
-def drop(stack: StackSettings, table: str) -> None:
+def drop(stack: Settings, table: str) -> None:
     """Drop ``table`` of ``default``: a Hive table through Trino; an Iceberg one (Trino's
     Iceberg catalog is read-only) from the metastore, and its folder from the lake."""
     try:
-        trino_query(stack.host, stack.trino_port, f'DROP TABLE hive.default."{table}"')
+        trino_query(stack.host, stack.trino.port, f'DROP TABLE hive.default."{table}"')
     except QueryFailed:
-        with metastore(stack.host, stack.metastore_port) as client:
+        with metastore(stack.host, stack.metastore.port) as client:
             client.drop_table("default", table, True)
-        shutil.rmtree(stack.lake_dir / table, ignore_errors=True)
+        shutil.rmtree(stack.lake.dir / table, ignore_errors=True)
 
 
 @pytest.fixture
-def trino(stack: StackSettings) -> Callable[[str], list[list[object]]]:
+def trino(stack: Settings) -> Callable[[str], list[list[object]]]:
     """Run one statement on the stack's Trino; returns its rows."""
 
     def query(sql: str) -> list[list[object]]:
-        return trino_query(stack.host, stack.trino_port, sql, timeout=60)
+        return trino_query(stack.host, stack.trino.port, sql, timeout=60)
 
     return query
 

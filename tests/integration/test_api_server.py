@@ -28,8 +28,8 @@ def api(tmp_path: Path) -> Iterator[tuple[str, str]]:
         {
             "QUESTLOG_REGISTRY_URL": registry,
             "QUESTLOG_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",
-            "QUESTLOG_HEADER_TIMEOUT_SECONDS": str(DEADLINE),
-            "QUESTLOG_BODY_TIMEOUT_SECONDS": str(DEADLINE),
+            "QUESTLOG_API_HEADER_TIMEOUT_SECONDS": str(DEADLINE),
+            "QUESTLOG_API_BODY_TIMEOUT_SECONDS": str(DEADLINE),
         }
     )
     try:
@@ -78,7 +78,7 @@ def test_a_client_waiting_for_100_continue_is_answered_without_sending_its_body(
     )
     with connect(api, timeout=DEADLINE - 1) as client:
         client.sendall(head.encode())
-        answer = client.recv(4096)  # well before QUESTLOG_DRAIN_SECONDS (5) could pass
+        answer = client.recv(4096)  # well before QUESTLOG_API_DRAIN_SECONDS (5) could pass
     assert answer.startswith(b"HTTP/1.1 401 "), answer
 
 

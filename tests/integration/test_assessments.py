@@ -15,13 +15,12 @@ from typing import Any
 import pytest
 from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 from questlog_catalog import dead_letter_topic
-from questlog_spark.settings import get_lake_settings
+from questlog_settings import Settings, get_settings
 
 from questlog.assessments.generate import Generated, generate
 from questlog.cli import main
 from questlog.publish import LOADABLE, LoadSummary, publish_file
 from questlog.report import questions
-from questlog.settings import StackSettings
 from questlog.stack.spark import spark_submit
 from tests.helpers import Trino, read_topic, unique
 
@@ -54,20 +53,20 @@ class Run:
 
 
 @pytest.fixture(scope="module")
-def run(stack: StackSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+def run(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     folder = tmp_path_factory.mktemp("assessments")
     generated = generate(folder / "attempts.jsonl", records=300, seed=11)
     topic, database = unique("assessments"), unique("assessments")
     messages: list[str] = []
     loaded = publish_file(stack, generated.path, topic, LOADABLE["assessments"], messages.append)
     env = {
-        "QUESTLOG_ASSESSMENTS_TOPIC": topic,
-        "QUESTLOG_DATABASE": database,
+        "QUESTLOG_KAFKA_ASSESSMENTS_TOPIC": topic,
+        "QUESTLOG_LAKE_DATABASE": database,
         "QUESTLOG_LAKE_ROOT": (folder / "lake").as_uri(),
     }
     spark_submit(stack, "assessments", env=env)
     yield Run(generated, loaded, messages, topic, database, folder / "lake", env)
-    admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap})
+    admin = AdminClient({"bootstrap.servers": stack.kafka.bootstrap})
     for future in admin.delete_topics([topic, dead_letter_topic(topic)]).values():
         future.result(30)
 
@@ -87,16 +86,16 @@ def test_the_loader_publishes_the_records_and_counts_the_malformed_lines(run: Ru
 
 
 def test_kafka_has_every_record_and_each_malformed_line_with_its_reason(
-    stack: StackSettings, run: Run
+    stack: Settings, run: Run
 ) -> None:
-    published = read_topic(stack.kafka_bootstrap, run.topic)
+    published = read_topic(stack.kafka.bootstrap, run.topic)
     assert len(published) == run.generated.records + run.generated.duplicates
     assert all(key == json.loads(value)["user_exam_id"] for key, value in published)
 
     lines = run.generated.path.read_text().splitlines()
     letters = [
         json.loads(value)
-        for _, value in read_topic(stack.kafka_bootstrap, dead_letter_topic(run.topic))
+        for _, value in read_topic(stack.kafka.bootstrap, dead_letter_topic(run.topic))
     ]
     assert {letter["line"]: letter["kind"] for letter in letters} == {
         line: INVALID_KIND[kind] for line, kind in run.generated.malformed.items()
@@ -216,7 +215,7 @@ def test_the_reports_questions_answer_as_the_file_says(run: Run, trino: Trino) -
 
 
 def test_a_rebuild_gives_the_same_rows_in_a_new_snapshot_and_keeps_the_old_one(
-    stack: StackSettings, run: Run, trino: Trino
+    stack: Settings, run: Run, trino: Trino
 ) -> None:
     tables = ("assessments", "assessment_questions")
 
@@ -246,15 +245,15 @@ def test_a_rebuild_gives_the_same_rows_in_a_new_snapshot_and_keeps_the_old_one(
 
 
 def test_build_without_the_topic_says_to_load_a_file_first(
-    stack: StackSettings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    stack: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     topic = unique("assessments")
-    monkeypatch.setenv("QUESTLOG_ASSESSMENTS_TOPIC", topic)
-    get_lake_settings.cache_clear()
+    monkeypatch.setenv("QUESTLOG_KAFKA_ASSESSMENTS_TOPIC", topic)
+    get_settings.cache_clear()
     try:
         assert main(["assessments", "build"]) == 1
     finally:
-        get_lake_settings.cache_clear()
+        get_settings.cache_clear()
     assert (
         f"questlog assessments: Kafka has no topic '{topic}': load a file into it first "
         f"(questlog publish FILE --topic {topic})" in capsys.readouterr().err

@@ -8,27 +8,26 @@ from pathlib import Path
 import httpx
 from fastapi.testclient import TestClient
 from questlog_ingest.app import create_app
-from questlog_ingest.settings import IngestSettings, get_settings
+from questlog_settings import Settings, get_settings
 
-from questlog.settings import StackSettings
 from questlog.stack.probes import topic_ends
 from questlog.traffic import key_headers
 from tests.helpers import Trino, eventually, new_write_key, read_topic, unique
 
 
 def test_a_clients_own_forwarded_for_is_ignored_and_its_address_stored_truncated(
-    stack: StackSettings, trino: Trino
+    stack: Settings, trino: Trino
 ) -> None:
     """Uvicorn alone would believe X-Forwarded-For from any peer on 127.0.0.1."""
     user = unique("spoofing")
-    before = topic_ends(stack.kafka_bootstrap, "events")
+    before = topic_ends(stack.kafka.bootstrap, "events")
     response = httpx.post(
-        f"{stack.api_url}/v1/events",
+        f"{stack.api.url}/v1/events",
         json={"event_type": "join_guild", "user_id": user, "guild": "Iron Legion"},
         headers={**key_headers(), "X-Forwarded-For": "198.51.100.7"},
     )
     assert response.status_code == 202, response.text
-    records = read_topic(stack.kafka_bootstrap, "events", since=before)
+    records = read_topic(stack.kafka.bootstrap, "events", since=before)
     stored = [json.loads(value)["client_ip"] for _, value in records if user.encode() in value]
     assert stored == ["127.0.0.0"]
     sql = f"SELECT client_ip FROM iceberg.default.guild_joins WHERE user_id = '{user}'"
@@ -36,16 +35,18 @@ def test_a_clients_own_forwarded_for_is_ignored_and_its_address_stored_truncated
 
 
 def test_behind_a_trusted_proxy_the_forwarded_client_is_stored(
-    stack: StackSettings, tmp_path: Path
+    stack: Settings, tmp_path: Path
 ) -> None:
-    settings = IngestSettings(
-        kafka_bootstrap=stack.kafka_bootstrap,
-        registry_url=f"sqlite:///{tmp_path / 'registry.db'}",
-        events_topic=unique("events"),
-        invalid_topic=unique("invalid"),
-        trusted_proxies=["10.0.0.0/8"],
+    settings = Settings(
+        kafka={
+            "bootstrap": stack.kafka.bootstrap,
+            "events_topic": unique("events"),
+            "invalid_topic": unique("invalid"),
+        },
+        registry={"url": f"sqlite:///{tmp_path / 'registry.db'}"},
+        api={"trusted_proxies": ["10.0.0.0/8"]},
     )
-    bearer = {"Authorization": f"Bearer {new_write_key(settings.registry_url)}"}
+    bearer = {"Authorization": f"Bearer {new_write_key(settings.registry.url)}"}
     app = create_app()
     app.dependency_overrides[get_settings] = lambda: settings
     ingress = ("10.244.1.17", 41000)
@@ -55,7 +56,7 @@ def test_behind_a_trusted_proxy_the_forwarded_client_is_stored(
         invalid = {"event_type": "default"}
         response = client.post("/v1/events", json={"events": [valid, invalid]}, headers=forwarded)
         assert response.status_code == 202, response.text
-    published = read_topic(stack.kafka_bootstrap, settings.events_topic)
-    dead = read_topic(stack.kafka_bootstrap, settings.invalid_topic)
+    published = read_topic(stack.kafka.bootstrap, settings.kafka.events_topic)
+    dead = read_topic(stack.kafka.bootstrap, settings.kafka.invalid_topic)
     stored = [json.loads(value)["client_ip"] for _, value in [*published, *dead]]
     assert stored == ["198.51.100.0", "198.51.100.0"], "the event and its dead letter"

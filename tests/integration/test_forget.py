@@ -7,23 +7,23 @@ import subprocess
 import sys
 
 import httpx
+from questlog_settings import Settings
 
-from questlog.settings import StackSettings
 from questlog.traffic import key_headers
 from tests.helpers import Trino, erasures_of, eventually, forget_events, publish, unique
 
 
 def test_forget_erases_a_users_rows_everywhere_and_records_it(
-    stack: StackSettings, trino: Trino
+    stack: Settings, trino: Trino
 ) -> None:
     user, other = unique("forgotten"), unique("remembered")
     events = forget_events(user, other)
     response = httpx.post(
-        f"{stack.api_url}/v1/events", json={"events": events}, headers=key_headers()
+        f"{stack.api.url}/v1/events", json={"events": events}, headers=key_headers()
     )
     assert response.status_code == 202, response.text
     # A record the stream cannot parse (no event_id): a dead letter, with the user in it.
-    publish(stack.kafka_bootstrap, "events", [(user, json.dumps({"user_id": user}))])
+    publish(stack.kafka.bootstrap, "events", [(user, json.dumps({"user_id": user}))])
     rows = {
         "guild_joins": f"SELECT count(*) FROM iceberg.default.guild_joins WHERE user_id = '{user}'",
         "sword_purchases": f"SELECT count(*) FROM iceberg.default.sword_purchases "

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from pyspark.sql import SparkSession
+from questlog_settings import Settings
 
 from questlog import report
-from questlog.settings import StackSettings
 from questlog.stack.probes import QueryFailed
 from tests.helpers import eventually, publish, unique
 from tests.iceberg import (
@@ -25,7 +25,7 @@ from tests.iceberg import (
 
 
 @pytest.fixture
-def table(stack: StackSettings, spark: SparkSession) -> Iterator[str]:
+def table(stack: Settings, spark: SparkSession) -> Iterator[str]:
     name = unique("iceberg")
     yield name
     spark.sql(f"DROP TABLE IF EXISTS default.{name} PURGE")
@@ -81,7 +81,7 @@ def test_trino_refuses_to_write_or_drop_them(
 
 
 def test_the_report_prints_the_snapshot_of_each_table_it_read(
-    stack: StackSettings, trino: Any, tmp_path: Path
+    stack: Settings, trino: Any, tmp_path: Path
 ) -> None:
     # A sword the stream lands first, so the table has a snapshot on a new stack too.
     marker, now = unique("snapshot"), datetime.now(UTC).isoformat()
@@ -92,7 +92,7 @@ def test_the_report_prints_the_snapshot_of_each_table_it_read(
         "sword_cost": 1,
         "strength": 1.0,
     }
-    publish(stack.kafka_bootstrap, "events", [(marker, json.dumps(sword))])
+    publish(stack.kafka.bootstrap, "events", [(marker, json.dumps(sword))])
     eventually(
         trino,
         f"SELECT count(*) FROM iceberg.default.sword_purchases WHERE user_id = '{marker}'",

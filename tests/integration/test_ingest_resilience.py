@@ -10,23 +10,23 @@ import httpx
 import schemathesis
 from hypothesis import HealthCheck, settings
 from questlog_ingest.app import create_app
+from questlog_settings import Settings
 
-from questlog.settings import StackSettings
 from questlog.stack import lifecycle, supervisor
 from questlog.stack.probes import topic_ends
 from questlog.traffic import event_headers
 from tests.helpers import read_topic, unique
 
 
-def test_broker_stopped_mid_stream_then_recovers_with_nothing_lost(stack: StackSettings) -> None:
+def test_broker_stopped_mid_stream_then_recovers_with_nothing_lost(stack: Settings) -> None:
     user, statuses, acknowledged = unique("steady"), Counter[int](), []
-    before = topic_ends(stack.kafka_bootstrap, "events")
+    before = topic_ends(stack.kafka.bootstrap, "events")
     retry_after: set[str] = set()
     stop = threading.Event()
 
     def send() -> None:
         headers = event_headers("questlog-tests")
-        with httpx.Client(base_url=stack.api_url, headers=headers, timeout=30) as http:
+        with httpx.Client(base_url=stack.api.url, headers=headers, timeout=30) as http:
             for n in range(100_000):
                 if stop.is_set():
                     return
@@ -56,10 +56,10 @@ def test_broker_stopped_mid_stream_then_recovers_with_nothing_lost(stack: StackS
         while statuses[503] < 3 and time.monotonic() < deadline:
             time.sleep(0.5)
         during_outage = statuses[503]
-        assert httpx.get(f"{stack.api_url}/readyz").status_code == 503
+        assert httpx.get(f"{stack.api.url}/readyz").status_code == 503
         lifecycle.up(stack)  # restarts Kafka only; the API reconnects by itself
         deadline = time.monotonic() + 60
-        while httpx.get(f"{stack.api_url}/readyz").status_code != 200:
+        while httpx.get(f"{stack.api.url}/readyz").status_code != 200:
             assert time.monotonic() < deadline, "the API did not become ready again"
             time.sleep(0.5)
         recovered_at = statuses[202]
@@ -74,7 +74,7 @@ def test_broker_stopped_mid_stream_then_recovers_with_nothing_lost(stack: StackS
     assert set(statuses) <= {202, 503}, statuses
     landed = [
         json.loads(v)["event_id"]
-        for k, v in read_topic(stack.kafka_bootstrap, "events", since=before)
+        for k, v in read_topic(stack.kafka.bootstrap, "events", since=before)
         if k == user
     ]
     assert len(landed) == len(set(landed)), "no event landed twice"
@@ -89,9 +89,9 @@ schema = schemathesis.openapi.from_dict(create_app().openapi())
 
 @schema.parametrize()
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
-def test_no_input_makes_the_api_fail(case: schemathesis.Case, stack: StackSettings) -> None:
+def test_no_input_makes_the_api_fail(case: schemathesis.Case, stack: Settings) -> None:
     case.call_and_validate(
-        base_url=stack.api_url,
+        base_url=stack.api.url,
         headers={"Authorization": event_headers("")["Authorization"]},  # the stack's key
         checks=[schemathesis.checks.not_a_server_error],
     )

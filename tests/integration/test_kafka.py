@@ -2,21 +2,21 @@ import time
 
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
+from questlog_settings import Settings
 
-from questlog.settings import StackSettings
 from questlog.stack.probes import kafka_topics
 from tests.helpers import unique
 
 
-def test_topic_created_produced_and_consumed(stack: StackSettings) -> None:
+def test_topic_created_produced_and_consumed(stack: Settings) -> None:
     topic = unique("roundtrip")
-    admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap})
+    admin = AdminClient({"bootstrap.servers": stack.kafka.bootstrap})
     admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])[topic].result(30)
-    assert topic in kafka_topics(stack.kafka_bootstrap)
+    assert topic in kafka_topics(stack.kafka.bootstrap)
 
     sent = {f"player-{i}": f'{{"event_type": "join_guild", "n": {i}}}' for i in range(60)}
     producer = Producer(
-        {"bootstrap.servers": stack.kafka_bootstrap, "acks": "all", "enable.idempotence": True}
+        {"bootstrap.servers": stack.kafka.bootstrap, "acks": "all", "enable.idempotence": True}
     )
     partition_of: dict[str, int] = {}
 
@@ -33,7 +33,7 @@ def test_topic_created_produced_and_consumed(stack: StackSettings) -> None:
 
     consumer = Consumer(
         {
-            "bootstrap.servers": stack.kafka_bootstrap,
+            "bootstrap.servers": stack.kafka.bootstrap,
             "group.id": unique("test-group"),
             "auto.offset.reset": "earliest",
         }

@@ -6,15 +6,13 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
+from questlog_settings import Settings
 
-from questlog.settings import StackSettings
 from questlog.stack.probes import metastore_databases
 from tests.helpers import unique
 
 
-def test_spark_table_is_counted_by_trino(
-    stack: StackSettings, spark: SparkSession, trino: Any
-) -> None:
+def test_spark_table_is_counted_by_trino(stack: Settings, spark: SparkSession, trino: Any) -> None:
     table = unique("purchases")
     frame = spark.range(3000).select(
         F.col("id").alias("purchase_id"),
@@ -35,15 +33,15 @@ def test_spark_table_is_counted_by_trino(
     assert {d: (n, cost) for d, n, cost in rows} == expected
     assert sum(n for n, _ in expected.values()) == 3000
 
-    files = list((stack.lake_dir / table).glob("event_date=*/*.parquet"))
+    files = list((stack.lake.dir / table).glob("event_date=*/*.parquet"))
     assert files and all(f.name.endswith(".snappy.parquet") for f in files)
     (location,) = trino(f'SELECT DISTINCT "$path" FROM hive.default.{table} LIMIT 1')
-    assert str(location[0]).startswith(f"file:{stack.lake_dir}/{table}/event_date=")
+    assert str(location[0]).startswith(f"file:{stack.lake.dir}/{table}/event_date=")
 
 
-def test_schema_created_through_trino_is_in_the_metastore(stack: StackSettings, trino: Any) -> None:
+def test_schema_created_through_trino_is_in_the_metastore(stack: Settings, trino: Any) -> None:
     schema = unique("analytics")
     trino(f"CREATE SCHEMA hive.{schema}")
-    assert schema in metastore_databases(stack.host, stack.metastore_port)
+    assert schema in metastore_databases(stack.host, stack.metastore.port)
     trino(f"CREATE TABLE hive.{schema}.guilds AS SELECT * FROM (VALUES ('Knights', 3)) t(guild, n)")
     assert trino(f"SELECT guild, n FROM hive.{schema}.guilds") == [["Knights", 3]]

@@ -4,11 +4,12 @@ is in Trino once. A threshold that cannot be met fails the run."""
 
 from pathlib import Path
 
+from questlog_settings import Settings
+
 from questlog import load
-from questlog.settings import StackSettings
 
 
-def test_load_run_passes_its_thresholds_and_reconciles(stack: StackSettings) -> None:
+def test_load_run_passes_its_thresholds_and_reconciles(stack: Settings) -> None:
     result = load.run(stack, print, shape="ramp", users=20, seconds=40)
     assert result.requests > 100
     assert result.accepted > result.requests, "batches carry 100 events each"
@@ -18,7 +19,7 @@ def test_load_run_passes_its_thresholds_and_reconciles(stack: StackSettings) -> 
     assert Path(result.report_dir / f"{result.run}.html").stat().st_size > 0
 
 
-def test_a_threshold_the_run_misses_fails_it(stack: StackSettings) -> None:
+def test_a_threshold_the_run_misses_fails_it(stack: Settings) -> None:
     result = load.run(
         stack,
         print,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
+from questlog_settings import Settings
 
-from questlog.settings import StackSettings
 from questlog.stack import lifecycle, supervisor
 from questlog.stack.components import Metastore
 from questlog.stack.probes import metastore_databases
@@ -26,17 +26,17 @@ CREATORS, CREATED = range(2), 8
 
 
 @pytest.fixture
-def metastore_on_postgres(
-    stack: StackSettings, postgres: int, tmp_path: Path
-) -> Iterator[StackSettings]:
+def metastore_on_postgres(stack: Settings, postgres: int, tmp_path: Path) -> Iterator[Settings]:
     """A second metastore, its database on the test's PostgreSQL; yields its settings."""
-    settings = StackSettings(
+    settings = Settings(
         state_dir=tmp_path,
         cache_dir=stack.cache_dir,
-        metastore_port=free_port(),
-        metastore_db_url=f"jdbc:postgresql://127.0.0.1:{postgres}/{DATABASE}",
-        metastore_db_user=USER,
-        metastore_db_password=f"${{env.{PASSWORD_ENV}}}",
+        metastore={
+            "port": free_port(),
+            "db_url": f"jdbc:postgresql://127.0.0.1:{postgres}/{DATABASE}",
+            "db_user": USER,
+            "db_password": f"${{env.{PASSWORD_ENV}}}",
+        },
     )
     metastore = Metastore(settings)
     metastore.prepare()
@@ -67,34 +67,34 @@ def psql(port: int, query: str) -> list[str]:
 
 
 def test_metastore_keeps_its_schema_in_postgres(
-    metastore_on_postgres: StackSettings, postgres: int
+    metastore_on_postgres: Settings, postgres: int
 ) -> None:
     settings = metastore_on_postgres
-    assert metastore_databases(settings.host, settings.metastore_port) == ["default"]
+    assert metastore_databases(settings.host, settings.metastore.port) == ["default"]
     rows = psql(postgres, 'SELECT "NAME", "DB_LOCATION_URI" FROM "DBS"')
-    assert rows == [f"default|{settings.lake_dir.as_uri().replace('file:///', 'file:/')}"]
+    assert rows == [f"default|{settings.lake.dir.as_uri().replace('file:///', 'file:/')}"]
     # The whole schema at start, with the unique indexes that keep a table or a database
     # from being created twice by two writers at once.
     indexes = psql(postgres, "SELECT tablename || '.' || indexname FROM pg_indexes")
     assert {"TBLS.UNIQUETABLE", "DBS.UNIQUE_DATABASE", "PARTITIONS.UNIQUEPARTITION"} <= set(indexes)
 
 
-def use_iceberg_catalog(spark: SparkSession, settings: StackSettings) -> str:
+def use_iceberg_catalog(spark: SparkSession, settings: Settings) -> str:
     """An Iceberg catalog on this metastore, beside the session's (which is on the
     stack's); returns its name."""
     catalog = unique("on_postgres")
     for key, value in {
         "": "org.apache.iceberg.spark.SparkCatalog",
         ".type": "hive",
-        ".uri": settings.metastore_uri,
-        ".warehouse": settings.lake_root,
+        ".uri": settings.metastore.uri,
+        ".warehouse": settings.lake.root,
     }.items():
         spark.conf.set(f"spark.sql.catalog.{catalog}{key}", value)
     return catalog
 
 
 def test_two_writers_commit_to_one_iceberg_table_without_a_lock_on_postgres(
-    metastore_on_postgres: StackSettings, spark: SparkSession
+    metastore_on_postgres: Settings, spark: SparkSession
 ) -> None:
     catalog = use_iceberg_catalog(spark, metastore_on_postgres)
     table = f"{catalog}.default.{unique('iceberg')}"
@@ -103,7 +103,7 @@ def test_two_writers_commit_to_one_iceberg_table_without_a_lock_on_postgres(
 
 
 def test_two_writers_creating_the_same_tables_at_once_make_each_table_once(
-    metastore_on_postgres: StackSettings, postgres: int, spark: SparkSession
+    metastore_on_postgres: Settings, postgres: int, spark: SparkSession
 ) -> None:
     """As the table job and the stream do when both start on a new cluster: the metastore's
     unique index on a table's name refuses the second create, which CREATE TABLE IF NOT

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from questlog_registry.models import OutboxEvent
 from questlog_registry.store import Registry, open_engine
+from questlog_settings import Settings
 from sqlalchemy import select
 
-from questlog.settings import StackSettings
 from questlog.stack.probes import topic_ends
 from tests.helpers import Trino, eventually, free_port, read_topic, start_api, unique
 
@@ -41,7 +41,7 @@ def restart(registry_url: str) -> Iterator[Start]:
             {
                 "QUESTLOG_REGISTRY_URL": registry_url,
                 "QUESTLOG_KAFKA_BOOTSTRAP": kafka,
-                "QUESTLOG_DELIVERY_TIMEOUT_SECONDS": "2",
+                "QUESTLOG_API_DELIVERY_TIMEOUT_SECONDS": "2",
             }
         )
         started.append(process)
@@ -61,11 +61,11 @@ def until_sent(registry: Registry, timeout: float = 60) -> None:
 
 
 def test_a_killed_api_loses_and_doubles_no_registry_event(
-    stack: StackSettings, trino: Trino, registry_url: str, restart: Start
+    stack: Settings, trino: Trino, registry_url: str, restart: Start
 ) -> None:
     registry = Registry(open_engine(registry_url))
     name, player = unique("Outboxed"), unique("outbox-player")
-    before = topic_ends(stack.kafka_bootstrap, "events")
+    before = topic_ends(stack.kafka.bootstrap, "events")
     enrolment = {"pilot": name, "alliance": "Empire", "ship": "Destroyer", "player": player}
 
     api = restart(f"127.0.0.1:{free_port()}")  # no broker listens there
@@ -78,11 +78,11 @@ def test_a_killed_api_loses_and_doubles_no_registry_event(
     assert kept.event_id == event_id
 
     # Killed with the event in the outbox; the next API, on the stack's Kafka, sends it.
-    restart(stack.kafka_bootstrap)
+    restart(stack.kafka.bootstrap)
     until_sent(registry)
 
     def published() -> list[str]:
-        records = read_topic(stack.kafka_bootstrap, "events", since=before)
+        records = read_topic(stack.kafka.bootstrap, "events", since=before)
         return [r for _, value in records if (r := json.loads(value))["event_id"] == event_id]
 
     assert len(published()) == 1
@@ -100,13 +100,13 @@ def test_a_killed_api_loses_and_doubles_no_registry_event(
                 created_at=kept.created_at,
             )
         )
-    restart(stack.kafka_bootstrap)
+    restart(stack.kafka.bootstrap)
     until_sent(registry)
     assert len(published()) == 2
     assert published()[0] == published()[1]
     # A later enrolment lands, so the stream has read past the repeat: still one row.
     later = enrolment | {"pilot": unique("Later")}
-    api = restart(stack.kafka_bootstrap)
+    api = restart(stack.kafka.bootstrap)
     assert httpx.post(f"{api}/v1/pilots", json=later, timeout=30).status_code == 201
     eventually(
         trino,

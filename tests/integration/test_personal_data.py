@@ -5,15 +5,15 @@ Trino; the same address gives the same token."""
 from typing import Any
 
 import httpx
+from questlog_settings import Settings
 
-from questlog.settings import StackSettings
 from questlog.stack.probes import topic_ends
 from questlog.traffic import key_headers
 from tests.helpers import Trino, eventually, read_topic, unique
 
 
 def test_personal_fields_never_reach_kafka_the_lake_or_trino_in_clear(
-    stack: StackSettings, trino: Trino
+    stack: Settings, trino: Trino
 ) -> None:
     email, phone = f"{unique('ada')}@example.com", "+44 20 7946 0958"
     first, second = unique("signed-up"), unique("signed-up")
@@ -21,16 +21,16 @@ def test_personal_fields_never_reach_kafka_the_lake_or_trino_in_clear(
     def sign_up(user: str, **extra: Any) -> dict[str, Any]:
         return {"event_type": "sign_up", "user_id": user, "email": email, "phone": phone, **extra}
 
-    before = {t: topic_ends(stack.kafka_bootstrap, t) for t in ("events", "events.invalid")}
+    before = {t: topic_ends(stack.kafka.bootstrap, t) for t in ("events", "events.invalid")}
     batch = [sign_up(first, platform="pc"), sign_up(second, platform="mobile")]
     batch.append(sign_up(unique("invalid"), platform="fridge"))
     response = httpx.post(
-        f"{stack.api_url}/v1/events", json={"events": batch}, headers=key_headers()
+        f"{stack.api.url}/v1/events", json={"events": batch}, headers=key_headers()
     )
     assert response.status_code == 202, response.text
     assert len(response.json()["rejected"]) == 1
     for topic, since in before.items():
-        for _, value in read_topic(stack.kafka_bootstrap, topic, since=since):
+        for _, value in read_topic(stack.kafka.bootstrap, topic, since=since):
             assert email.encode() not in value and phone.encode() not in value, topic
     table = "iceberg.default.sign_ups"
     landed = f"FROM {table} WHERE user_id IN ('{first}', '{second}')"

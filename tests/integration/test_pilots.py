@@ -14,10 +14,10 @@ import pytest
 from PIL import Image, ImageChops
 from playwright.sync_api import Browser, sync_playwright
 from questlog_registry.fleets import FLEETS
+from questlog_settings import Settings
 
 from questlog.cli import main
 from questlog.report import questions
-from questlog.settings import StackSettings
 from questlog.stack.probes import topic_ends
 from questlog.traffic import post_batch, wait_until_landed
 from tests.helpers import read_topic, unique
@@ -75,11 +75,11 @@ def rows_when_landed(trino: Trino, sql: str, rows: int, timeout: float = 120) ->
 
 
 def test_enrolment_through_the_page_in_headless_chromium(
-    stack: StackSettings, trino: Trino, browser: Browser, tmp_path: Path
+    stack: Settings, trino: Trino, browser: Browser, tmp_path: Path
 ) -> None:
     name, player = unique("Page"), "page-player"
     page = browser.new_page(viewport={"width": 1100, "height": 900})
-    page.goto(f"{stack.api_url}/pilots")
+    page.goto(f"{stack.api.url}/pilots")
     assert_looks_like(page.locator("#enrol").screenshot(), "pilot-form.png", tmp_path)
 
     page.select_option("#alliance", "Free Traders")
@@ -120,10 +120,10 @@ def test_enrolment_through_the_page_in_headless_chromium(
 
 
 def test_the_command_line_enrols_fits_lists_and_replays(
-    stack: StackSettings, trino: Trino, capsys: pytest.CaptureFixture[str]
+    stack: Settings, trino: Trino, capsys: pytest.CaptureFixture[str]
 ) -> None:
     name, player = unique("Cli"), unique("cli-player")
-    before = topic_ends(stack.kafka_bootstrap, "events")
+    before = topic_ends(stack.kafka.bootstrap, "events")
     create = ["pilots", "create", name, "--alliance", "Empire", "--ship", "Dreadnought"]
     assert main([*create, "--player", player]) == 0
     assert f"Enrolled {name}: Dreadnought of the Empire fleet, 30,000 credits" in (
@@ -145,7 +145,7 @@ def test_the_command_line_enrols_fits_lists_and_replays(
 
     published = [
         json.loads(v)
-        for k, v in read_topic(stack.kafka_bootstrap, "events", since=before)
+        for k, v in read_topic(stack.kafka.bootstrap, "events", since=before)
         if k == player
     ]
     ids = {
@@ -158,7 +158,7 @@ def test_the_command_line_enrols_fits_lists_and_replays(
     # A last event of the player's lands after the replays (one partition, in order): once
     # it is in Trino, the replays have been through the stream, which dropped them.
     marker = {"event_type": "default", "user_id": player}
-    assert post_batch(stack.api_url, [marker], "questlog-tests") == 1
+    assert post_batch(stack.api.url, [marker], "questlog-tests") == 1
     rows_when_landed(
         trino, f"SELECT 1 FROM hive.default.default_events WHERE user_id = '{player}'", 1
     )
@@ -172,9 +172,9 @@ def test_the_command_line_enrols_fits_lists_and_replays(
     ) == [[1, name, 0, 6, 0, 4]]
 
 
-def test_the_original_json_routes_go_through_the_registry(stack: StackSettings) -> None:
+def test_the_original_json_routes_go_through_the_registry(stack: Settings) -> None:
     name, player = unique("Route"), unique("route-player")
-    with httpx.Client(base_url=stack.api_url) as http:
+    with httpx.Client(base_url=stack.api.url) as http:
         chosen = {"pilot": name, "allegiance": "Federation", "ship": "Carrier"}
         enrolled = http.post("/Enrol_pilot", params={"user_id": player}, json=chosen)
         assert (enrolled.status_code, enrolled.text) == (200, "Pilot enrolled!\n")
@@ -207,7 +207,7 @@ def test_the_original_json_routes_go_through_the_registry(stack: StackSettings) 
     assert [{k: f[k] for k in weapons} for f in mine["fittings"]] == [weapons]
 
 
-def test_the_report_answers_the_space_game_questions(stack: StackSettings, trino: Trino) -> None:
+def test_the_report_answers_the_space_game_questions(stack: Settings, trino: Trino) -> None:
     """The report's own SQL, on this test's pilots only."""
     prefix = unique("report-player")
     enrolments = [
@@ -218,7 +218,7 @@ def test_the_report_answers_the_space_game_questions(stack: StackSettings, trino
         ("Federation", "Carrier"),
         ("Federation", "Corvette"),
     ]
-    with httpx.Client(base_url=stack.api_url) as http:
+    with httpx.Client(base_url=stack.api.url) as http:
         for number, (alliance, ship) in enumerate(enrolments):
             enrolment = {"pilot": unique("R"), "alliance": alliance, "ship": ship}
             assert (

@@ -8,14 +8,14 @@ import urllib.request
 from typing import Any
 
 import yaml
+from questlog_settings import Settings
 
-from questlog.settings import StackSettings
 from questlog.stack.components import Prometheus
 
 
-def api(stack: StackSettings, path: str, **params: str) -> Any:
+def api(stack: Settings, path: str, **params: str) -> Any:
     query = f"?{urllib.parse.urlencode(params)}" if params else ""
-    with urllib.request.urlopen(f"{stack.prometheus_url}/api/v1/{path}{query}", timeout=10) as r:
+    with urllib.request.urlopen(f"{stack.prometheus.url}/api/v1/{path}{query}", timeout=10) as r:
         answer = json.load(r)
     assert answer["status"] == "success", answer
     return answer["data"]
@@ -32,7 +32,7 @@ def eventually(check: Any, timeout: float = 60) -> Any:
             time.sleep(2)
 
 
-def test_prometheus_scrapes_the_api_and_the_stream(stack: StackSettings) -> None:
+def test_prometheus_scrapes_the_api_and_the_stream(stack: Settings) -> None:
     def targets_up() -> dict[str, str]:
         targets = api(stack, "targets")["activeTargets"]
         health = {t["labels"]["job"]: t["health"] for t in targets}
@@ -49,7 +49,7 @@ def test_prometheus_scrapes_the_api_and_the_stream(stack: StackSettings) -> None
     assert sample["value"][1] == "1"
 
 
-def test_every_rule_evaluates_without_error(stack: StackSettings) -> None:
+def test_every_rule_evaluates_without_error(stack: Settings) -> None:
     def evaluated() -> list[dict[str, Any]]:
         groups = api(stack, "rules")["groups"]
         rules = [rule for group in groups for rule in group["rules"]]

@@ -14,7 +14,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
 from questlog_ingest.app import create_app
-from questlog_ingest.settings import IngestSettings, get_settings
 from questlog_registry.keys import DuplicateKey, Holder, WriteKeys
 from questlog_registry.models import Base
 from questlog_registry.store import (
@@ -24,8 +23,8 @@ from questlog_registry.store import (
     migrate,
     open_engine,
 )
+from questlog_settings import Settings, get_settings
 
-from questlog.settings import StackSettings
 from tests.helpers import free_port, unique
 from tests.postgres import DATABASE, PASSWORD, USER, postgres_server
 
@@ -74,15 +73,16 @@ def stage(event: dict[str, Any]) -> Record:
     return event["user_id"], json.dumps(event).encode()
 
 
-def api_on_registry(stack: StackSettings, port: int, retry_after: int) -> TestClient:
+def api_on_registry(stack: Settings, port: int, retry_after: int) -> TestClient:
     """The API, publishing to a topic of its own, with its registry on PostgreSQL at
     ``port``."""
-    settings = IngestSettings(
-        kafka_bootstrap=stack.kafka_bootstrap,
-        events_topic=unique("events"),
-        registry_url=f"postgresql+psycopg://{USER}@127.0.0.1:{port}/{DATABASE}",
-        registry_password=PASSWORD,
-        retry_after_seconds=retry_after,
+    settings = Settings(
+        kafka={"bootstrap": stack.kafka.bootstrap, "events_topic": unique("events")},
+        registry={
+            "url": f"postgresql+psycopg://{USER}@127.0.0.1:{port}/{DATABASE}",
+            "password": PASSWORD,
+        },
+        api={"retry_after_seconds": retry_after},
     )
     app = create_app()
     app.dependency_overrides[get_settings] = lambda: settings
@@ -90,7 +90,7 @@ def api_on_registry(stack: StackSettings, port: int, retry_after: int) -> TestCl
 
 
 def test_an_unreachable_registry_is_answered_503_and_events_keep_flowing(
-    stack: StackSettings,
+    stack: Settings,
 ) -> None:
     with postgres_server() as server, api_on_registry(stack, server.port, 4) as client:
         enrolment = {"pilot": "Goose", "alliance": "Empire", "ship": "Destroyer"}
@@ -104,7 +104,7 @@ def test_an_unreachable_registry_is_answered_503_and_events_keep_flowing(
 
 
 def test_the_api_starts_without_its_registry_and_migrates_it_once_reachable(
-    stack: StackSettings,
+    stack: Settings,
 ) -> None:
     port = free_port()  # nothing listens there yet
     with api_on_registry(stack, port, 1) as client:

@@ -4,8 +4,9 @@ in the cluster (``python -m questlog.smoke``, ``python -m questlog.metrics_text`
 import subprocess
 import sys
 
+from questlog_settings import Settings
+
 from questlog.canary import probe
-from questlog.settings import StackSettings
 
 
 def run_module(*args: str) -> subprocess.CompletedProcess[str]:
@@ -14,11 +15,11 @@ def run_module(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_pipeline_smoke_check_sees_every_event_in_trino(stack: StackSettings) -> None:
+def test_pipeline_smoke_check_sees_every_event_in_trino(stack: Settings) -> None:
     result = run_module(
         "questlog.smoke",
-        f"--api={stack.api_url}",
-        f"--trino={stack.trino_url}",
+        f"--api={stack.api.url}",
+        f"--trino={stack.trino.url}",
         "--events=120",
         "--timeout=300",
     )
@@ -28,16 +29,16 @@ def test_pipeline_smoke_check_sees_every_event_in_trino(stack: StackSettings) ->
     assert "OK: Trino returns all 120 events" in result.stdout
 
 
-def test_smoke_check_fails_when_trino_does_not_answer(stack: StackSettings) -> None:
+def test_smoke_check_fails_when_trino_does_not_answer(stack: Settings) -> None:
     result = run_module(
-        "questlog.smoke", f"--api={stack.api_url}", "--trino=http://127.0.0.1:9", "--events=5"
+        "questlog.smoke", f"--api={stack.api.url}", "--trino=http://127.0.0.1:9", "--events=5"
     )
     assert result.returncode == 1
     assert "FAILED" in result.stderr
 
 
-def test_stream_hook_check_reads_the_query_state(stack: StackSettings) -> None:
-    url = f"http://{stack.host}:{stack.stream_metrics_port}/metrics"
+def test_stream_hook_check_reads_the_query_state(stack: Settings) -> None:
+    url = f"http://{stack.host}:{stack.stream.metrics_port}/metrics"
     active = run_module(
         "questlog.metrics_text",
         f"--url={url}",
@@ -57,6 +58,6 @@ def test_stream_hook_check_reads_the_query_state(stack: StackSettings) -> None:
     assert "is 1, not 7" in never.stderr
 
 
-def test_a_canary_is_found_in_trino_and_timed(stack: StackSettings) -> None:
-    seconds = probe(stack.api_url, stack.trino_url, timeout=120, poll=1)
+def test_a_canary_is_found_in_trino_and_timed(stack: Settings) -> None:
+    seconds = probe(stack.api.url, stack.trino.url, timeout=120, poll=1)
     assert seconds is not None and 0 < seconds < 120

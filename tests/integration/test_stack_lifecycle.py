@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 from confluent_kafka import Consumer
+from questlog_settings import Settings
 
-from questlog.settings import StackSettings
 from questlog.stack import lifecycle, supervisor
 from questlog.stack.probes import kafka_topics
 from tests.helpers import publish, unique
@@ -22,7 +22,7 @@ def questlog(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_second_up_is_a_no_op(stack: StackSettings) -> None:
+def test_second_up_is_a_no_op(stack: Settings) -> None:
     before = {s.name: s.pid for s in lifecycle.status(stack)}
     result = questlog("up")
     assert result.returncode == 0, result.stderr
@@ -31,7 +31,7 @@ def test_second_up_is_a_no_op(stack: StackSettings) -> None:
     assert {s.name: s.pid for s in lifecycle.status(stack)} == before
 
 
-def test_status_reports_every_component_within_the_memory_budget(stack: StackSettings) -> None:
+def test_status_reports_every_component_within_the_memory_budget(stack: Settings) -> None:
     statuses = lifecycle.status(stack)
     assert [s.name for s in statuses] == [
         "kafka",
@@ -54,20 +54,20 @@ def test_status_reports_every_component_within_the_memory_budget(stack: StackSet
     assert result.stdout.count(" up ") == len(statuses), result.stdout
 
 
-def test_state_survives_down_and_up(stack: StackSettings, trino: Any) -> None:
+def test_state_survives_down_and_up(stack: Settings, trino: Any) -> None:
     topic, table = unique("durable"), unique("durable")
-    assert publish(stack.kafka_bootstrap, topic, [("player-1", "kept across restarts")]) == 1
+    assert publish(stack.kafka.bootstrap, topic, [("player-1", "kept across restarts")]) == 1
     trino(f"CREATE TABLE hive.default.{table} AS SELECT * FROM (VALUES (1), (2), (3)) t(n)")
 
     assert questlog("down").returncode == 0
     statuses = lifecycle.status(stack)
     assert not any(s.pid for s in statuses)
     ports = (
-        stack.kafka_port,
-        stack.metastore_port,
-        stack.trino_port,
-        stack.api_port,
-        stack.stream_metrics_port,
+        stack.kafka.port,
+        stack.metastore.port,
+        stack.trino.port,
+        stack.api.port,
+        stack.stream.metrics_port,
     )
     for port in ports:
         assert supervisor.port_owner(stack.host, port) is None, f"port {port} still taken"
@@ -77,10 +77,10 @@ def test_state_survives_down_and_up(stack: StackSettings, trino: Any) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     print(f"up after down took {time.monotonic() - started:.0f} s")
 
-    assert topic in kafka_topics(stack.kafka_bootstrap)
+    assert topic in kafka_topics(stack.kafka.bootstrap)
     consumer = Consumer(
         {
-            "bootstrap.servers": stack.kafka_bootstrap,
+            "bootstrap.servers": stack.kafka.bootstrap,
             "group.id": unique("g"),
             "auto.offset.reset": "earliest",
         }

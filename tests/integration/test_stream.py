@@ -18,10 +18,10 @@ import psutil
 from pyspark.sql import SparkSession
 from questlog_catalog import EVENTS_DIR, load_catalog
 from questlog_ingest.game import ROUTES
+from questlog_settings import Settings
 from questlog_spark.attempts import TABLES as ASSESSMENT_TABLES
 from questlog_spark.schemas import DEAD_LETTER_TABLE
 
-from questlog.settings import StackSettings
 from questlog.stack.components import Stream
 from questlog.stack.probes import QueryFailed, prometheus_value
 from questlog.stack.spark import spark_environment, spark_submit, spark_submit_command
@@ -32,9 +32,7 @@ CATALOG = load_catalog()
 ATTRIBUTES = {route.event_type: route.attributes for route in ROUTES}
 
 
-def test_posted_events_are_queryable_with_their_typed_values(
-    stack: StackSettings, trino: Trino
-) -> None:
+def test_posted_events_are_queryable_with_their_typed_values(stack: Settings, trino: Trino) -> None:
     user, agent, rng = unique("player"), unique("agent"), random.Random(7)
     # An event of every type, three days old: it lands in its own date and counts as late.
     occurred = "2026-11-20T10:00:00.250+02:00"
@@ -44,7 +42,7 @@ def test_posted_events_are_queryable_with_their_typed_values(
     ]
     late_before = prometheus_value(Stream(stack).endpoint, "questlog_stream_late_events_total")
     response = httpx.post(
-        f"{stack.api_url}/v1/events",
+        f"{stack.api.url}/v1/events",
         json={"events": events},
         headers={**event_headers(agent), "Host": "game.example"},
     )
@@ -82,7 +80,7 @@ def test_posted_events_are_queryable_with_their_typed_values(
 
 
 def test_bad_records_become_dead_letters_and_repeated_ids_are_dropped(
-    stack: StackSettings, trino: Trino
+    stack: Settings, trino: Trino
 ) -> None:
     marker, now = unique("bad"), datetime.now(UTC).isoformat()
     envelope = {"user_id": marker, "occurred_at": now, "received_at": now}
@@ -105,7 +103,7 @@ def test_bad_records_become_dead_letters_and_repeated_ids_are_dropped(
     }
     repeated = json.dumps({**sword, "event_id": f"{marker}-once"})
     records = [(marker, value) for value in [*bad.values(), repeated, repeated]]
-    assert publish(stack.kafka_bootstrap, "events", records) == len(records)
+    assert publish(stack.kafka.bootstrap, "events", records) == len(records)
 
     eventually(
         trino,
@@ -124,8 +122,8 @@ def test_bad_records_become_dead_letters_and_repeated_ids_are_dropped(
     assert text == [f"not json {marker}", "events"]
 
     # Once more, in a later micro-batch; a record sent after it proves that batch is in.
-    publish(stack.kafka_bootstrap, "events", [(marker, repeated)])
-    publish(stack.kafka_bootstrap, "events", [(marker, json.dumps({**sword, "event_id": marker}))])
+    publish(stack.kafka.bootstrap, "events", [(marker, repeated)])
+    publish(stack.kafka.bootstrap, "events", [(marker, json.dumps({**sword, "event_id": marker}))])
     eventually(
         trino,
         f"SELECT event_id, count(*) FROM hive.default.sword_purchases "
@@ -137,17 +135,17 @@ def test_bad_records_become_dead_letters_and_repeated_ids_are_dropped(
 def own_stream_env(topic: str, database: str, catalog: Path, tmp_path: Path) -> dict[str, str]:
     """A stream run of a test's own: its topic, database, catalog, lake and checkpoints."""
     return {
-        "QUESTLOG_EVENTS_TOPIC": topic,
-        "QUESTLOG_DATABASE": database,
-        "QUESTLOG_CATALOG_DIR": str(catalog),
+        "QUESTLOG_KAFKA_EVENTS_TOPIC": topic,
+        "QUESTLOG_LAKE_DATABASE": database,
+        "QUESTLOG_LAKE_CATALOG_DIR": str(catalog),
         "QUESTLOG_LAKE_ROOT": (tmp_path / "lake").as_uri(),
-        "QUESTLOG_CHECKPOINT_ROOT": (tmp_path / "checkpoints").as_uri(),
+        "QUESTLOG_LAKE_CHECKPOINT_ROOT": (tmp_path / "checkpoints").as_uri(),
         "QUESTLOG_STREAM_METRICS_PORT": str(free_port()),
     }
 
 
 def test_an_event_type_added_to_the_catalog_gets_its_table(
-    stack: StackSettings, trino: Trino, tmp_path: Path
+    stack: Settings, trino: Trino, tmp_path: Path
 ) -> None:
     """A catalog with one more schema file, and nothing else changed: the stream creates
     the table and lands the new type's events in it (run here on a topic, database and lake
@@ -179,7 +177,7 @@ def test_an_event_type_added_to_the_catalog_gets_its_table(
         "wingspan": 42.5,
         "tamed": True,
     }
-    publish(stack.kafka_bootstrap, topic, [("player-1", json.dumps(dragon))])
+    publish(stack.kafka.bootstrap, topic, [("player-1", json.dumps(dragon))])
 
     spark_submit(
         stack,
@@ -195,7 +193,7 @@ def test_an_event_type_added_to_the_catalog_gets_its_table(
 
 
 def test_a_new_catalog_version_adds_its_column_and_older_rows_read_null(
-    stack: StackSettings, trino: Trino, tmp_path: Path
+    stack: Settings, trino: Trino, tmp_path: Path
 ) -> None:
     """Events of version 1 land; then the catalog gains a version 2 that adds a property,
     and nothing else changes: the stream, started again, adds the column, lands version 2
@@ -219,13 +217,13 @@ def test_a_new_catalog_version_adds_its_column_and_older_rows_read_null(
         }
         return "player-1", json.dumps(event)
 
-    publish(stack.kafka_bootstrap, topic, [join("v1-1", 1)])
+    publish(stack.kafka.bootstrap, topic, [join("v1-1", 1)])
     spark_submit(stack, "stream", "--available-now", env=env)
     schema = json.loads((EVENTS_DIR / "join_guild.v1.json").read_text())
     schema["$id"], schema["x-questlog-version"] = "urn:questlog:event:join_guild:2", 2
     schema["properties"]["rank"] = {"type": "integer", "minimum": 1}
     (catalog / "join_guild.v2.json").write_text(json.dumps(schema))
-    publish(stack.kafka_bootstrap, topic, [join("v2-1", 2, rank=3)])
+    publish(stack.kafka.bootstrap, topic, [join("v2-1", 2, rank=3)])
     spark_submit(stack, "stream", "--available-now", env=env)
 
     assert trino(
@@ -235,10 +233,10 @@ def test_a_new_catalog_version_adds_its_column_and_older_rows_read_null(
 
 
 def test_the_table_job_creates_every_table_and_moves_older_ones_onto_iceberg(
-    stack: StackSettings, trino: Trino, spark: SparkSession, tmp_path: Path
+    stack: Settings, trino: Trino, spark: SparkSession, tmp_path: Path
 ) -> None:
     database, lake = unique("tables"), tmp_path / "lake"
-    env = {"QUESTLOG_DATABASE": database, "QUESTLOG_LAKE_ROOT": lake.as_uri()}
+    env = {"QUESTLOG_LAKE_DATABASE": database, "QUESTLOG_LAKE_ROOT": lake.as_uri()}
     # A table of the older layout: Parquet partitions registered in the metastore.
     spark.sql(f"CREATE DATABASE `{database}`")
     spark.sql(
@@ -269,9 +267,9 @@ def test_the_table_job_creates_every_table_and_moves_older_ones_onto_iceberg(
 
 
 def test_the_stream_maintains_its_tables_on_its_own_schedule(
-    stack: StackSettings, trino: Trino, tmp_path: Path
+    stack: Settings, trino: Trino, tmp_path: Path
 ) -> None:
-    """With ``QUESTLOG_MAINTENANCE_MINUTES`` set (as the local stack sets it), the streaming
+    """With ``QUESTLOG_LAKE_MAINTENANCE_MINUTES`` set (as the local stack sets it), the streaming
     app compacts its tables itself while it goes on landing events: a rewrite replaces the
     partition's micro-batch files, and every event lands once."""
     topic, database = unique("events"), unique("maintained")
@@ -279,8 +277,8 @@ def test_the_stream_maintains_its_tables_on_its_own_schedule(
         **os.environ,
         **spark_environment(stack),
         **own_stream_env(topic, database, EVENTS_DIR, tmp_path),
-        "QUESTLOG_TRIGGER_SECONDS": "2",
-        "QUESTLOG_MAINTENANCE_MINUTES": "0.5",
+        "QUESTLOG_STREAM_TRIGGER_SECONDS": "2",
+        "QUESTLOG_LAKE_MAINTENANCE_MINUTES": "0.5",
     }
     now = datetime.now(UTC).isoformat()
     sent = 0
@@ -319,9 +317,9 @@ def test_the_stream_maintains_its_tables_on_its_own_schedule(
         deadline = time.monotonic() + 300
         while not rewritten(trino, rewrites):  # a few events a second: a file a batch
             assert time.monotonic() < deadline, f"no rewrite in 300 s; see {log.name}"
-            publish(stack.kafka_bootstrap, topic, swords(5))
+            publish(stack.kafka.bootstrap, topic, swords(5))
             time.sleep(1)
-        publish(stack.kafka_bootstrap, topic, swords(5))  # and more after the rewrite
+        publish(stack.kafka.bootstrap, topic, swords(5))  # and more after the rewrite
         eventually(
             trino,
             f"SELECT count(*), count(DISTINCT event_id) FROM hive.{database}.sword_purchases",

@@ -17,11 +17,10 @@ import httpx
 import psutil
 from pyspark.sql import DataFrame, SparkSession
 from questlog_catalog import load_catalog
-from questlog_spark.settings import LakeSettings
+from questlog_settings import Settings
 from questlog_spark.stream import BatchCommitter
 from questlog_spark.tables import ensure_tables
 
-from questlog.settings import StackSettings
 from questlog.stack import lifecycle, supervisor
 from questlog.stack.spark import spark_submit
 from questlog.traffic import event_headers, sample_events
@@ -34,8 +33,8 @@ class Load:
     """Posts batches of sample events to the ingest API from a thread, sent with its own
     User-Agent, and keeps the ids of every accepted event."""
 
-    def __init__(self, stack: StackSettings, event_types: list[str] | None = None) -> None:
-        self.url = f"{stack.api_url}/v1/events"
+    def __init__(self, stack: Settings, event_types: list[str] | None = None) -> None:
+        self.url = f"{stack.api.url}/v1/events"
         self.agent = unique("load")
         self.event_types = event_types
         self.accepted: list[str] = []
@@ -79,14 +78,14 @@ def written_since(lake: Path, started: float) -> bool:
         return False
 
 
-def kill_stream_mid_batch(stack: StackSettings, timeout: float = 120) -> None:
+def kill_stream_mid_batch(stack: Settings, timeout: float = 120) -> None:
     """SIGKILL the streaming app (its JVM and Python workers) as soon as a micro-batch of this
     process has written a data file, before it has finished committing its tables."""
     process = supervisor.find(stack, "stream")
     assert process is not None, "the streaming app is not running"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if written_since(stack.lake_dir, process.create_time()):
+        if written_since(stack.lake.dir, process.create_time()):
             for victim in [*process.children(recursive=True), process]:
                 with contextlib.suppress(psutil.NoSuchProcess):
                     victim.send_signal(signal.SIGKILL)
@@ -96,9 +95,7 @@ def kill_stream_mid_batch(stack: StackSettings, timeout: float = 120) -> None:
     raise AssertionError(f"no micro-batch was in flight within {timeout} s")
 
 
-def test_killed_twice_mid_batch_it_loses_and_doubles_nothing(
-    stack: StackSettings, trino: Trino
-) -> None:
+def test_killed_twice_mid_batch_it_loses_and_doubles_nothing(stack: Settings, trino: Trino) -> None:
     with Load(stack) as load:
         for _ in range(2):
             kill_stream_mid_batch(stack)
@@ -111,7 +108,7 @@ def test_killed_twice_mid_batch_it_loses_and_doubles_nothing(
 
 
 def test_compaction_under_load_never_shows_a_row_missing_or_twice(
-    stack: StackSettings, trino: Trino
+    stack: Settings, trino: Trino
 ) -> None:
     # A fixed set of swords, then more swords from a load while compaction runs.
     # Long enough for the stream to commit several files to today's partition.
@@ -173,7 +170,7 @@ def kafka_records(spark: SparkSession, events: list[dict[str, object]]) -> DataF
 def test_a_batch_run_again_commits_only_to_the_tables_it_had_not(
     spark: SparkSession, tmp_path: Path
 ) -> None:
-    settings = LakeSettings(database=unique("retry"), lake_root=(tmp_path / "lake").as_uri())
+    settings = Settings(lake={"database": unique("retry"), "root": (tmp_path / "lake").as_uri()})
     ensure_tables(spark, settings, say=lambda _: None)
     checkpoint = (tmp_path / "checkpoint").as_uri()
     now = datetime.now(UTC).isoformat()
@@ -196,13 +193,14 @@ def test_a_batch_run_again_commits_only_to_the_tables_it_had_not(
 
     def batches(table: str) -> list[str]:
         rows = spark.sql(
-            f"SELECT summary['questlog.batch-id'] FROM `{settings.database}`.`{table}`.snapshots "
+            f"SELECT summary['questlog.batch-id'] "
+            f"FROM `{settings.lake.database}`.`{table}`.snapshots "
             "ORDER BY committed_at"
         )
         return [row[0] for row in rows.collect()]
 
     assert batches("guild_joins") == ["7", "8"]
     assert batches("sword_purchases") == ["7"]
-    count = f"SELECT count(*) FROM `{settings.database}`.`{{}}`"
+    count = f"SELECT count(*) FROM `{settings.lake.database}`.`{{}}`"
     assert spark.sql(count.format("guild_joins")).first() == (2,)
     assert spark.sql(count.format("sword_purchases")).first() == (1,)

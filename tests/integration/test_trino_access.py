@@ -4,15 +4,15 @@ reads the event tables and others, and cannot write, drop or alter anything."""
 from typing import Any
 
 import pytest
+from questlog_settings import Settings
 
-from questlog.settings import StackSettings
 from questlog.stack.probes import QueryFailed, trino_query
 from tests.helpers import unique
 
 
-def test_an_analyst_reads_and_cannot_write_drop_or_alter(stack: StackSettings, trino: Any) -> None:
+def test_an_analyst_reads_and_cannot_write_drop_or_alter(stack: Settings, trino: Any) -> None:
     def analyst(sql: str) -> list[list[object]]:
-        return trino_query(stack.host, stack.trino_port, sql, timeout=60, user="analyst")
+        return trino_query(stack.host, stack.trino.port, sql, timeout=60, user="analyst")
 
     table = f"hive.default.{unique('analysed')}"
     trino(f"CREATE TABLE {table} AS SELECT * FROM (VALUES (1), (2)) t(n)")  # the service user

@@ -10,10 +10,7 @@ from pathlib import Path
 
 import pytest
 from questlog_ingest.app import create_app
-from questlog_ingest.settings import IngestSettings
-from questlog_spark.settings import LakeSettings
-
-from questlog.settings import REPO_ROOT, StackSettings
+from questlog_settings import REPO_ROOT, variables
 
 DOCS = REPO_ROOT / "docs"
 PAGES = [REPO_ROOT / "README.md", REPO_ROOT / "helm" / "README.md", *sorted(DOCS.rglob("*.md"))]
@@ -94,11 +91,7 @@ def test_the_api_routes_named_exist() -> None:
 
 
 def test_the_settings_named_exist() -> None:
-    fields = {
-        f"QUESTLOG_{field.upper()}"
-        for settings in (StackSettings, IngestSettings, LakeSettings)
-        for field in settings.model_fields
-    }
+    fields = variables()
     files = [path for root in CODE for path in (REPO_ROOT / root).rglob("*") if path.is_file()]
     code = "\n".join(
         path.read_text(errors="ignore") for path in [*files, *map(REPO_ROOT.joinpath, CODE_FILES)]

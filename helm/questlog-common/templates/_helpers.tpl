@@ -76,10 +76,12 @@ capabilities:
   drop: ["ALL"]
 {{- end }}
 
-{{/* Environment variables QUESTLOG_<KEY> from a map of settings (key: value). */}}
+{{/* Environment variables QUESTLOG_<SECTION>_<KEY> from a section's name and a map of its
+settings (key: value). */}}
 {{- define "questlog.settingsEnv" -}}
-{{- range $key, $value := . }}
-- name: {{ printf "QUESTLOG_%s" ($key | upper) }}
+{{- $section := index . 0 }}
+{{- range $key, $value := index . 1 }}
+- name: {{ printf "QUESTLOG_%s_%s" $section $key | upper }}
   value: {{ $value | toString | quote }}
 {{- end }}
 {{- end }}

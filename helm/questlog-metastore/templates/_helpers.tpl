@@ -27,7 +27,7 @@
 {{- end }}
 
 {{/*
-The metastore's settings (questlog/settings.py), which the runner writes hive-site.xml and
+The metastore's settings (settings/questlog_settings), which the runner writes hive-site.xml and
 core-site.xml from: its database, the warehouse, the lake's S3 endpoint. The password
 comes from its Secret; the lake's keys from the credentials Secret.
 */}}

@@ -13,19 +13,24 @@
 {{- end }}
 {{- end }}
 
-{{/* The app's settings as environment variables (questlog/stack/spark.py: lake_environment). */}}
+{{/* The app's settings as environment variables (settings/questlog_settings). The
+scheduled maintenance job compacts the lake, so the streaming app runs no rounds itself. */}}
 {{- define "questlog-stream.env" -}}
 - name: QUESTLOG_KAFKA_BOOTSTRAP
   value: {{ .Values.kafka.bootstrap | quote }}
 - name: QUESTLOG_LAKE_ROOT
   value: {{ .Values.lake.root | quote }}
-- name: QUESTLOG_CHECKPOINT_ROOT
+- name: QUESTLOG_S3_ENDPOINT
+  value: {{ .Values.lake.s3.endpoint | quote }}
+- name: QUESTLOG_LAKE_CHECKPOINT_ROOT
   value: {{ printf "%s/stream" (trimSuffix "/" .Values.lake.checkpointRoot) | quote }}
 - name: QUESTLOG_STREAM_METRICS_HOST
   value: "0.0.0.0"
 - name: QUESTLOG_STREAM_METRICS_PORT
   value: {{ .Values.metrics.port | quote }}
-{{- include "questlog.settingsEnv" .Values.settings }}
+- name: QUESTLOG_LAKE_MAINTENANCE_MINUTES
+  value: "0"
+{{- include "questlog.settingsEnv" (list "stream" .Values.settings) }}
 {{- end }}
 
 {{/* Spark conf of the app: the pipeline's, where the metastore and lake are, S3A. */}}

@@ -23,6 +23,7 @@ from questlog_registry.store import (
     RegistryNotReady,
     open_engine,
 )
+from questlog_settings import Settings, get_settings
 from sqlalchemy.exc import OperationalError
 
 from questlog_ingest import openapi, pilots
@@ -36,7 +37,6 @@ from questlog_ingest.publisher import KafkaUnavailable, Publisher
 from questlog_ingest.rate_limits import RateLimits
 from questlog_ingest.relay import OutboxRelay
 from questlog_ingest.request_bodies import BodyTooSlow, RequestBodies, body_too_slow
-from questlog_ingest.settings import IngestSettings, get_settings
 
 RNG = random.Random()
 log = logging.getLogger("questlog.ingest")
@@ -54,12 +54,12 @@ OUTCOME_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def read_json(request: Request, settings: IngestSettings) -> Any:
+async def read_json(request: Request, settings: Settings) -> Any:
     """The body parsed as strict JSON (no NaN or Infinity), refused early when too large."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json":
         raise HTTPException(415, "send events as Content-Type: application/json")
-    limit = settings.max_body_bytes
+    limit = settings.api.max_body_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise HTTPException(413, f"the body has {declared} bytes; the limit is {limit}")
@@ -74,7 +74,7 @@ async def read_json(request: Request, settings: IngestSettings) -> Any:
         raise HTTPException(400, f"malformed JSON: {error}") from None
 
 
-def events_of(payload: Any, settings: IngestSettings) -> list[Any]:
+def events_of(payload: Any, settings: Settings) -> list[Any]:
     """A batch ``{"events": [...]}`` or a single event, as a list of events."""
     if not (isinstance(payload, dict) and "events" in payload and "event_type" not in payload):
         return [payload]
@@ -83,10 +83,11 @@ def events_of(payload: Any, settings: IngestSettings) -> list[Any]:
     events = payload["events"]
     if not isinstance(events, list) or not events:
         raise HTTPException(422, "events: a non-empty array of events is required")
-    if len(events) > settings.max_batch_events:
+    if len(events) > settings.api.max_batch_events:
         raise HTTPException(
             413,
-            f"a batch holds at most {settings.max_batch_events} events; this one has {len(events)}",
+            f"a batch holds at most {settings.api.max_batch_events} events; "
+            f"this one has {len(events)}",
         )
     return events
 
@@ -101,7 +102,7 @@ async def post_events(request: Request) -> Response:
     its user; each invalid one is answered with its index and reason and kept in the
     dead-letter topic. The answer comes once Kafka has acknowledged them."""
     found = services(request)
-    await admit(request, found.settings.require_write_key)
+    await admit(request, found.settings.api.require_write_key)
     events = events_of(await read_json(request, found.settings), found.settings)
     return outcome_response(await take_in(events, context(request), found))
 
@@ -114,13 +115,13 @@ async def publish_game_event(request: Request, event: dict[str, Any]) -> None:
 
 def game_endpoint(route: GameRoute) -> Callable[..., Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        await admit(request, services(request).settings.game_routes_require_write_key)
+        await admit(request, services(request).settings.api.game_routes_require_write_key)
         await publish_game_event(request, await game_event(request, route, RNG))
         return PlainTextResponse(route.answer)
 
     async def registry_endpoint(request: Request) -> Response:
         found = services(request)
-        await admit(request, found.settings.game_routes_require_write_key)
+        await admit(request, found.settings.api.game_routes_require_write_key)
         event = await game_event(request, route, RNG)
         valid = found.catalog[route.event_type].is_valid(event)
         if valid and pilots.is_registered(event):
@@ -149,7 +150,7 @@ async def readyz(request: Request) -> JSONResponse:
     found = services(request)
     if await asyncio.to_thread(found.publisher.broker_reachable, READY_CHECK_SECONDS):
         return JSONResponse({"status": "ready"})
-    detail = f"Kafka at {found.settings.kafka_bootstrap} is unreachable"
+    detail = f"Kafka at {found.settings.kafka.bootstrap} is unreachable"
     return JSONResponse({"detail": detail}, 503)
 
 
@@ -163,15 +164,15 @@ async def noop(request: Request) -> Response:
     return Response(b'{"accepted":[],"rejected":[]}', 202, media_type="application/json")
 
 
-def prepare_registry(registry: Registry, settings: IngestSettings) -> None:
+def prepare_registry(registry: Registry, settings: Settings) -> None:
     """Migrate the registry's database, and store the deployment's own write key."""
     registry.migrate()
-    if settings.provisioned_write_key:
-        name, key = settings.provisioned_write_key_name, settings.provisioned_write_key
+    if settings.api.provisioned_write_key:
+        name, key = settings.api.provisioned_write_key_name, settings.api.provisioned_write_key
         WriteKeys(registry).provision(name, key)
 
 
-async def try_migrating(registry: Registry, settings: IngestSettings) -> bool:
+async def try_migrating(registry: Registry, settings: Settings) -> bool:
     """Prepare the registry's database; False (and the registry unready) if unreachable."""
     try:
         await asyncio.to_thread(prepare_registry, registry, settings)
@@ -181,24 +182,24 @@ async def try_migrating(registry: Registry, settings: IngestSettings) -> bool:
         return False
 
 
-async def migrate_when_reachable(registry: Registry, settings: IngestSettings) -> None:
+async def migrate_when_reachable(registry: Registry, settings: Settings) -> None:
     """Try preparing the registry's database every retry_after_seconds until it works."""
     while not await try_migrating(registry, settings):
-        await asyncio.sleep(settings.retry_after_seconds)
+        await asyncio.sleep(settings.api.retry_after_seconds)
     log.warning("the registry's database is reachable again and migrated")
 
 
 def create_app() -> FastAPI:
     settings = get_settings()
 
-    def current_settings() -> IngestSettings:
+    def current_settings() -> Settings:
         """The settings requests see: get_settings, or what a test overrides it with."""
         return app.dependency_overrides.get(get_settings, get_settings)()  # type: ignore[no-any-return]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings = current_settings()
-        registry = Registry(open_engine(settings.registry_url, settings.registry_password))
+        registry = Registry(open_engine(settings.registry.url, settings.registry.password))
         migration = None
         if not await try_migrating(registry, settings):
             # Event intake does not wait for the registry; its routes answer 503 meanwhile.
@@ -206,11 +207,13 @@ def create_app() -> FastAPI:
             migration = asyncio.create_task(migrate_when_reachable(registry, settings))
         publisher = Publisher(settings)
         publisher.start()
-        authenticator = Authenticator(WriteKeys(registry), settings.write_key_cache_seconds)
-        rate_limits = RateLimits(settings.rate_limit_per_address, settings.rate_limit_per_key)
+        authenticator = Authenticator(WriteKeys(registry), settings.api.write_key_cache_seconds)
+        rate_limits = RateLimits(
+            settings.api.rate_limit_per_address, settings.api.rate_limit_per_key
+        )
         catalog = load_catalog()
         personal = PersonalData(settings.personal_data_key.get_secret_value(), catalog)
-        relay = OutboxRelay(registry, publisher, settings.events_topic)
+        relay = OutboxRelay(registry, publisher, settings.kafka.events_topic)
         relay.start()
         app.state.services = Services(
             settings, catalog, publisher, registry, relay, authenticator, rate_limits, personal
@@ -238,7 +241,7 @@ def create_app() -> FastAPI:
         return JSONResponse({"detail": str(error)}, error.status)
 
     def retry_later(detail: str) -> JSONResponse:
-        headers = {"Retry-After": str(current_settings().retry_after_seconds)}
+        headers = {"Retry-After": str(current_settings().api.retry_after_seconds)}
         return JSONResponse({"detail": detail}, 503, headers=headers)
 
     @app.exception_handler(OperationalError)
@@ -279,7 +282,7 @@ def create_app() -> FastAPI:
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["operations"])
     app.add_api_route("/readyz", readyz, methods=["GET"], tags=["operations"])
     app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], tags=["operations"])
-    if settings.enable_noop_route:
+    if settings.api.enable_noop_route:
         app.add_api_route("/v1/noop", noop, methods=["POST"], include_in_schema=False)
 
     def custom_openapi() -> dict[str, Any]:
@@ -288,7 +291,7 @@ def create_app() -> FastAPI:
                 title=app.title, version=app.version, description=app.description, routes=app.routes
             )
             schema.setdefault("components", {}).setdefault("schemas", {}).update(
-                openapi.components(load_catalog(), settings.max_batch_events)
+                openapi.components(load_catalog(), settings.api.max_batch_events)
             )
             app.openapi_schema = schema
         return app.openapi_schema

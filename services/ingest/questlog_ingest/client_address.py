@@ -9,9 +9,8 @@ is not one of them is the client's; from a peer that is not a trusted proxy it i
 from functools import lru_cache
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
+from questlog_settings import Settings
 from starlette.requests import Request
-
-from questlog_ingest.settings import IngestSettings
 
 Address = IPv4Address | IPv6Address
 
@@ -35,11 +34,11 @@ def truncated(address: Address, v4_prefix: int, v6_prefix: int) -> str:
     return str(ip_network(f"{address}/{prefix}", strict=False).network_address)
 
 
-def client_address(request: Request, settings: IngestSettings) -> Address | None:
+def client_address(request: Request, settings: Settings) -> Address | None:
     """The client's whole address; None when it cannot be known (no peer address, or a
     trusted proxy forwarded something that is not an address)."""
     address = parsed(request.client.host) if request.client else None
-    if settings.trusted_proxies:
+    if settings.api.trusted_proxies:
         hops = ",".join(request.headers.getlist("x-forwarded-for")).split(",")
         forwarded = [hop for hop in reversed(hops) if hop.strip()]
         while address is not None and forwarded and trusted(address, settings):
@@ -47,12 +46,12 @@ def client_address(request: Request, settings: IngestSettings) -> Address | None
     return address
 
 
-def client_ip(address: Address | None, settings: IngestSettings) -> str | None:
+def client_ip(address: Address | None, settings: Settings) -> str | None:
     """The address as stored: its network, unless configured whole."""
     if address is None:
         return None
-    return truncated(address, settings.client_ip_prefix_v4, settings.client_ip_prefix_v6)
+    return truncated(address, settings.api.client_ip_prefix_v4, settings.api.client_ip_prefix_v6)
 
 
-def trusted(address: Address, settings: IngestSettings) -> bool:
-    return any(address in network for network in settings.trusted_proxies)
+def trusted(address: Address, settings: Settings) -> bool:
+    return any(address in network for network in settings.api.trusted_proxies)

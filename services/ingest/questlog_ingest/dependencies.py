@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import HTTPException, Request
 from questlog_catalog import EventType
 from questlog_registry.store import Registry
+from questlog_settings import Settings
 
 from questlog_ingest.auth import Authenticator
 from questlog_ingest.client_address import Address, client_address, client_ip
@@ -20,7 +21,6 @@ from questlog_ingest.personal import PersonalData
 from questlog_ingest.publisher import Publisher
 from questlog_ingest.rate_limits import RateLimits
 from questlog_ingest.relay import OutboxRelay
-from questlog_ingest.settings import IngestSettings
 from questlog_ingest.validation import RequestContext
 
 UNSET: Any = object()
@@ -32,7 +32,7 @@ REFUSALS = (401, 403, 429)
 class Services:
     """Set up once when the app starts (``app.state.services``)."""
 
-    settings: IngestSettings
+    settings: Settings
     catalog: dict[str, EventType]
     publisher: Publisher
     registry: Registry
@@ -64,7 +64,7 @@ async def admit(request: Request, key_required: bool) -> None:
             found.rate_limits.take("key", request.state.source)
     except HTTPException as refusal:
         if refusal.status_code in REFUSALS:
-            await asyncio.sleep(found.settings.refusal_delay_seconds)
+            await asyncio.sleep(found.settings.api.refusal_delay_seconds)
         raise
 
 

@@ -43,8 +43,8 @@ async def take_in(events: list[Any], context: RequestContext, services: Services
         accepted_types.append(record["event_type"])
         valid.append((record["user_id"], orjson.dumps(record)))
     await asyncio.gather(
-        services.publisher.publish(settings.events_topic, valid),
-        services.publisher.publish(settings.invalid_topic, dead),
+        services.publisher.publish(settings.kafka.events_topic, valid),
+        services.publisher.publish(settings.kafka.invalid_topic, dead),
     )
     for event_type in accepted_types:
         metrics.EVENTS_ACCEPTED.labels(event_type).inc()

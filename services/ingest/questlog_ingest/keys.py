@@ -12,10 +12,9 @@ import sys
 
 from questlog_registry.keys import opened
 from questlog_registry.store import RegistryError
+from questlog_settings import Settings, get_settings
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
-
-from questlog_ingest.settings import IngestSettings, get_settings
 
 
 def parser(prog: str) -> argparse.ArgumentParser:
@@ -29,8 +28,8 @@ def parser(prog: str) -> argparse.ArgumentParser:
     return found
 
 
-def run(args: argparse.Namespace, settings: IngestSettings) -> None:
-    with opened(settings.registry_url, settings.registry_password) as keys:
+def run(args: argparse.Namespace, settings: Settings) -> None:
+    with opened(settings.registry.url, settings.registry.password) as keys:
         if args.action == "create":
             key = keys.create(args.name)
             print(f"Write key {args.name!r} (shown only this once):", file=sys.stderr)
@@ -39,7 +38,7 @@ def run(args: argparse.Namespace, settings: IngestSettings) -> None:
             keys.revoke(args.name)
             print(
                 f"Revoked {args.name!r}: refused by every API replica within "
-                f"{settings.write_key_cache_seconds:g} s.",
+                f"{settings.api.write_key_cache_seconds:g} s.",
                 file=sys.stderr,
             )
         else:
@@ -54,7 +53,7 @@ def run(args: argparse.Namespace, settings: IngestSettings) -> None:
 def main(
     argv: list[str] | None = None,
     prog: str = "python -m questlog_ingest.keys",
-    settings: IngestSettings | None = None,
+    settings: Settings | None = None,
 ) -> int:
     args = parser(prog).parse_args(argv)
     settings = settings or get_settings()
@@ -64,7 +63,7 @@ def main(
         print(f"{prog}: {error}", file=sys.stderr)
         return 1
     except OperationalError as error:
-        where = make_url(settings.registry_url).render_as_string(hide_password=True)
+        where = make_url(settings.registry.url).render_as_string(hide_password=True)
         reason = f"the registry's database {where} cannot be used: {error.orig}"
         print(f"{prog}: {reason}", file=sys.stderr)
         return 1

@@ -150,7 +150,7 @@ async def replay(request: Request) -> dict[str, Any]:
     stream drops the ones it has seen within its dedup window)."""
     found = services(request)
     events = await asyncio.to_thread(found.registry.events)
-    size = found.settings.max_batch_events
+    size = found.settings.api.max_batch_events
     counts = {"enrol_pilot": 0, "fit_ship": 0}
     for start in range(0, len(events), size):
         batch = events[start : start + size]

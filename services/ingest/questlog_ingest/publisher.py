@@ -18,9 +18,9 @@ import time
 from collections.abc import Sequence
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from questlog_settings import Settings
 
 from questlog_ingest import metrics
-from questlog_ingest.settings import IngestSettings
 
 
 class KafkaUnavailable(Exception):
@@ -32,17 +32,17 @@ class Publisher:
     BUSY_POLL_SECONDS = 0.0002
     IDLE_POLL_SECONDS = 0.1
 
-    def __init__(self, settings: IngestSettings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._producer = Producer(
             {
-                "bootstrap.servers": settings.kafka_bootstrap,
+                "bootstrap.servers": settings.kafka.bootstrap,
                 "enable.idempotence": True,
                 "acks": "all",
                 "compression.type": "lz4",
-                "linger.ms": settings.kafka_linger_ms,
-                "message.timeout.ms": int(settings.delivery_timeout_seconds * 1000),
-                "queue.buffering.max.messages": settings.producer_queue_limit * 2,
+                "linger.ms": settings.api.kafka_linger_ms,
+                "message.timeout.ms": int(settings.api.delivery_timeout_seconds * 1000),
+                "queue.buffering.max.messages": settings.api.producer_queue_limit * 2,
                 "error_cb": self._on_error,
                 "log_level": 3,
             }
@@ -94,7 +94,7 @@ class Publisher:
             return
         if self._brokers_down:
             raise KafkaUnavailable("no Kafka broker is reachable")
-        if len(self._producer) + len(records) > self._settings.producer_queue_limit:
+        if len(self._producer) + len(records) > self._settings.api.producer_queue_limit:
             raise KafkaUnavailable("the producer's queue is full")
         delivery = _Delivery(len(records), asyncio.get_running_loop().create_future())
         for key, value in records:

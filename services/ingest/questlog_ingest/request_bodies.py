@@ -41,7 +41,7 @@ class RequestBodies:
             await self.app(scope, receive, send)
             return
         settings = scope["app"].state.services.settings
-        deadline = asyncio.get_running_loop().time() + settings.body_timeout_seconds
+        deadline = asyncio.get_running_loop().time() + settings.api.body_timeout_seconds
         received_all = False
         received_any = False
 
@@ -53,7 +53,7 @@ class RequestBodies:
                 async with asyncio.timeout_at(deadline):
                     message = await receive()
             except TimeoutError:
-                seconds = settings.body_timeout_seconds
+                seconds = settings.api.body_timeout_seconds
                 raise BodyTooSlow(f"the body did not arrive within {seconds} s") from None
             received_any = True
             received_all = message["type"] != "http.request" or not message.get("more_body")
@@ -68,7 +68,7 @@ class RequestBodies:
                 waiting = EXPECT_CONTINUE in scope["headers"] and not received_any
                 if not (received_all or too_slow or waiting):
                     received_all = True
-                    await drain(receive, settings.drain_bytes, settings.drain_seconds)
+                    await drain(receive, settings.api.drain_bytes, settings.api.drain_seconds)
             await send(message)
 
         await self.app(scope, receive_within_deadline, send_after_draining)

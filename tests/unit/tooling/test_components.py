@@ -4,8 +4,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import yaml
+from questlog_settings import Settings
 
-from questlog.settings import StackSettings
 from questlog.stack.components import (
     Kafka,
     Metastore,
@@ -19,8 +19,8 @@ from questlog.stack.spark import spark_conf
 from tests.helpers import properties
 
 
-def settings(tmp_path: Path, **overrides: object) -> StackSettings:
-    return StackSettings(state_dir=tmp_path / "state", cache_dir=tmp_path / "cache", **overrides)
+def settings(tmp_path: Path, **overrides: object) -> Settings:
+    return Settings(state_dir=tmp_path / "state", cache_dir=tmp_path / "cache", **overrides)
 
 
 def test_kafka_cluster_ids_are_never_taken_for_options() -> None:
@@ -31,7 +31,7 @@ def test_kafka_cluster_ids_are_never_taken_for_options() -> None:
 
 
 def test_kafka_listens_on_the_chosen_ports(tmp_path: Path) -> None:
-    kafka = Kafka(settings(tmp_path, kafka_port=19092, kafka_controller_port=19093))
+    kafka = Kafka(settings(tmp_path, kafka={"port": 19092, "controller_port": 19093}))
     kafka.write_config()
     config = properties((kafka.conf_dir / "server.properties").read_text())
     assert config["listeners"] == "PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
@@ -42,7 +42,7 @@ def test_kafka_listens_on_the_chosen_ports(tmp_path: Path) -> None:
 
 
 def test_kafka_in_a_container_announces_the_address_clients_use(tmp_path: Path) -> None:
-    kafka = Kafka(settings(tmp_path, host="0.0.0.0", kafka_bootstrap="kafka:9092"))
+    kafka = Kafka(settings(tmp_path, host="0.0.0.0", kafka={"bootstrap": "kafka:9092"}))
     kafka.write_config()
     config = properties((kafka.conf_dir / "server.properties").read_text())
     assert config["listeners"] == "PLAINTEXT://0.0.0.0:9092,CONTROLLER://0.0.0.0:9093"
@@ -56,7 +56,7 @@ def hive_site(metastore: Metastore) -> dict[str, str | None]:
 
 
 def test_metastore_defaults_to_derby_under_the_state_folder(tmp_path: Path) -> None:
-    metastore = Metastore(settings(tmp_path, metastore_port=19083))
+    metastore = Metastore(settings(tmp_path, metastore={"port": 19083}))
     metastore.prepare()
     site = hive_site(metastore)
     assert site["javax.jdo.option.ConnectionURL"] == (
@@ -71,7 +71,7 @@ def test_metastore_defaults_to_derby_under_the_state_folder(tmp_path: Path) -> N
 
 def test_metastore_jdbc_url_survives_xml_escaping(tmp_path: Path) -> None:
     url = "jdbc:postgresql://db:5432/metastore?ssl=true&sslmode=require"
-    metastore = Metastore(settings(tmp_path, metastore_db_url=url, metastore_db_password="p<&>"))
+    metastore = Metastore(settings(tmp_path, metastore={"db_url": url, "db_password": "p<&>"}))
     metastore.prepare()
     site = hive_site(metastore)
     assert site["javax.jdo.option.ConnectionURL"] == url
@@ -80,7 +80,7 @@ def test_metastore_jdbc_url_survives_xml_escaping(tmp_path: Path) -> None:
 
 
 def test_trino_serves_the_hive_and_iceberg_catalogs_on_loopback(tmp_path: Path) -> None:
-    trino = Trino(settings(tmp_path, trino_port=18080, metastore_port=19083))
+    trino = Trino(settings(tmp_path, trino={"port": 18080}, metastore={"port": 19083}))
     trino.prepare()
     config = properties((trino.conf_dir / "config.properties").read_text())
     assert config["http-server.http.port"] == "18080"
@@ -105,19 +105,19 @@ def test_trino_serves_the_hive_and_iceberg_catalogs_on_loopback(tmp_path: Path) 
 
 
 def test_stream_runs_the_streaming_app_with_the_stacks_settings(tmp_path: Path) -> None:
-    stream = Stream(settings(tmp_path, stream_metrics_port=18001, spark_heap="2g"))
+    stream = Stream(settings(tmp_path, stream={"metrics_port": 18001}, spark={"heap": "2g"}))
     command, env = stream.command(), stream.environment()
     assert command[0].endswith("bin/spark-submit")
     assert command[-1].endswith("questlog_spark/stream.py")
     assert command[command.index("--driver-memory") + 1] == "2g"
     assert env["QUESTLOG_LAKE_ROOT"] == (tmp_path / "state" / "lake").as_uri()
-    assert env["QUESTLOG_CHECKPOINT_ROOT"].startswith((tmp_path / "state").as_uri())
+    assert env["QUESTLOG_LAKE_CHECKPOINT_ROOT"].startswith((tmp_path / "state").as_uri())
     assert env["QUESTLOG_STREAM_METRICS_PORT"] == "18001"
     assert stream.endpoint == "http://127.0.0.1:18001/metrics"
 
 
 def test_prometheus_scrapes_the_api_and_stream_and_loads_the_rules(tmp_path: Path) -> None:
-    prometheus = Prometheus(settings(tmp_path, prometheus_port=19090, api_port=18000))
+    prometheus = Prometheus(settings(tmp_path, prometheus={"port": 19090}, api={"port": 18000}))
     prometheus.prepare()
     config = yaml.safe_load((prometheus.conf_dir / "prometheus.yml").read_text())
     targets = {
@@ -133,10 +133,10 @@ def test_a_lake_on_s3_configures_every_reader_and_writer(tmp_path: Path) -> None
     on_s3 = settings(
         tmp_path,
         host="0.0.0.0",
-        metastore_uri="thrift://metastore:9083",
-        trino_url="http://trino:8080",
-        lake_root="s3a://lake/warehouse",
-        s3_endpoint="http://s3:8333",
+        metastore={"uri": "thrift://metastore:9083"},
+        trino={"url": "http://trino:8080"},
+        lake={"root": "s3a://lake/warehouse"},
+        s3={"endpoint": "http://s3:8333"},
     )
     trino = Trino(on_s3)
     trino.prepare()

@@ -2,8 +2,8 @@ import socket
 from pathlib import Path
 
 import pytest
+from questlog_settings import Settings
 
-from questlog.settings import StackSettings
 from questlog.stack import lifecycle
 from tests.helpers import free_port
 
@@ -13,13 +13,12 @@ def test_a_taken_port_is_named_and_nothing_starts(tmp_path: Path) -> None:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         taken = squatter.getsockname()[1]
-        settings = StackSettings(
+        settings = Settings(
             state_dir=tmp_path / "state",
             cache_dir=tmp_path / "cache",
-            kafka_port=taken,
-            kafka_controller_port=free_port(),
-            metastore_port=free_port(),
-            trino_port=free_port(),
+            kafka={"port": taken, "controller_port": free_port()},
+            metastore={"port": free_port()},
+            trino={"port": free_port()},
         )
         lines: list[str] = []
         with pytest.raises(lifecycle.StackError) as raised:
@@ -34,8 +33,8 @@ def test_a_taken_port_is_named_and_nothing_starts(tmp_path: Path) -> None:
 
 
 def test_clean_removes_the_state(tmp_path: Path) -> None:
-    settings = StackSettings(state_dir=tmp_path / "state", cache_dir=tmp_path / "cache")
-    (settings.lake_dir / "t").mkdir(parents=True)
+    settings = Settings(state_dir=tmp_path / "state", cache_dir=tmp_path / "cache")
+    (settings.lake.dir / "t").mkdir(parents=True)
     (settings.cache_dir / "lib").mkdir(parents=True)
     lines: list[str] = []
     lifecycle.clean(settings, lines.append)

@@ -5,13 +5,13 @@ import sys
 from pathlib import Path
 
 import psutil
+from questlog_settings import Settings
 
-from questlog.settings import StackSettings
 from questlog.stack import supervisor
 
 
 def test_started_process_is_found_and_stopped(tmp_path: Path) -> None:
-    settings = StackSettings(state_dir=tmp_path)
+    settings = Settings(state_dir=tmp_path)
     process = supervisor.start(settings, "sleeper", ["sleep", "60"], cwd=tmp_path / "work")
     try:
         found = supervisor.find(settings, "sleeper")
@@ -26,7 +26,7 @@ def test_started_process_is_found_and_stopped(tmp_path: Path) -> None:
 
 
 def test_a_reused_pid_is_not_mistaken_for_ours(tmp_path: Path) -> None:
-    settings = StackSettings(state_dir=tmp_path)
+    settings = Settings(state_dir=tmp_path)
     path = supervisor.pid_file(settings, "kafka")
     path.parent.mkdir(parents=True)
     # Our own pid, but with another start time: the process that wrote it is gone.
@@ -38,7 +38,7 @@ def test_a_reused_pid_is_not_mistaken_for_ours(tmp_path: Path) -> None:
 
 
 def test_output_goes_to_the_log_file(tmp_path: Path) -> None:
-    settings = StackSettings(state_dir=tmp_path)
+    settings = Settings(state_dir=tmp_path)
     process = supervisor.start(settings, "echo", ["echo", "hello from echo"], cwd=tmp_path)
     process.wait(10)
     assert "hello from echo" in supervisor.tail(supervisor.log_file(settings, "echo"))
@@ -57,12 +57,12 @@ def test_port_owner_names_the_listener() -> None:
 def test_another_process_can_stop_our_child(tmp_path: Path) -> None:
     """`questlog down` stops what a test session (its parent) started: the child turns into
     a zombie until the parent reaps it, and must count as stopped all the same."""
-    settings = StackSettings(state_dir=tmp_path)
+    settings = Settings(state_dir=tmp_path)
     process = supervisor.start(settings, "sleeper", ["sleep", "60"], cwd=tmp_path)
     stopper = (
-        "from pathlib import Path; from questlog.settings import StackSettings; "
+        "from pathlib import Path; from questlog_settings import Settings; "
         "from questlog.stack import supervisor; "
-        f"print(supervisor.stop(StackSettings(state_dir=Path({str(tmp_path)!r})), 'sleeper', 5))"
+        f"print(supervisor.stop(Settings(state_dir=Path({str(tmp_path)!r})), 'sleeper', 5))"
     )
     try:
         result = subprocess.run(
@@ -77,7 +77,7 @@ def test_another_process_can_stop_our_child(tmp_path: Path) -> None:
 
 
 def test_failure_summary_shows_the_last_runs_errors_first(tmp_path: Path) -> None:
-    settings = StackSettings(state_dir=tmp_path)
+    settings = Settings(state_dir=tmp_path)
     log = supervisor.log_file(settings, "trino")
     for run in ("first", "second"):
         supervisor.start(

@@ -1,0 +1,16 @@
+import pytest
+from questlog_settings import get_settings
+
+from questlog.cli import main
+
+
+def test_the_cli_reports_invalid_settings(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QUESTLOG_METASTORE_PORT", "not-a-port")
+    get_settings.cache_clear()  # the CLI reads settings through this cache
+    try:
+        assert main(["status"]) == 2
+    finally:
+        get_settings.cache_clear()
+    assert "invalid settings" in capsys.readouterr().err
