@@ -126,7 +126,7 @@ def cmd_assessments(args: argparse.Namespace) -> int:
         _say(generate(args.file, args.records, args.seed).describe())
         return 0
     settings = get_settings()
-    topic = get_settings().kafka.assessments_topic
+    topic = settings.kafka.assessments_topic
     if topic not in kafka_topics(settings.kafka.bootstrap):
         raise lifecycle.StackError(
             f"Kafka has no topic {topic!r}: load a file into it first "

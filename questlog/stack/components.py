@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from questlog_catalog import ASSESSMENTS_TOPIC, EVENTS_TOPIC, dead_letter_topic
-from questlog_settings import Settings, env_name, environment
+from questlog_settings import Section, Settings, env_name, environment
 
 from questlog.stack import probes, write_key
 from questlog.stack.install import TRINO_PLUGINS, SetupError, lib_dir, spark_jars, trino_home
@@ -102,15 +102,18 @@ class Component(ABC):
     endpoint_path = ""
 
     @property
+    def section(self) -> Section:
+        return getattr(self.settings, self.name)  # type: ignore[no-any-return]
+
+    @property
     def ports(self) -> dict[str, int]:
         """Ports it listens on, keyed by the environment variable that chooses them."""
-        settings = getattr(self.settings, self.name)
-        return {env_name(self.name, port): getattr(settings, port) for port in self.port_names}
+        return {env_name(self.name, port): getattr(self.section, port) for port in self.port_names}
 
     @property
     def endpoint(self) -> str:
         """Where clients reach it."""
-        return f"{getattr(getattr(self.settings, self.name), self.url_name)}{self.endpoint_path}"
+        return f"{getattr(self.section, self.url_name)}{self.endpoint_path}"
 
     @abstractmethod
     def prepare(self) -> None:
@@ -371,7 +374,7 @@ class IngestApi(Component):
 
     def prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        write_key.ensure(self.settings, self.settings.registry.url)
+        write_key.ensure(self.settings)
         write_key.export(self.settings)
         path = self.settings.personal_data_key_file
         if not path.exists():  # made once: a value keeps its token across restarts

@@ -13,7 +13,7 @@ NAME = "stack"
 ENV = "QUESTLOG_WRITE_KEY"
 
 
-def ensure(settings: Settings, registry_url: str) -> str:
+def ensure(settings: Settings) -> str:
     """The stack's key: the one in its file while the registry holds it unrevoked, else a
     new one (named ``stack``, or ``stack-2``, ... when that name was revoked)."""
     # Imported here: the images of Kafka, the metastore and Trino run the stack's components
@@ -21,7 +21,7 @@ def ensure(settings: Settings, registry_url: str) -> str:
     from questlog_registry.keys import opened
 
     path = settings.write_key_file
-    with opened(registry_url) as keys:
+    with opened(settings.registry.url) as keys:
         if path.exists():
             key = path.read_text().strip()
             holder = keys.holder(key)

@@ -206,8 +206,9 @@ class Load(Section):
     summary: str = ""
 
 
-# The addresses that follow the stack's host and a section's port unless they are set.
-ADDRESSES = {
+# The addresses and paths that follow the stack's host, a section's port or the state
+# folder (its URI, its path) unless they are set.
+DERIVED = {
     ("kafka", "bootstrap"): "{host}:{port}",
     ("metastore", "uri"): "thrift://{host}:{port}",
     ("trino", "url"): "http://{host}:{port}",
@@ -216,6 +217,9 @@ ADDRESSES = {
     ("stream", "metrics_host"): "{host}",
     ("canary", "url"): "http://{host}:{port}",
     ("prometheus", "url"): "http://{host}:{port}",
+    ("lake", "root"): "{state_uri}/lake",
+    ("lake", "checkpoint_root"): "{state_uri}/data/stream",
+    ("registry", "url"): "sqlite:///{state_dir}/data/api/registry.db",
 }
 # The settings that choose a port the local stack listens on: no two may be equal.
 PORTS = (
@@ -276,20 +280,18 @@ class Settings(BaseSettings):
         """Fill the addresses and paths that follow other settings, where they are unset."""
         if not isinstance(data, dict):
             return data
-        host = data.get("host") or DEFAULT_HOST
         state_dir = Path(data.get("state_dir") or cls.model_fields["state_dir"].default)
-        derived = {
-            **ADDRESSES,
-            ("lake", "root"): (state_dir / "lake").as_uri(),
-            ("lake", "checkpoint_root"): (state_dir / "data" / "stream").as_uri(),
-            ("registry", "url"): f"sqlite:///{state_dir / 'data' / 'api' / 'registry.db'}",
+        stack = {
+            "host": data.get("host") or DEFAULT_HOST,
+            "state_dir": state_dir,
+            "state_uri": state_dir.as_uri(),
         }
         data = dict(data)
-        for (section, name), template in derived.items():
+        for (section, name), template in DERIVED.items():
             values = _values(data.get(section))
             if not values.get(name):
                 known = {**cls.model_fields[section].default.model_dump(), **values}
-                values[name] = template.format(host=host, **known)
+                values[name] = template.format(**stack, **known)
             data[section] = values
         return data
 
