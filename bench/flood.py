@@ -28,11 +28,12 @@ from bench.ingest import (
     HEY,
     SWORD,
     api_env,
-    api_ready,
     create_write_key,
     free_port,
+    own_registry,
     process,
     ratio,
+    ready,
     wait_until,
 )
 from questlog.stack import lifecycle
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace) -> list[Figure]:
     p99s: dict[tuple[str, str], list[float]] = {}
     flood_rates: dict[str, list[float]] = {name: [] for name in delays}
     with ExitStack() as running:
+        running.enter_context(own_registry(env, work))
         ports = {}
         for name, delay in delays.items():
             ports[name] = free_port()
@@ -82,7 +84,7 @@ def run(args: argparse.Namespace) -> list[Figure]:
             log = work / f"api-{delay}.log"
             running.enter_context(process([sys.executable, "-m", *api], delayed, log))
         for port in ports.values():
-            wait_until(lambda port=port: api_ready(port), "questlog's API")
+            wait_until(lambda port=port: ready(port), "questlog's API")
         print(
             f"\n{args.flood_rounds} rounds; each: the keyed client alone, then during a flood "
             f"from {len(FLOOD_ADDRESSES)} addresses x {FLOOD_CONNECTIONS} connections, "

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from questlog_settings import REPO_ROOT, Settings, get_settings
 
@@ -33,7 +34,7 @@ from bench import BASELINES, hey
 from bench.figures import Figure, run_alone
 from bench.stack import wait_until_caught_up
 from questlog.stack import lifecycle
-from questlog.stack.components import API_COMMAND
+from questlog.stack.components import API_COMMAND, REGISTRY_COMMAND
 from questlog.stack.probes import NotReady, http_ready
 
 SEED_APP = BASELINES / "seed_game_api.py"
@@ -79,7 +80,8 @@ def listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def api_ready(port: int) -> bool:
+def ready(port: int) -> bool:
+    """Whether the service at ``port`` (an API's, a registry's) answers ready."""
     try:
         http_ready(f"http://127.0.0.1:{port}/readyz")
         return True
@@ -101,21 +103,33 @@ def process(command: list[str], env: dict[str, str], log: Path) -> Iterator[None
 
 
 def api_env(settings: Settings, work: Path) -> dict[str, str]:
-    """The environment of a bench's own API: the stack's Kafka, but topics and a registry
-    of its own, so the benchmark's events stay out of the pipeline."""
+    """The environment of a bench's own API and registry (``own_registry``): the stack's
+    Kafka, but topics and a registry of its own, so the benchmark's events and write keys
+    stay out of the pipeline."""
     return {
         **os.environ,
         "QUESTLOG_KAFKA_BOOTSTRAP": settings.kafka.bootstrap,
         "QUESTLOG_KAFKA_EVENTS_TOPIC": "bench.events",
         "QUESTLOG_KAFKA_INVALID_TOPIC": "bench.events.invalid",
-        "QUESTLOG_REGISTRY_URL": f"sqlite:///{work / 'registry.db'}",
+        "QUESTLOG_REGISTRY_URL": f"http://127.0.0.1:{free_port()}",
+        "QUESTLOG_REGISTRY_DATABASE_URL": f"sqlite:///{work / 'registry.db'}",
     }
+
+
+@contextmanager
+def own_registry(env: dict[str, str], work: Path) -> Iterator[None]:
+    """The bench's own pilot registry (whose write keys its API checks), where ``env`` says."""
+    port = str(urlsplit(env["QUESTLOG_REGISTRY_URL"]).port)
+    command = [sys.executable, "-m", *REGISTRY_COMMAND, "--host", "127.0.0.1", "--port", port]
+    with process(command, env, work / "registry.log"):
+        wait_until(lambda: ready(int(port)), "the pilot registry")
+        yield
 
 
 def create_write_key(env: dict[str, str]) -> str:
     """A new write key in the registry of ``env``, as every client must send one."""
     return subprocess.run(
-        [sys.executable, "-m", "questlog_ingest.keys", "create", "bench"],
+        [sys.executable, "-m", "questlog_registry.keys", "create", "bench"],
         env=env,
         capture_output=True,
         text=True,
@@ -178,8 +192,12 @@ def run(args: argparse.Namespace) -> list[Figure]:
     key = create_write_key(env)
     headers = {"Authorization": f"Bearer {key}"}
     results: dict[str, list[hey.LoadResult]] = {load.name: [] for load in loads}
-    with process(api, env, work / "api.log"), process(seed, env, work / "seed.log"):
-        wait_until(lambda: api_ready(api_port), "questlog's API")
+    with (
+        own_registry(env, work),
+        process(api, env, work / "api.log"),
+        process(seed, env, work / "seed.log"),
+    ):
+        wait_until(lambda: ready(api_port), "questlog's API")
         wait_until(lambda: listening(seed_port), "the seed app")
         say(
             f"\nWarming up; then {args.rounds} rounds of {len(loads)} loads, "

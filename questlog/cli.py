@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from pydantic import ValidationError
-from questlog_ingest import keys
-from questlog_registry.fleets import WEAPONS
+from questlog_catalog.fleets import WEAPONS
+from questlog_registry import keys
 from questlog_settings import get_settings
 
 from questlog import demo, load, pilots, publish, report

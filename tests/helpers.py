@@ -15,7 +15,7 @@ from confluent_kafka import KafkaError, Message, Producer
 from questlog_registry.keys import opened
 from questlog_settings import Settings
 
-from questlog.stack.components import API_COMMAND
+from questlog.stack.components import API_COMMAND, REGISTRY_COMMAND
 from questlog.stack.probes import topic_ends
 
 
@@ -26,11 +26,13 @@ def free_port() -> int:
         return port
 
 
-def start_api(environment: dict[str, str]) -> tuple["subprocess.Popen[bytes]", str]:
-    """The API's server process, started as the stack starts it with ``environment`` added;
-    returned with its URL once it answers."""
+def start_service(
+    command: list[str], environment: dict[str, str]
+) -> tuple["subprocess.Popen[bytes]", str]:
+    """A service's server process (``command`` after the interpreter), started as the stack
+    starts it with ``environment`` added; returned with its URL once it answers."""
     port = str(free_port())
-    command = [sys.executable, "-m", *API_COMMAND, "--host", "127.0.0.1", "--port", port]
+    command = [sys.executable, "-m", *command, "--host", "127.0.0.1", "--port", port]
     env = {**os.environ, **environment}
     process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -42,8 +44,23 @@ def start_api(environment: dict[str, str]) -> tuple["subprocess.Popen[bytes]", s
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise AssertionError(f"the API did not answer at {url}") from None
+                raise AssertionError(f"{command[2]} did not answer at {url}") from None
             time.sleep(0.2)
+
+
+def start_api(environment: dict[str, str]) -> tuple["subprocess.Popen[bytes]", str]:
+    """The API's server process."""
+    return start_service(API_COMMAND, environment)
+
+
+def start_registry(environment: dict[str, str]) -> tuple["subprocess.Popen[bytes]", str]:
+    """The pilot registry's server process."""
+    return start_service(REGISTRY_COMMAND, environment)
+
+
+def stop(process: "subprocess.Popen[bytes]") -> None:
+    process.terminate()
+    process.wait(timeout=30)
 
 
 def properties(text: str) -> dict[str, str]:
@@ -52,9 +69,9 @@ def properties(text: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines)
 
 
-def new_write_key(registry_url: str, name: str = "tests") -> str:
-    """A write key created in the registry at ``registry_url`` (migrated first)."""
-    with opened(registry_url) as keys:
+def new_write_key(database_url: str, name: str = "tests") -> str:
+    """A write key created in the registry's database at ``database_url`` (migrated first)."""
+    with opened(database_url) as keys:
         return keys.create(name)
 
 

@@ -80,6 +80,13 @@ IMAGES = (
     ),
     Image("ingest-api", "services/ingest/Dockerfile", "the ingest API", "python", extras=("api",)),
     Image(
+        "registry",
+        "services/registry/Dockerfile",
+        "the pilot registry",
+        "python",
+        extras=("registry",),
+    ),
+    Image(
         "loadtest",
         "loadtest/Dockerfile",
         "the load generator (Locust and the scenarios)",

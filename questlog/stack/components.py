@@ -40,8 +40,17 @@ TOPIC_PARTITIONS = 3
 # Topic configuration beyond the broker's defaults. The assessments batch job rebuilds its
 # tables from the whole topic, so the topic keeps its records forever.
 TOPIC_CONFIGS = {ASSESSMENTS_TOPIC: {"retention.ms": "-1"}}
-# The API's command line after the interpreter; services/ingest/Dockerfile runs the same.
+# The API's and the registry's command lines after the interpreter; their Dockerfiles
+# (services/*/Dockerfile) run the same.
 API_COMMAND = ["questlog_ingest.server"]
+# Uvicorn's own command line; the registry's clients' addresses are the ones the API passes
+# on (questlog_catalog.records), never Uvicorn's reading of X-Forwarded-For. A stopping
+# registry lets open requests finish for that many seconds, then its relay makes a last pass.
+REGISTRY_GRACEFUL_SHUTDOWN_SECONDS = 10
+REGISTRY_COMMAND = [
+    *("uvicorn", "questlog_registry.app:create_app", "--factory", "--no-access-log"),
+    *("--no-proxy-headers", "--timeout-graceful-shutdown", str(REGISTRY_GRACEFUL_SHUTDOWN_SECONDS)),
+]
 
 
 def ensure_topics(bootstrap: str, topics: Iterable[str]) -> tuple[list[str], int]:
@@ -367,10 +376,30 @@ class Trino(Component):
         return f"SELECT 1 ok, {' and '.join(CATALOGS)} catalogs loaded"
 
 
-class IngestApi(Component):
-    """The ingest API: one Uvicorn process, started exactly as its container starts it."""
+class Service(Component):
+    """A service of questlog's own: one Uvicorn process, started exactly as its container
+    starts it, given the stack's personal-data key."""
 
-    name = "api"
+    # Its command line after the interpreter.
+    runs: list[str]
+
+    def command(self) -> list[str]:
+        host, port = self.settings.host, str(self.section.port)  # type: ignore[attr-defined]
+        return [sys.executable, "-m", *self.runs, "--host", host, "--port", port]
+
+    def environment(self) -> dict[str, str]:
+        found = super().environment()
+        key = self.settings.personal_data_key_file
+        if key.exists():  # made by the registry's prepare()
+            found[env_name("personal_data_key")] = key.read_text().strip()
+        return found
+
+
+class PilotRegistry(Service):
+    """The pilot registry: pilots, fittings and write keys, and the relay of its outbox."""
+
+    name = "registry"
+    runs = REGISTRY_COMMAND
 
     def prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -380,16 +409,19 @@ class IngestApi(Component):
         if not path.exists():  # made once: a value keeps its token across restarts
             write_key.write_private(path, secrets.token_urlsafe(32))
 
-    def command(self) -> list[str]:
-        host, port = self.settings.host, str(self.settings.api.port)
-        return [sys.executable, "-m", *API_COMMAND, "--host", host, "--port", port]
+    def probe(self) -> str:
+        probes.http_ready(f"{self.settings.registry.url}/readyz")
+        return "ready: its database migrated"
 
-    def environment(self) -> dict[str, str]:
-        found = super().environment()
-        key = self.settings.personal_data_key_file
-        if key.exists():  # made by prepare()
-            found[env_name("personal_data_key")] = key.read_text().strip()
-        return found
+
+class IngestApi(Service):
+    """The ingest API."""
+
+    name = "api"
+    runs = API_COMMAND
+
+    def prepare(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
 
     def probe(self) -> str:
         probes.http_ready(f"{self.settings.api.url}/readyz")
@@ -466,6 +498,7 @@ class Prometheus(Component):
             interval=settings.prometheus.scrape_interval_seconds,
             rules=self.RULES,
             api=address(settings.api.url),
+            registry=address(settings.registry.url),
             stream=address(settings.stream.metrics_url),
             canary=address(settings.canary.url),
             prometheus=address(settings.prometheus.url),
@@ -501,6 +534,7 @@ COMPONENTS: tuple[type[Component], ...] = (
     Kafka,
     Metastore,
     Trino,
+    PilotRegistry,
     IngestApi,
     Stream,
     Canary,

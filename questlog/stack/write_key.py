@@ -17,11 +17,11 @@ def ensure(settings: Settings) -> str:
     """The stack's key: the one in its file while the registry holds it unrevoked, else a
     new one (named ``stack``, or ``stack-2``, ... when that name was revoked)."""
     # Imported here: the images of Kafka, the metastore and Trino run the stack's components
-    # (questlog.stack.container) without the API's packages (SQLAlchemy).
+    # (questlog.stack.container) without the registry's package (SQLAlchemy).
     from questlog_registry.keys import opened
 
     path = settings.write_key_file
-    with opened(settings.registry.url) as keys:
+    with opened(settings.registry.database_url) as keys:
         if path.exists():
             key = path.read_text().strip()
             holder = keys.holder(key)

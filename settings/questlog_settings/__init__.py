@@ -142,14 +142,11 @@ class Api(Section):
     # (the course projects' ab scripts send none).
     require_write_key: bool = True
     game_routes_require_write_key: bool = False
+    # How long the API waits for the pilot registry's answer (its routes, write keys).
+    registry_timeout_seconds: float = Field(default=10.0, gt=0)
     # How long an API process trusts what it read of a key: a revocation takes effect on
     # every replica within this many seconds.
     write_key_cache_seconds: float = Field(default=10.0, ge=0)
-    # A deployment's own key (from a secret): the API stores it as the key named
-    # provisioned_write_key_name when it starts, so the deployment's clients (the Helm
-    # chart's test hooks, canary and load test) can post with it.
-    provisioned_write_key: str = ""
-    provisioned_write_key_name: str = "cluster"
     # The proxies (addresses or networks, such as an Ingress controller's pods) whose
     # X-Forwarded-For is believed: the events' client_ip is then the address the nearest
     # of them forwarded rather than theirs. Empty by default: the header is never read.
@@ -173,11 +170,22 @@ class Api(Section):
 
 
 class Registry(Section):
-    # The pilot registry's database (SQLAlchemy URL): SQLite under state_dir by default,
-    # PostgreSQL on Kubernetes; its password, when set, replaces the URL's (so it can come
-    # from a secret).
+    # The pilot registry's service: its port, and where the ingest API reaches it.
+    port: int = 8003
     url: str = ""
-    password: str = ""
+    # Its database (SQLAlchemy URL): SQLite under state_dir by default, PostgreSQL on
+    # Kubernetes; the password, when set, replaces the URL's (so it can come from a secret).
+    database_url: str = ""
+    database_password: str = ""
+    # A deployment's own write key (from a secret): the registry stores it as the key named
+    # provisioned_write_key_name when it starts, so the deployment's clients (the Helm
+    # chart's test hooks, canary and load test) can post with it.
+    provisioned_write_key: str = ""
+    provisioned_write_key_name: str = "cluster"
+    # How long Kafka has to acknowledge the outbox's events before the relay tries again.
+    delivery_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The Retry-After of a 503, while its database cannot be reached.
+    retry_after_seconds: int = Field(default=5, gt=0)
 
 
 class Canary(Section):
@@ -219,7 +227,8 @@ DERIVED = {
     ("prometheus", "url"): "http://{host}:{port}",
     ("lake", "root"): "{state_uri}/lake",
     ("lake", "checkpoint_root"): "{state_uri}/data/stream",
-    ("registry", "url"): "sqlite:///{state_dir}/data/api/registry.db",
+    ("registry", "url"): "http://{host}:{port}",
+    ("registry", "database_url"): "sqlite:///{state_dir}/data/registry/registry.db",
 }
 # The settings that choose a port the local stack listens on: no two may be equal.
 PORTS = (
@@ -228,6 +237,7 @@ PORTS = (
     ("metastore", "port"),
     ("trino", "port"),
     ("api", "port"),
+    ("registry", "port"),
     ("stream", "metrics_port"),
     ("canary", "port"),
     ("prometheus", "port"),

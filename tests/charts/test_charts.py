@@ -7,6 +7,7 @@ import base64
 import json
 import re
 import subprocess
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 import yaml
 from questlog_ingest.app import READY_CHECK_SECONDS
 from questlog_ingest.server import GRACEFUL_SHUTDOWN_SECONDS
+from questlog_registry.kafka import REPORT_GRACE_SECONDS
 from questlog_settings import REPO_ROOT, Settings, variables
 
 from questlog import load
@@ -22,10 +24,12 @@ from questlog.images.bases import STANDINS
 from questlog.stack.components import (
     CATALOGS,
     PIPELINE_TOPICS,
+    REGISTRY_GRACEFUL_SHUTDOWN_SECONDS,
     TOPIC_CONFIGS,
     Canary,
     IngestApi,
     Metastore,
+    PilotRegistry,
     Prometheus,
     Trino,
 )
@@ -134,7 +138,7 @@ def test_kube_score_finds_nothing(chart: str, values: Path) -> None:
 
 def test_kube_score_catches_a_container_without_resources() -> None:
     docs = documents("questlog-api")
-    deployment = find(docs, "Deployment")
+    deployment = find(docs, "Deployment", "questlog-api")
     del deployment["spec"]["template"]["spec"]["containers"][0]["resources"]
     result = kube_score(yaml.safe_dump_all(docs))
     assert result.returncode != 0
@@ -182,6 +186,9 @@ def test_kubeconform_catches_a_wrong_field(k8s_schemas: Path) -> None:
         ("questlog-api", "replicas=3"),
         ("questlog-api", "image.tagg=1"),
         ("questlog-api", "writeKey.secret=mine"),
+        # The registry's database moved under registry.database.
+        ("questlog-api", "registry.url=sqlite://"),
+        ("questlog-api", "registry.database.password=x"),
         ("questlog-stream", "lake.s3.bucket=x"),
         ("questlog-metastore", "postgresql.size=1Gi"),
         ("questlog", "kafka.brokers=3"),
@@ -206,11 +213,41 @@ def test_values_schema_refuses_unknown_keys(chart: str, setting: str) -> None:
         ("questlog-api", ["settings.kafka_bootstrap=x:9092"], "set the Kafka bootstrap servers"),
         (
             "questlog-api",
-            ["registry.url=sqlite:////tmp/questlog/registry.db"],
-            "SQLite keeps each pod's pilots to itself",
+            ["registry.database.url=sqlite:////tmp/questlog/registry.db"],
+            "SQLite keeps each registry pod's pilots and write keys to itself; with 2 registry",
         ),
-        ("questlog-api", ["settings.registry_url=sqlite://"], "with registry.url, not settings"),
+        (
+            "questlog-api",
+            ["settings.registry_url=http://r:8003"],
+            "the registry's Service (registry.port), not settings.registry_url",
+        ),
         ("questlog-api", ["settings.provisioned_write_key=k"], "comes from a Secret"),
+        (
+            "questlog-api",
+            ["registry.settings.provisioned_write_key=k"],
+            "comes from a Secret (writeKey.existingSecret), which the registry stores",
+        ),
+        (
+            "questlog-api",
+            ["registry.settings.database_url=sqlite://"],
+            "with registry.database.url, not registry.settings.database_url",
+        ),
+        (
+            "questlog-api",
+            ["registry.settings.database_password=p"],
+            "from a Secret (registry.database.passwordSecret)",
+        ),
+        ("questlog-api", ["registry.settings.url=http://r:8003"], "not registry.settings.url"),
+        (
+            "questlog-api",
+            ["registry.settings.kafka_bootstrap=x:9092"],
+            "with kafka.bootstrap, not registry.settings.kafka_bootstrap",
+        ),
+        (
+            "questlog-api",
+            ["registry.podDisruptionBudget.maxUnavailable=2"],
+            "lets every one of the 2 registry replicas go down at once",
+        ),
         ("questlog-stream", ["metastore.uri=http://hms:9083"], "must be a thrift:// URI"),
         ("questlog-metastore", ["postgresql.enabled=false"], "externalDatabase.url must be"),
         ("questlog", ["kafka.topics.replicas=3"], "is more than the 1 Kafka nodes"),
@@ -219,6 +256,11 @@ def test_values_schema_refuses_unknown_keys(chart: str, setting: str) -> None:
         ("questlog", ["kafka.topics.partitions=6"], "apply to kafka.mode strimzi"),
         ("questlog", ["trino.url=http://t:8080"], "trino.url (http://t:8080) must be"),
         ("questlog", ["api.replicaCount=2"], "prometheus.enabled scrapes the API through"),
+        (
+            "questlog",
+            ["api.registry.replicaCount=2", "api.registry.podDisruptionBudget.enabled=true"],
+            "prometheus.enabled scrapes the pilot registry through its Service",
+        ),
     ],
 )
 def test_inconsistent_values_fail_with_the_reason(
@@ -230,13 +272,23 @@ def test_inconsistent_values_fail_with_the_reason(
     assert reason in result.stderr
 
 
-def test_config_change_rolls_the_api_pods() -> None:
-    def checksum(*args: str) -> str:
-        deployment = find(documents("questlog-api", *args), "Deployment")
-        annotations: dict[str, str] = deployment["spec"]["template"]["metadata"]["annotations"]
-        return annotations["checksum/config"]
+def test_config_change_rolls_the_pods_it_configures() -> None:
+    """The API's settings roll the API's pods, the registry's the registry's, and neither
+    the other's."""
 
-    assert checksum() != checksum("--set", "settings.max_batch_events=100")
+    def checksums(*args: str) -> tuple[str, str]:
+        docs = documents("questlog-api", *args)
+        found = []
+        for name in ("questlog-api", "questlog-api-registry"):
+            template = find(docs, "Deployment", name)["spec"]["template"]
+            found.append(template["metadata"]["annotations"]["checksum/config"])
+        return found[0], found[1]
+
+    api, registry = checksums()
+    api_changed, registry_unchanged = checksums("--set", "settings.max_batch_events=100")
+    assert api_changed != api and registry_unchanged == registry
+    api_unchanged, registry_changed = checksums("--set", "registry.settings.retry_after_seconds=9")
+    assert api_unchanged == api and registry_changed != registry
 
 
 def test_the_api_stays_ready_on_a_busy_node_and_drains_before_it_stops() -> None:
@@ -244,7 +296,7 @@ def test_the_api_stays_ready_on_a_busy_node_and_drains_before_it_stops() -> None
     timed out on the test cluster under load, and its one API pod left the Service: connections
     refused); a stopping pod serves until kube-proxy has dropped it, then Uvicorn drains, all
     within the grace period."""
-    spec = find(documents("questlog-api"), "Deployment")["spec"]["template"]["spec"]
+    spec = find(documents("questlog-api"), "Deployment", "questlog-api")["spec"]["template"]["spec"]
     (container,) = spec["containers"]
     assert container["readinessProbe"]["timeoutSeconds"] > READY_CHECK_SECONDS
     pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
@@ -252,37 +304,175 @@ def test_the_api_stays_ready_on_a_busy_node_and_drains_before_it_stops() -> None
     assert pre_stop >= 10 and spec["terminationGracePeriodSeconds"] > pre_stop + drain
 
 
+def test_the_registry_drains_and_relays_its_outbox_before_it_stops() -> None:
+    """A stopping registry serves until kube-proxy has dropped it, Uvicorn drains, then its
+    outbox relay makes a last pass, which may wait for Kafka's acknowledgements as long as
+    the delivery timeout (and the producer's grace for its reports): all within the grace
+    period. Ready only while its database answers, not before it has been migrated."""
+    docs = documents("questlog-api")
+    spec = find(docs, "Deployment", "questlog-api-registry")["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+    relay = Settings().registry.delivery_timeout_seconds + REPORT_GRACE_SECONDS
+    drain = REGISTRY_GRACEFUL_SHUTDOWN_SECONDS
+    assert pre_stop >= 10
+    assert spec["terminationGracePeriodSeconds"] > pre_stop + drain + relay
+
+
+def container_settings(
+    docs: list[dict[str, Any]], deployment: str
+) -> tuple[dict[str, Any], dict[str, str], set[str]]:
+    """A Deployment's one container, the settings of the ConfigMap it reads, and the names
+    of the variables it takes from Secrets."""
+    (container,) = find(docs, "Deployment", deployment)["spec"]["template"]["spec"]["containers"]
+    [source] = container["envFrom"]
+    settings: dict[str, str] = find(docs, "ConfigMap", source["configMapRef"]["name"])["data"]
+    from_secrets = {e["name"] for e in container["env"] if "secretKeyRef" in e["valueFrom"]}
+    return container, settings, from_secrets
+
+
 def test_api_container_runs_the_local_stack_command(tmp_path: Path) -> None:
     docs = documents("questlog-api", "--set", "settings.max_batch_events=100")
-    (container,) = find(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
+    container, settings, from_secrets = container_settings(docs, "questlog-api")
     local = IngestApi(Settings(host="0.0.0.0", state_dir=tmp_path, api={"port": 8000}))
     assert container["command"] == ["python", *local.command()[1:]]
-    settings = find(docs, "ConfigMap")["data"]
-    from_secrets = {e["name"] for e in container["env"] if "secretKeyRef" in e["valueFrom"]}
     assert set(settings) | from_secrets <= variables()  # each one a setting the API reads
     assert {"QUESTLOG_KAFKA_BOOTSTRAP", "QUESTLOG_REGISTRY_URL"} <= set(settings)
-    assert "QUESTLOG_PERSONAL_DATA_KEY" in from_secrets
+    assert from_secrets == {"QUESTLOG_PERSONAL_DATA_KEY"}
     assert settings["QUESTLOG_API_MAX_BATCH_EVENTS"] == "100"
+    # No database nor the deployment's write key: the registry has them.
+    assert not {name for name in set(settings) | from_secrets if "DATABASE" in name}
+    assert not {name for name in set(settings) | from_secrets if "PROVISIONED" in name}
+
+
+def test_registry_container_runs_the_local_stack_command(tmp_path: Path) -> None:
+    docs = documents("questlog-api", "--set", "registry.settings.retry_after_seconds=9")
+    container, settings, from_secrets = container_settings(docs, "questlog-api-registry")
+    local = PilotRegistry(Settings(host="0.0.0.0", state_dir=tmp_path, registry={"port": 8003}))
+    assert container["command"] == ["python", *local.command()[1:]]
+    assert set(settings) | from_secrets <= variables()  # each one a setting it reads
+    assert {
+        "QUESTLOG_KAFKA_BOOTSTRAP",
+        "QUESTLOG_REGISTRY_DATABASE_URL",
+        "QUESTLOG_REGISTRY_PROVISIONED_WRITE_KEY_NAME",
+    } <= set(settings)
+    assert from_secrets == {
+        "QUESTLOG_PERSONAL_DATA_KEY",
+        "QUESTLOG_REGISTRY_PROVISIONED_WRITE_KEY",
+        "QUESTLOG_REGISTRY_DATABASE_PASSWORD",
+    }
+    assert settings["QUESTLOG_REGISTRY_RETRY_AFTER_SECONDS"] == "9"
+    # The state folder and SQLite's database (when chosen) need a writable /tmp.
+    assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+
+
+def selected(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return all(labels.get(key) == value for key, value in selector.items())
+
+
+@pytest.mark.parametrize("port", [8003, 9000])
+def test_the_api_reaches_the_registry_at_its_service(port: int) -> None:
+    docs = documents("questlog-api", "--set", f"registry.port={port}")
+    _, settings, _ = container_settings(docs, "questlog-api")
+    url = urllib.parse.urlsplit(settings["QUESTLOG_REGISTRY_URL"])
+    assert (url.scheme, url.hostname, url.port) == ("http", "questlog-api-registry", port)
+    service = find(docs, "Service", url.hostname)
+    [service_port] = service["spec"]["ports"]
+    assert service_port["port"] == port
+    template = find(docs, "Deployment", "questlog-api-registry")["spec"]["template"]
+    assert selected(service["spec"]["selector"], template["metadata"]["labels"])
+    (container,) = template["spec"]["containers"]
+    [container_port] = container["ports"]
+    assert service_port["targetPort"] == container_port["name"]
+    assert container_port["containerPort"] == port and str(port) in container["command"]
+
+
+@pytest.mark.parametrize("values", ci_values("questlog-api"), ids=lambda path: path.name)
+def test_the_api_and_the_registry_each_select_only_their_own_pods(values: Path) -> None:
+    """Each selector of the chart (its Deployments', Services', disruption budgets' and
+    NetworkPolicies') selects the pods of one workload, its own: the registry's pods never
+    get the API's clients, nor its budget, nor its open policy; the autoscaler scales the
+    API, and each ServiceMonitor scrapes one Service."""
+    docs = documents("questlog-api", "--values", str(values))
+    pods = {
+        doc["metadata"]["name"]: doc["spec"]["template"]["metadata"]["labels"]
+        for doc in docs
+        if doc["kind"] == "Deployment"
+    }
+    pods |= {
+        doc["metadata"]["name"]: doc["metadata"]["labels"] for doc in docs if doc["kind"] == "Pod"
+    }
+    assert set(pods) == {"questlog-api", "questlog-api-registry", "questlog-api-test"}
+
+    def owner(name: str) -> str:
+        if name.endswith("-tests"):
+            return "questlog-api-test"
+        return "questlog-api-registry" if "registry" in name else "questlog-api"
+
+    checked = set()
+    for doc in docs:
+        spec, name = doc.get("spec", {}), f"{doc['kind']}/{doc['metadata']['name']}"
+        if doc["kind"] in ("Deployment", "PodDisruptionBudget"):
+            selector = spec["selector"]["matchLabels"]
+        elif doc["kind"] == "Service":
+            selector = spec["selector"]
+        elif doc["kind"] == "NetworkPolicy":
+            selector = spec["podSelector"]["matchLabels"]
+        else:
+            continue
+        chosen = [pod for pod, labels in pods.items() if selected(selector, labels)]
+        assert chosen == [owner(doc["metadata"]["name"])], f"{name} selects {chosen}"
+        checked.add(doc["kind"])
+    assert {"Deployment", "Service", "NetworkPolicy"} <= checked
+    for hpa in (doc for doc in docs if doc["kind"] == "HorizontalPodAutoscaler"):
+        assert hpa["spec"]["scaleTargetRef"]["name"] == "questlog-api"
+    services = {
+        d["metadata"]["name"]: d["metadata"]["labels"] for d in docs if d["kind"] == "Service"
+    }
+    for monitor in (doc for doc in docs if doc["kind"] == "ServiceMonitor"):
+        selector = monitor["spec"]["selector"]
+        absent = [
+            e["key"]
+            for e in selector.get("matchExpressions", [])
+            if e["operator"] == "DoesNotExist"
+        ]
+        chosen = [
+            service
+            for service, labels in services.items()
+            if selected(selector["matchLabels"], labels) and not set(absent) & set(labels)
+        ]
+        assert chosen == [monitor["metadata"]["name"]], chosen
 
 
 def test_the_pilot_registry_shares_the_metastores_postgresql() -> None:
-    """On Kubernetes the API's replicas keep their pilots in one PostgreSQL database: the
-    one the metastore chart runs, which creates it and holds its password."""
+    """On Kubernetes the registry's replicas keep their pilots in one PostgreSQL database:
+    the one the metastore chart runs, which creates it and holds its password."""
     docs = documents("questlog")
-    url = find(docs, "ConfigMap", "questlog-api")["data"]["QUESTLOG_REGISTRY_URL"]
+    container, settings, _ = container_settings(docs, "questlog-api-registry")
+    url = settings["QUESTLOG_REGISTRY_DATABASE_URL"]
     service = find(docs, "StatefulSet", "questlog-metastore-postgresql")["spec"]["serviceName"]
     assert url == f"postgresql+psycopg://metastore@{service}:5432/registry"
     initdb = find(docs, "ConfigMap", f"{service}-initdb")
     assert "CREATE DATABASE registry;" in initdb["data"]["extra-databases.sql"]
-    [api_pod] = find(docs, "Deployment", "questlog-api")["spec"]["template"]["spec"]["containers"]
-    [password] = [e for e in api_pod["env"] if e["name"] == "QUESTLOG_REGISTRY_PASSWORD"]
-    assert password["valueFrom"]["secretKeyRef"] == {"name": service, "key": "password"}
-    single = documents(
-        "questlog-api",
-        *("--set", "autoscaling.enabled=false", "--set", "podDisruptionBudget.enabled=false"),
-        *("--set", "replicaCount=1", "--set", "registry.url=sqlite:////tmp/r.db"),
-    )
-    assert find(single, "ConfigMap")["data"]["QUESTLOG_REGISTRY_URL"] == "sqlite:////tmp/r.db"
+    password = secret_env(container, "QUESTLOG_REGISTRY_DATABASE_PASSWORD")
+    assert password == {"name": service, "key": "password"}
+    sqlite = [
+        "registry.replicaCount=1",
+        "registry.podDisruptionBudget.enabled=false",
+        "registry.database.url=sqlite:////tmp/r.db",
+        "registry.database.passwordSecret=",
+    ]
+    single = documents("questlog-api", *(arg for value in sqlite for arg in ("--set", value)))
+    container, settings, from_secrets = container_settings(single, "questlog-api-registry")
+    assert settings["QUESTLOG_REGISTRY_DATABASE_URL"] == "sqlite:////tmp/r.db"
+    assert "QUESTLOG_REGISTRY_DATABASE_PASSWORD" not in from_secrets
+    assert not [
+        d
+        for d in single
+        if d["kind"] == "PodDisruptionBudget" and "registry" in d["metadata"]["name"]
+    ]
 
 
 def secret_env(container: dict[str, Any], name: str) -> dict[str, str]:
@@ -291,9 +481,10 @@ def secret_env(container: dict[str, Any], name: str) -> dict[str, str]:
     return reference
 
 
-def test_the_charts_own_clients_post_with_the_key_the_api_stores() -> None:
-    """The API stores the key of its Secret; the canary, the test hooks and the load test
-    Job send that key; the production profile closes the game routes too."""
+def test_the_charts_own_clients_post_with_the_key_the_registry_stores() -> None:
+    """The registry stores the key of the chart's Secret (the API asks the registry whose
+    keys its clients send); the canary, the test hooks and the load test Job send that key;
+    the production profile closes the game routes too."""
     loadtest = str(HELM_DIR / "questlog" / "ci" / "loadtest-values.yaml")
     for extra, secret in [
         ([], "questlog-api-write-key"),
@@ -301,8 +492,11 @@ def test_the_charts_own_clients_post_with_the_key_the_api_stores() -> None:
     ]:
         docs = documents("questlog", "--values", loadtest, *extra)
         reference = {"name": secret, "key": "write-key"}
-        [api] = find(docs, "Deployment", "questlog-api")["spec"]["template"]["spec"]["containers"]
-        assert secret_env(api, "QUESTLOG_API_PROVISIONED_WRITE_KEY") == reference
+        registry, settings, _ = container_settings(docs, "questlog-api-registry")
+        assert secret_env(registry, "QUESTLOG_REGISTRY_PROVISIONED_WRITE_KEY") == reference
+        assert settings["QUESTLOG_REGISTRY_PROVISIONED_WRITE_KEY_NAME"] == "cluster"
+        _, _, from_secrets = container_settings(docs, "questlog-api")
+        assert from_secrets == {"QUESTLOG_PERSONAL_DATA_KEY"}
         clients = [
             find(docs, "Deployment", "questlog-canary")["spec"]["template"]["spec"],
             find(docs, "Pod", "questlog-pipeline-test")["spec"],
@@ -325,15 +519,18 @@ def test_the_charts_own_clients_post_with_the_key_the_api_stores() -> None:
     assert production["data"]["QUESTLOG_API_GAME_ROUTES_REQUIRE_WRITE_KEY"] == "true"
 
 
-def test_the_api_hashes_personal_data_with_a_key_from_its_secret() -> None:
+def test_the_api_and_the_registry_hash_personal_data_with_one_key_from_its_secret() -> None:
+    """Both publish events whose personal fields are hashed: with the same key, a value
+    gets the same token in either's events."""
     for extra, secret in [
         ([], "questlog-api-personal-data-key"),
         (["--set", "api.personalDataKey.existingSecret=mine"], "mine"),
     ]:
         docs = documents("questlog", *extra)
-        [api] = find(docs, "Deployment", "questlog-api")["spec"]["template"]["spec"]["containers"]
         reference = {"name": secret, "key": "personal-data-key"}
-        assert secret_env(api, "QUESTLOG_PERSONAL_DATA_KEY") == reference
+        for deployment in ("questlog-api", "questlog-api-registry"):
+            container, _, _ = container_settings(docs, deployment)
+            assert secret_env(container, "QUESTLOG_PERSONAL_DATA_KEY") == reference
         made = [d for d in docs if d["kind"] == "Secret" and d["metadata"]["name"] == secret]
         assert bool(made) == (secret == "questlog-api-personal-data-key")
 
@@ -670,7 +867,16 @@ def test_the_laptop_profile_runs_questlogs_images_only_and_fits_two_cpus() -> No
     assert all(image.startswith("questlog/") and image.endswith(":0.1.0") for image in images)
     assert {image.split(":")[0] for image in images} >= {
         f"questlog/{name}"
-        for name in ("kafka", "versitygw", "postgresql", "trino", "prometheus", "spark-operator")
+        for name in (
+            "ingest-api",
+            "registry",
+            "kafka",
+            "versitygw",
+            "postgresql",
+            "trino",
+            "prometheus",
+            "spark-operator",
+        )
     }
     pods = workload_pods(docs)
     cpu = sum(pod[0] for pod in pods)
@@ -713,6 +919,7 @@ def test_every_service_selects_the_pods_of_one_workload(values: list[str]) -> No
 # The servers that admit only their clients, and the address their clients are given.
 SERVERS = {
     "kafka": "questlog-kafka-bootstrap:9092",
+    "registry": "questlog-api-registry:8003",
     "metastore": "questlog-metastore:9083",
     "postgresql": "questlog-metastore-postgresql:5432",
     "object-store": "questlog-s3:8333",
@@ -859,7 +1066,12 @@ def test_the_laptop_trino_and_prometheus_are_where_their_clients_look() -> None:
     ]
     targets = {e["name"]: e["value"] for e in prometheus["env"]}
     services = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Service"}
-    for name in ("QUESTLOG_API_URL", "QUESTLOG_STREAM_METRICS_URL", "QUESTLOG_CANARY_URL"):
+    for name in (
+        "QUESTLOG_API_URL",
+        "QUESTLOG_REGISTRY_URL",
+        "QUESTLOG_STREAM_METRICS_URL",
+        "QUESTLOG_CANARY_URL",
+    ):
         host, port = targets[name].removeprefix("http://").split(":")
         assert int(port) in [p["port"] for p in services[host]["spec"]["ports"]], name
     stopped = documents("questlog", "--set", "trino.replicas=0")

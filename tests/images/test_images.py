@@ -94,8 +94,9 @@ LEFTOVERS = re.compile(
 # The workspace's Python packages each Python image has: those it runs, and no other.
 SERVICE = {"questlog", "questlog_catalog", "questlog_settings"}
 PACKAGES = {
-    "ingest-api": SERVICE | {"questlog_registry", "questlog_ingest"},
-    "loadtest": SERVICE | {"questlog_registry", "questlog_ingest"},
+    "ingest-api": SERVICE | {"questlog_ingest"},
+    "registry": SERVICE | {"questlog_registry"},
+    "loadtest": SERVICE | {"questlog_ingest"},
     "spark": SERVICE | {"questlog_spark"},
     "kafka": SERVICE,
     "trino": SERVICE,

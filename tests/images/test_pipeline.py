@@ -1,5 +1,6 @@
 """The pipeline in containers of questlog's images, each run as its component runs on the
-local stack: PostgreSQL under the metastore (the Spark image), Kafka, the API, the stream
+local stack: PostgreSQL under the metastore (the Spark image) and the pilot registry, Kafka,
+the API, the stream
 (the Spark image, in local mode) writing the lake on the S3 image, Trino reading it, and
 Prometheus scraping the API and the stream. Then the load generator and the Helm test
 hook's smoke check run against it, from their images, on the same network."""
@@ -39,13 +40,14 @@ DATABASE_PASSWORD = uuid.uuid4().hex
 class Pipeline:
     containers: Containers
     kafka: Container
+    registry: Container
     api: Container
     metastore: Container
     trino: Container
     stream: Container
     s3: Container
     prometheus: Container
-    write_key: str  # created with the API image's own command
+    write_key: str  # created with the registry image's own command
 
     def url(self, container: Container, port: int) -> str:
         return f"http://127.0.0.1:{published(container, port)}"
@@ -83,19 +85,29 @@ def pipeline(containers: Containers) -> Iterator[Pipeline]:
         publish=(9083,),
         healthcheck=[*METASTORE, "--check"],
     )
+    registry = run(
+        "registry",
+        "registry",
+        environment={
+            **ADDRESSES,
+            "QUESTLOG_REGISTRY_DATABASE_URL": "postgresql+psycopg://metastore@postgresql:5432/"
+            "metastore",
+            "QUESTLOG_REGISTRY_DATABASE_PASSWORD": DATABASE_PASSWORD,
+        },
+    )
     api = run("ingest-api", "api", environment=ADDRESSES, publish=(8000,))
     containers.wait_healthy(metastore)
     trino = run("trino", "trino", environment={**ADDRESSES, **S3}, publish=(8080,))
     stream = run("spark", "stream", environment={**ADDRESSES, **S3}, publish=(8001,))
     prometheus = run("prometheus", "prometheus", publish=(9090,))
-    for container in (api, trino, stream, prometheus):
+    for container in (registry, api, trino, stream, prometheus):
         containers.wait_healthy(container)
-    code, output = api.exec_run(
-        ["python", "-m", "questlog_ingest.keys", "create", "image-tests"], demux=True
+    code, output = registry.exec_run(
+        ["python", "-m", "questlog_registry.keys", "create", "image-tests"], demux=True
     )
     assert code == 0, output
     key = output[0].decode().strip()
-    yield Pipeline(containers, kafka, api, metastore, trino, stream, s3, prometheus, key)
+    yield Pipeline(containers, kafka, registry, api, metastore, trino, stream, s3, prometheus, key)
 
 
 def test_the_api_is_ready_against_the_kafka_image(pipeline: Pipeline) -> None:
@@ -174,14 +186,16 @@ def test_the_helm_test_hooks_check_passes_from_the_api_image(pipeline: Pipeline)
     assert "OK: Trino returns all 50 events" in output
 
 
-def test_prometheus_scrapes_the_api_and_the_stream(pipeline: Pipeline) -> None:
+def test_prometheus_scrapes_the_services_and_the_stream(pipeline: Pipeline) -> None:
     query = f"{pipeline.url(pipeline.prometheus, 9090)}/api/v1/query?query=up"
     deadline = time.monotonic() + 60
     while True:
         with urllib.request.urlopen(query, timeout=10) as answer:
             results = json.load(answer)["data"]["result"]
         up = {result["metric"]["job"]: result["value"][1] for result in results}
-        if up.get("questlog-api") == "1" and up.get("questlog-stream") == "1":
+        if all(
+            up.get(job) == "1" for job in ("questlog-api", "questlog-registry", "questlog-stream")
+        ):
             break
         assert time.monotonic() < deadline, f"targets up: {up}"
         time.sleep(2)

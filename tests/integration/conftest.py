@@ -9,11 +9,13 @@ from contextlib import contextmanager
 import pytest
 from questlog_registry.models import Fitting, OutboxEvent, Pilot, WriteKey
 from questlog_registry.store import Registry, open_engine
+from questlog_settings import Registry as RegistrySettings
 from questlog_settings import Settings, get_settings
 from sqlalchemy import delete, func, select
 
 from questlog.stack import lifecycle, write_key
 from questlog.stack.probes import QueryFailed, metastore, trino_query
+from tests.helpers import new_write_key, start_registry, stop, unique
 from tests.postgres import postgres_server
 
 
@@ -47,7 +49,7 @@ def left_as_found(stack: Settings) -> Iterator[None]:
     """Removes what the tests added to what the demo shows: tables of ``default`` (Trino's
     ``SHOW TABLES FROM hive.default``) and the registry's pilots, fittings and write keys.
     The events tests post stay in the event tables, beside the demo's."""
-    registry = Registry(open_engine(stack.registry.url))
+    registry = Registry(open_engine(stack.registry.database_url))
     tables, last = default_tables(stack), last_ids(registry)
     yield
     for table in sorted(default_tables(stack) - tables):
@@ -78,6 +80,33 @@ def drop(stack: Settings, table: str) -> None:
         with metastore(stack.host, stack.metastore.port) as client:
             client.drop_table("default", table, True)
         shutil.rmtree(stack.lake.dir / table, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def registry(
+    stack: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RegistrySettings]:
+    """A pilot registry of the tests' own, for the APIs they start: its process, on a
+    database of its own, relaying to a topic of its own. Its settings (where it answers, its
+    database); it holds a write key named ``tests`` (``tests_key``)."""
+    database_url = f"sqlite:///{tmp_path_factory.mktemp('registry') / 'registry.db'}"
+    process, url = start_registry(
+        {
+            "QUESTLOG_REGISTRY_DATABASE_URL": database_url,
+            "QUESTLOG_KAFKA_BOOTSTRAP": stack.kafka.bootstrap,
+            "QUESTLOG_KAFKA_EVENTS_TOPIC": unique("registry-events"),
+        }
+    )
+    try:
+        yield stack.registry.model_copy(update={"url": url, "database_url": database_url})
+    finally:
+        stop(process)
+
+
+@pytest.fixture(scope="session")
+def tests_key(registry: RegistrySettings) -> str:
+    """A write key named ``tests`` of the tests' own registry."""
+    return new_write_key(registry.database_url)
 
 
 @pytest.fixture

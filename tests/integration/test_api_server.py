@@ -8,35 +8,32 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
+from questlog_settings import Registry as RegistrySettings
 
-from tests.helpers import free_port, new_write_key, start_api
+from tests.helpers import free_port, start_api, stop
 
 EIGHT_MB = b"[" + b"1," * (4 * 1024 * 1024) + b"1]"
 DEADLINE = 3  # seconds, for headers and for bodies
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[tuple[str, str]]:
+def api(registry: RegistrySettings, tests_key: str) -> Iterator[tuple[str, str]]:
     """The API's URL and a write key; no broker listens: these requests never reach one."""
-    registry = f"sqlite:///{tmp_path / 'registry.db'}"
-    key = new_write_key(registry)
     process, url = start_api(
         {
-            "QUESTLOG_REGISTRY_URL": registry,
+            "QUESTLOG_REGISTRY_URL": registry.url,
             "QUESTLOG_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",
             "QUESTLOG_API_HEADER_TIMEOUT_SECONDS": str(DEADLINE),
             "QUESTLOG_API_BODY_TIMEOUT_SECONDS": str(DEADLINE),
         }
     )
     try:
-        yield url, key
+        yield url, tests_key
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process)
 
 
 def urllib_post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:

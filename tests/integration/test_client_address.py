@@ -3,16 +3,16 @@ a client on 127.0.0.1 is no trusted proxy, into Kafka and Trino; and behind a tr
 (in-process, with the peer address a proxy would have)."""
 
 import json
-from pathlib import Path
 
 import httpx
 from fastapi.testclient import TestClient
 from questlog_ingest.app import create_app
+from questlog_settings import Registry as RegistrySettings
 from questlog_settings import Settings, get_settings
 
 from questlog.stack.probes import topic_ends
 from questlog.traffic import key_headers
-from tests.helpers import Trino, eventually, new_write_key, read_topic, unique
+from tests.helpers import Trino, eventually, read_topic, unique
 
 
 def test_a_clients_own_forwarded_for_is_ignored_and_its_address_stored_truncated(
@@ -35,7 +35,7 @@ def test_a_clients_own_forwarded_for_is_ignored_and_its_address_stored_truncated
 
 
 def test_behind_a_trusted_proxy_the_forwarded_client_is_stored(
-    stack: Settings, tmp_path: Path
+    stack: Settings, registry: RegistrySettings, tests_key: str
 ) -> None:
     settings = Settings(
         kafka={
@@ -43,10 +43,10 @@ def test_behind_a_trusted_proxy_the_forwarded_client_is_stored(
             "events_topic": unique("events"),
             "invalid_topic": unique("invalid"),
         },
-        registry={"url": f"sqlite:///{tmp_path / 'registry.db'}"},
+        registry=registry,
         api={"trusted_proxies": ["10.0.0.0/8"]},
     )
-    bearer = {"Authorization": f"Bearer {new_write_key(settings.registry.url)}"}
+    bearer = {"Authorization": f"Bearer {tests_key}"}
     app = create_app()
     app.dependency_overrides[get_settings] = lambda: settings
     ingress = ("10.244.1.17", 41000)

@@ -16,21 +16,22 @@ from questlog_catalog import load_catalog
 from questlog_ingest.app import create_app
 from questlog_ingest.game import ROUTES
 from questlog_registry.keys import opened
+from questlog_settings import Registry as RegistrySettings
 from questlog_settings import Settings, get_settings
 
 from questlog.stack.probes import topic_ends
-from tests.helpers import new_write_key, read_topic, unique, with_api
+from tests.helpers import new_write_key, read_topic, start_registry, stop, unique, with_api
 
 
 @pytest.fixture
-def api_settings(stack: Settings, tmp_path: Path) -> Settings:
+def api_settings(stack: Settings, registry: RegistrySettings) -> Settings:
     return Settings(
         kafka={
             "bootstrap": stack.kafka.bootstrap,
             "events_topic": unique("events"),
             "invalid_topic": unique("invalid"),
         },
-        registry={"url": f"sqlite:///{tmp_path / 'registry.db'}"},
+        registry=registry,
         api={
             "max_body_bytes": 64 * 1024,
             "max_batch_events": 50,
@@ -41,9 +42,9 @@ def api_settings(stack: Settings, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def bearer(api_settings: Settings) -> dict[str, str]:
+def bearer(tests_key: str) -> dict[str, str]:
     """The Authorization header of a write key named ``tests``."""
-    return {"Authorization": f"Bearer {new_write_key(api_settings.registry.url)}"}
+    return {"Authorization": f"Bearer {tests_key}"}
 
 
 @pytest.fixture
@@ -318,14 +319,27 @@ def test_write_keys_guard_what_the_settings_say(
             assert response.status_code == status, (update, path, response.text)
 
 
-def test_a_deployments_own_key_is_stored_as_the_api_starts(api_settings: Settings) -> None:
+def test_a_deployments_own_key_is_stored_as_the_registry_starts(
+    api_settings: Settings, tmp_path: Path
+) -> None:
     """As on Kubernetes, where the key comes from the chart's Secret."""
-    secret = {"provisioned_write_key": "qlk_from-a-secret", "provisioned_write_key_name": "cluster"}
-    settings = with_api(api_settings, **secret)
+    process, url = start_registry(
+        {
+            "QUESTLOG_REGISTRY_DATABASE_URL": f"sqlite:///{tmp_path / 'registry.db'}",
+            "QUESTLOG_REGISTRY_PROVISIONED_WRITE_KEY": "qlk_from-a-secret",
+            "QUESTLOG_REGISTRY_PROVISIONED_WRITE_KEY_NAME": "cluster",
+        }
+    )
+    settings = api_settings.model_copy(
+        update={"registry": api_settings.registry.model_copy(update={"url": url})}
+    )
     app = create_app()
     app.dependency_overrides[get_settings] = lambda: settings
-    with TestClient(app, headers={"Authorization": "Bearer qlk_from-a-secret"}) as client:
-        assert client.post("/v1/events", json=sword()).status_code == 202
+    try:
+        with TestClient(app, headers={"Authorization": "Bearer qlk_from-a-secret"}) as client:
+            assert client.post("/v1/events", json=sword()).status_code == 202
+    finally:
+        stop(process)
     [published] = landed(api_settings, api_settings.kafka.events_topic)
     assert published["source"] == "cluster"
 
@@ -339,9 +353,10 @@ def test_a_refusal_is_answered_after_the_refusal_delay_and_an_admission_at_once(
     may all be admitted."""
     delay = 1.5
     settings = with_api(api_settings, refusal_delay_seconds=delay, rate_limit_per_address="4/hour")
-    revoked = new_write_key(settings.registry.url, "revoked")
-    with opened(settings.registry.url) as keys:
-        keys.revoke("revoked")
+    name = unique("revoked")
+    revoked = new_write_key(settings.registry.database_url, name)
+    with opened(settings.registry.database_url) as keys:
+        keys.revoke(name)
     app = create_app()
     app.dependency_overrides[get_settings] = lambda: settings
     answered: list[tuple[int, float]] = []
@@ -376,7 +391,7 @@ def test_a_burst_over_the_rate_limits_gets_429_and_only_events_answered_202_land
         refusal_delay_seconds=0.05,
         trusted_proxies=[ip_network("203.0.113.0/24")],
     )
-    other_key = new_write_key(settings.registry.url, "other")
+    other_key = new_write_key(settings.registry.database_url, unique("other"))
     app = create_app()
     app.dependency_overrides[get_settings] = lambda: settings
     statuses: dict[str, int] = {}

@@ -1,7 +1,8 @@
-"""The registry's outbox when the API's process is killed (SIGKILL), on the stack: a pilot
-enrolled while Kafka could not take its event is kept, and the event is published once an
-API is back; an event Kafka acknowledged before its outbox row was removed is published
-again with its event id, and the lake keeps it once. Nothing lost, nothing doubled."""
+"""The registry's outbox when the registry's process is killed (SIGKILL), on the stack: a
+pilot enrolled while Kafka could not take its event is kept, and the event is published
+once a registry is back; an event Kafka acknowledged before its outbox row was removed is
+published again with its event id, and the lake keeps it once. Nothing lost, nothing
+doubled."""
 
 import json
 import subprocess
@@ -17,7 +18,7 @@ from questlog_settings import Settings
 from sqlalchemy import select
 
 from questlog.stack.probes import topic_ends
-from tests.helpers import Trino, eventually, free_port, read_topic, start_api, unique
+from tests.helpers import Trino, eventually, free_port, read_topic, start_registry, unique
 
 Start = Callable[[str], str]
 
@@ -29,19 +30,19 @@ def registry_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def restart(registry_url: str) -> Iterator[Start]:
-    """Starts the API's process on ``registry_url``, publishing to the Kafka given; kills
-    the one started before (SIGKILL: no shutdown, no last relay pass). Gives its URL."""
+    """Starts the registry's process on ``registry_url``, publishing to the Kafka given;
+    kills the one started before (SIGKILL: no shutdown, no last relay pass). Gives its URL."""
     started: list[subprocess.Popen[bytes]] = []
 
     def start(kafka: str) -> str:
         if started:
             started[-1].kill()
             started[-1].wait(timeout=30)
-        process, url = start_api(
+        process, url = start_registry(
             {
-                "QUESTLOG_REGISTRY_URL": registry_url,
+                "QUESTLOG_REGISTRY_DATABASE_URL": registry_url,
                 "QUESTLOG_KAFKA_BOOTSTRAP": kafka,
-                "QUESTLOG_API_DELIVERY_TIMEOUT_SECONDS": "2",
+                "QUESTLOG_REGISTRY_DELIVERY_TIMEOUT_SECONDS": "2",
             }
         )
         started.append(process)
@@ -60,7 +61,7 @@ def until_sent(registry: Registry, timeout: float = 60) -> None:
         time.sleep(0.5)
 
 
-def test_a_killed_api_loses_and_doubles_no_registry_event(
+def test_a_killed_registry_loses_and_doubles_no_event(
     stack: Settings, trino: Trino, registry_url: str, restart: Start
 ) -> None:
     registry = Registry(open_engine(registry_url))
@@ -68,8 +69,8 @@ def test_a_killed_api_loses_and_doubles_no_registry_event(
     before = topic_ends(stack.kafka.bootstrap, "events")
     enrolment = {"pilot": name, "alliance": "Empire", "ship": "Destroyer", "player": player}
 
-    api = restart(f"127.0.0.1:{free_port()}")  # no broker listens there
-    enrolled = httpx.post(f"{api}/v1/pilots", json=enrolment, timeout=30)
+    service = restart(f"127.0.0.1:{free_port()}")  # no broker listens there
+    enrolled = httpx.post(f"{service}/v1/pilots", json=enrolment, timeout=30)
     assert enrolled.status_code == 201, enrolled.text
     event_id = enrolled.json()["event_id"]
     with registry.session() as session:
@@ -77,7 +78,7 @@ def test_a_killed_api_loses_and_doubles_no_registry_event(
         session.expunge(kept)
     assert kept.event_id == event_id
 
-    # Killed with the event in the outbox; the next API, on the stack's Kafka, sends it.
+    # Killed with the event in the outbox; the next registry, on the stack's Kafka, sends it.
     restart(stack.kafka.bootstrap)
     until_sent(registry)
 
@@ -106,8 +107,8 @@ def test_a_killed_api_loses_and_doubles_no_registry_event(
     assert published()[0] == published()[1]
     # A later enrolment lands, so the stream has read past the repeat: still one row.
     later = enrolment | {"pilot": unique("Later")}
-    api = restart(stack.kafka.bootstrap)
-    assert httpx.post(f"{api}/v1/pilots", json=later, timeout=30).status_code == 201
+    service = restart(stack.kafka.bootstrap)
+    assert httpx.post(f"{service}/v1/pilots", json=later, timeout=30).status_code == 201
     eventually(
         trino,
         f"SELECT pilot, count(*) FROM hive.default.pilot_enrolments WHERE user_id = '{player}' "

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from PIL import Image, ImageChops
 from playwright.sync_api import Browser, sync_playwright
-from questlog_registry.fleets import FLEETS
+from questlog_catalog.fleets import FLEETS
 from questlog_settings import Settings
 
 from questlog.cli import main

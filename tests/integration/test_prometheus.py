@@ -1,5 +1,5 @@
-"""The local stack's Prometheus: it scrapes the ingest API, the streaming app and the
-freshness canary, and evaluates every questlog rule without error."""
+"""The local stack's Prometheus: it scrapes the ingest API, the pilot registry, the
+streaming app and the freshness canary, and evaluates every questlog rule without error."""
 
 import json
 import time
@@ -32,12 +32,13 @@ def eventually(check: Any, timeout: float = 60) -> Any:
             time.sleep(2)
 
 
-def test_prometheus_scrapes_the_api_and_the_stream(stack: Settings) -> None:
+def test_prometheus_scrapes_the_services_and_the_stream(stack: Settings) -> None:
     def targets_up() -> dict[str, str]:
         targets = api(stack, "targets")["activeTargets"]
         health = {t["labels"]["job"]: t["health"] for t in targets}
         assert health == {
             "questlog-api": "up",
+            "questlog-registry": "up",
             "questlog-stream": "up",
             "questlog-canary": "up",
             "prometheus": "up",

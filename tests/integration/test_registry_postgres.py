@@ -1,12 +1,14 @@
 """The pilot registry on PostgreSQL, its database on Kubernetes: replicas that start
 together migrate one at a time, names stay unique, one replica's relay skips the outbox rows
-another's is sending, and when the database is down only the
-registry's routes answer 503, also when it is down as the API starts."""
+another's is sending, and when the database is down (also as the registry starts) or the
+registry itself is, only the registry's routes answer 503 through the API."""
 
 import json
 import multiprocessing
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -25,7 +27,7 @@ from questlog_registry.store import (
 )
 from questlog_settings import Settings, get_settings
 
-from tests.helpers import free_port, unique
+from tests.helpers import free_port, start_registry, stop, unique
 from tests.postgres import DATABASE, PASSWORD, USER, postgres_server
 
 BEARER = {"Authorization": "Bearer qlk_cannot-be-checked-while-the-database-is-down"}
@@ -73,20 +75,31 @@ def stage(event: dict[str, Any]) -> Record:
     return event["user_id"], json.dumps(event).encode()
 
 
-def api_on_registry(stack: Settings, port: int, retry_after: int) -> TestClient:
-    """The API, publishing to a topic of its own, with its registry on PostgreSQL at
-    ``port``."""
+@contextmanager
+def api_on_registry(stack: Settings, port: int, retry_after: int) -> Iterator[TestClient]:
+    """The API, publishing to a topic of its own, in front of a registry's process whose
+    database is PostgreSQL at ``port``."""
+    process, url = start_registry(
+        {
+            "QUESTLOG_REGISTRY_DATABASE_URL": f"postgresql+psycopg://{USER}@127.0.0.1:{port}/"
+            f"{DATABASE}",
+            "QUESTLOG_REGISTRY_DATABASE_PASSWORD": PASSWORD,
+            "QUESTLOG_REGISTRY_RETRY_AFTER_SECONDS": str(retry_after),
+            "QUESTLOG_KAFKA_BOOTSTRAP": stack.kafka.bootstrap,
+            "QUESTLOG_KAFKA_EVENTS_TOPIC": unique("events"),
+        }
+    )
     settings = Settings(
         kafka={"bootstrap": stack.kafka.bootstrap, "events_topic": unique("events")},
-        registry={
-            "url": f"postgresql+psycopg://{USER}@127.0.0.1:{port}/{DATABASE}",
-            "password": PASSWORD,
-        },
-        api={"retry_after_seconds": retry_after},
+        registry={"url": url},
     )
     app = create_app()
     app.dependency_overrides[get_settings] = lambda: settings
-    return TestClient(app)
+    try:
+        with TestClient(app) as client:
+            yield client
+    finally:
+        stop(process)
 
 
 def test_an_unreachable_registry_is_answered_503_and_events_keep_flowing(
@@ -103,7 +116,7 @@ def test_an_unreachable_registry_is_answered_503_and_events_keep_flowing(
         assert (sword.status_code, sword.text) == (200, "Sword Purchased!\n")
 
 
-def test_the_api_starts_without_its_registry_and_migrates_it_once_reachable(
+def test_the_registry_starts_without_its_database_and_migrates_it_once_reachable(
     stack: Settings,
 ) -> None:
     port = free_port()  # nothing listens there yet
@@ -126,3 +139,29 @@ def test_the_api_starts_without_its_registry_and_migrates_it_once_reachable(
             assert listing.json() == {"total": 0, "pilots": []}
             enrolment = {"pilot": "Iceman", "alliance": "Empire", "ship": "Destroyer"}
             assert client.post("/v1/pilots", json={**enrolment, "player": "p1"}).status_code == 201
+
+
+def test_without_its_registry_the_api_answers_its_routes_503_and_takes_events(
+    stack: Settings,
+) -> None:
+    """The registry's process down: nothing listens where the API reaches it."""
+    settings = Settings(
+        kafka={"bootstrap": stack.kafka.bootstrap, "events_topic": unique("events")},
+        registry={"url": f"http://127.0.0.1:{free_port()}"},
+        api={"retry_after_seconds": 2},
+    )
+    app = create_app()
+    app.dependency_overrides[get_settings] = lambda: settings
+    with TestClient(app) as client:
+        for refused in (
+            client.get("/pilots"),
+            client.post("/Enrol_pilot"),
+            client.post(
+                "/v1/events", json={"event_type": "default", "user_id": "p1"}, headers=BEARER
+            ),
+        ):
+            assert (refused.status_code, refused.headers["Retry-After"]) == (503, "2")
+            assert "the registry at http://127.0.0.1:" in refused.json()["detail"]
+            assert "cannot be reached" in refused.json()["detail"]
+        sword = client.get("/purchase_a_sword")
+        assert (sword.status_code, sword.text) == (200, "Sword Purchased!\n")

@@ -37,6 +37,7 @@ def test_status_reports_every_component_within_the_memory_budget(stack: Settings
         "kafka",
         "metastore",
         "trino",
+        "registry",
         "api",
         "stream",
         "canary",

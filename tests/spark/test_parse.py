@@ -11,8 +11,8 @@ import pytest
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.testing import assertDataFrameEqual
 from questlog_catalog import EVENTS_DIR, load_catalog
+from questlog_catalog.records import RequestContext, build_record
 from questlog_ingest.game import ROUTES
-from questlog_ingest.validation import RequestContext, build_record
 from questlog_spark.parse import (
     LATE,
     REASON,

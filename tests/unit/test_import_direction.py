@@ -1,7 +1,8 @@
 """questlog's packages (the uv workspace's members) import one way: the event catalog at
-the bottom; the settings model on it; the pilot registry and the Spark apps on those; the
-ingest API on those; the operator tooling (``questlog``: the command, the local stack, the
-demo, report, load and images) on top. No package imports one above it, nor one beside it."""
+the bottom; the settings model on it; the ingest API, the pilot registry and the Spark apps
+on those, each its own service that imports none of the others; the operator tooling
+(``questlog``: the command, the local stack, the demo, report, load and images) on top. No
+package imports one above it, nor one beside it."""
 
 import ast
 from pathlib import Path
@@ -15,8 +16,8 @@ PACKAGES = {
     "questlog_settings": (REPO_ROOT / "settings" / "questlog_settings", 1),
     "questlog_registry": (REPO_ROOT / "services" / "registry" / "questlog_registry", 2),
     "questlog_spark": (REPO_ROOT / "spark-apps" / "questlog_spark", 2),
-    "questlog_ingest": (REPO_ROOT / "services" / "ingest" / "questlog_ingest", 3),
-    "questlog": (REPO_ROOT / "questlog", 4),
+    "questlog_ingest": (REPO_ROOT / "services" / "ingest" / "questlog_ingest", 2),
+    "questlog": (REPO_ROOT / "questlog", 3),
 }
 
 

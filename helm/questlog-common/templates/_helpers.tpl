@@ -116,6 +116,7 @@ say. A dict of:
               ports  the ports it admits (numbers); every port when absent
               peers  NetworkPolicyPeers it admits besides (optional)
   annotations  the policy's (optional)
+  labels    the policy's, as YAML text (optional; default questlog.labels)
 */}}
 {{- define "questlog.networkPolicy" -}}
 apiVersion: networking.k8s.io/v1
@@ -123,7 +124,7 @@ kind: NetworkPolicy
 metadata:
   name: {{ .name }}
   labels:
-    {{- include "questlog.labels" .root | nindent 4 }}
+    {{- .labels | default (include "questlog.labels" .root) | nindent 4 }}
   {{- with .annotations }}
   annotations:
     {{- toYaml . | nindent 4 }}
@@ -159,13 +160,18 @@ spec:
 {{- end }}
 
 {{/*
-The pods' affinity, from a list (root, the pods' labels as a dict): .Values.affinity when
-set, else a preference to spread the replicas over nodes.
+The pods' affinity, from a list (root, the pods' labels as a dict[, their affinity]): the
+affinity given (default .Values.affinity) when set, else a preference to spread the
+replicas over nodes.
 */}}
 {{- define "questlog.affinity" -}}
 {{- $root := index . 0 }}
-{{- if $root.Values.affinity }}
-{{- toYaml $root.Values.affinity }}
+{{- $affinity := $root.Values.affinity }}
+{{- if gt (len .) 2 }}
+{{- $affinity = index . 2 }}
+{{- end }}
+{{- if $affinity }}
+{{- toYaml $affinity }}
 {{- else }}
 podAntiAffinity:
   preferredDuringSchedulingIgnoredDuringExecution:
@@ -179,21 +185,30 @@ podAntiAffinity:
 {{- end }}
 
 {{/*
-A PodDisruptionBudget from .Values.podDisruptionBudget, from a list (root, the pods'
-labels as a dict): all but maxUnavailable replicas keep serving through voluntary
-disruptions (node drains).
+A PodDisruptionBudget, from a list (root, the pods' labels as a dict[, its name, its values,
+its labels]): all but maxUnavailable replicas keep serving through voluntary disruptions
+(node drains). The name defaults to the full name, the values ({enabled, maxUnavailable})
+to .Values.podDisruptionBudget, the labels to questlog.labels.
 */}}
 {{- define "questlog.podDisruptionBudget" -}}
 {{- $root := index . 0 }}
-{{- if $root.Values.podDisruptionBudget.enabled }}
+{{- $name := include "questlog.fullname" $root }}
+{{- $budget := $root.Values.podDisruptionBudget }}
+{{- $labels := include "questlog.labels" $root }}
+{{- if gt (len .) 2 }}
+{{- $name = index . 2 }}
+{{- $budget = index . 3 }}
+{{- $labels = index . 4 }}
+{{- end }}
+{{- if $budget.enabled }}
 apiVersion: policy/v1
 kind: PodDisruptionBudget
 metadata:
-  name: {{ include "questlog.fullname" $root }}
+  name: {{ $name }}
   labels:
-    {{- include "questlog.labels" $root | nindent 4 }}
+    {{- $labels | nindent 4 }}
 spec:
-  maxUnavailable: {{ $root.Values.podDisruptionBudget.maxUnavailable }}
+  maxUnavailable: {{ $budget.maxUnavailable }}
   selector:
     matchLabels:
       {{- toYaml (index . 1) | nindent 6 }}

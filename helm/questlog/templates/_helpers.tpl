@@ -12,6 +12,9 @@
 {{- if and .Values.prometheus.enabled .Values.api.enabled (or .Values.api.autoscaling.enabled (gt (int .Values.api.replicaCount) 1)) }}
 {{- fail "prometheus.enabled scrapes the API through its Service, one pod at a time: run one API replica (api.autoscaling.enabled=false, api.replicaCount=1) or scrape with the Prometheus operator (api.serviceMonitor)" }}
 {{- end }}
+{{- if and .Values.prometheus.enabled .Values.api.enabled (gt (int .Values.api.registry.replicaCount) 1) }}
+{{- fail "prometheus.enabled scrapes the pilot registry through its Service, one pod at a time: run one registry replica (api.registry.replicaCount=1) or scrape with the Prometheus operator (api.serviceMonitor)" }}
+{{- end }}
 {{- if gt (int .Values.kafka.topics.replicas) (int .Values.kafka.replicas) }}
 {{- fail (printf "kafka.topics.replicas (%v) is more than the %v Kafka nodes" .Values.kafka.topics.replicas .Values.kafka.replicas) }}
 {{- end }}
@@ -103,10 +106,13 @@ and the Service would not route to it before it is ready. */}}
   value: {{ printf "http://%s:8333" (include "questlog-umbrella.s3Name" .) | quote }}
 {{- end }}
 
-{{/* Prometheus' targets, the Services of the API, the stream's driver and the canary. */}}
+{{/* Prometheus' targets, the Services of the API, the pilot registry, the stream's driver
+and the canary. */}}
 {{- define "questlog-umbrella.prometheusEnv" -}}
 - name: QUESTLOG_API_URL
   value: {{ printf "http://%s:%v" .Values.api.fullnameOverride .Values.api.service.port | quote }}
+- name: QUESTLOG_REGISTRY_URL
+  value: {{ printf "http://%s-registry:%v" .Values.api.fullnameOverride .Values.api.registry.port | quote }}
 - name: QUESTLOG_STREAM_METRICS_URL
   value: {{ printf "http://%s-metrics:%v" .Values.stream.fullnameOverride .Values.stream.metrics.port | quote }}
 - name: QUESTLOG_CANARY_URL

@@ -4,7 +4,6 @@ python -m questlog_ingest.server --host 127.0.0.1 --port 8000
 """
 
 import asyncio
-import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -16,30 +15,27 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from questlog_catalog import load_catalog
-from questlog_registry.keys import WriteKeys
-from questlog_registry.store import (
-    Registry,
-    RegistryError,
-    RegistryNotReady,
-    open_engine,
-)
+from questlog_catalog.personal import PersonalData
 from questlog_settings import Settings, get_settings
-from sqlalchemy.exc import OperationalError
 
-from questlog_ingest import openapi, pilots
+from questlog_ingest import openapi
 from questlog_ingest.auth import Authenticator
 from questlog_ingest.dependencies import Services, admit, context, services
 from questlog_ingest.game import ROUTES, GameRoute, game_event
 from questlog_ingest.intake import Outcome, take_in
 from questlog_ingest.metrics import RequestMetrics
-from questlog_ingest.personal import PersonalData
 from questlog_ingest.publisher import KafkaUnavailable, Publisher
 from questlog_ingest.rate_limits import RateLimits
-from questlog_ingest.relay import OutboxRelay
+from questlog_ingest.registry import (
+    REGISTRY_EVENTS,
+    SERVED,
+    RegistryClient,
+    RegistryUnavailable,
+    is_registered,
+)
 from questlog_ingest.request_bodies import BodyTooSlow, RequestBodies, body_too_slow
 
 RNG = random.Random()
-log = logging.getLogger("questlog.ingest")
 OUTCOME_RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"description": "Kafka acknowledged every accepted event; the others are listed."},
     400: {"description": "The body is not valid JSON."},
@@ -59,6 +55,14 @@ async def read_json(request: Request, settings: Settings) -> Any:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json":
         raise HTTPException(415, "send events as Content-Type: application/json")
+    try:
+        return orjson.loads(await read_body(request, settings))
+    except orjson.JSONDecodeError as error:
+        raise HTTPException(400, f"malformed JSON: {error}") from None
+
+
+async def read_body(request: Request, settings: Settings) -> bytes:
+    """The body, refused (413) as soon as it is known to be larger than the limit."""
     limit = settings.api.max_body_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -68,10 +72,7 @@ async def read_json(request: Request, settings: Settings) -> Any:
         body += chunk
         if len(body) > limit:
             raise HTTPException(413, f"the body is larger than the limit of {limit} bytes")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise HTTPException(400, f"malformed JSON: {error}") from None
+    return bytes(body)
 
 
 def events_of(payload: Any, settings: Settings) -> list[Any]:
@@ -124,13 +125,13 @@ def game_endpoint(route: GameRoute) -> Callable[..., Awaitable[Response]]:
         await admit(request, found.settings.api.game_routes_require_write_key)
         event = await game_event(request, route, RNG)
         valid = found.catalog[route.event_type].is_valid(event)
-        if valid and pilots.is_registered(event):
-            await pilots.record_game_event(request, event)
+        if valid and is_registered(event):
+            await found.registry.record(event, context(request))
         else:  # an anonymous fitting is published as it is; an invalid event is refused
             await publish_game_event(request, event)
         return PlainTextResponse(route.answer)
 
-    chosen = registry_endpoint if route.event_type in pilots.REGISTRY_EVENTS else endpoint
+    chosen = registry_endpoint if route.event_type in REGISTRY_EVENTS else endpoint
     chosen.__name__ = f"game_{route.event_type}_{route.path.strip('/').lower() or 'root'}"
     chosen.__doc__ = f"The original game's {route.path}: emits a {route.event_type} event."
     return chosen
@@ -164,29 +165,12 @@ async def noop(request: Request) -> Response:
     return Response(b'{"accepted":[],"rejected":[]}', 202, media_type="application/json")
 
 
-def prepare_registry(registry: Registry, settings: Settings) -> None:
-    """Migrate the registry's database, and store the deployment's own write key."""
-    registry.migrate()
-    if settings.api.provisioned_write_key:
-        name, key = settings.api.provisioned_write_key_name, settings.api.provisioned_write_key
-        WriteKeys(registry).provision(name, key)
-
-
-async def try_migrating(registry: Registry, settings: Settings) -> bool:
-    """Prepare the registry's database; False (and the registry unready) if unreachable."""
-    try:
-        await asyncio.to_thread(prepare_registry, registry, settings)
-        return True
-    except OperationalError as error:
-        registry.unready = f"its database cannot be reached ({error.orig})"
-        return False
-
-
-async def migrate_when_reachable(registry: Registry, settings: Settings) -> None:
-    """Try preparing the registry's database every retry_after_seconds until it works."""
-    while not await try_migrating(registry, settings):
-        await asyncio.sleep(settings.api.retry_after_seconds)
-    log.warning("the registry's database is reachable again and migrated")
+async def registry_route(request: Request) -> Response:
+    """One of the pilot registry's routes, answered by the registry (registry.py)."""
+    found = services(request)
+    request_context = context(request)
+    body = await read_body(request, found.settings)
+    return await found.registry.serve(request, body, request_context)
 
 
 def create_app() -> FastAPI:
@@ -199,31 +183,21 @@ def create_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings = current_settings()
-        registry = Registry(open_engine(settings.registry.url, settings.registry.password))
-        migration = None
-        if not await try_migrating(registry, settings):
-            # Event intake does not wait for the registry; its routes answer 503 meanwhile.
-            log.warning("the registry is not ready: %s", registry.unready)
-            migration = asyncio.create_task(migrate_when_reachable(registry, settings))
         publisher = Publisher(settings)
         publisher.start()
-        authenticator = Authenticator(WriteKeys(registry), settings.api.write_key_cache_seconds)
+        registry = RegistryClient(settings.registry.url, settings.api.registry_timeout_seconds)
+        authenticator = Authenticator(registry, settings.api.write_key_cache_seconds)
         rate_limits = RateLimits(
             settings.api.rate_limit_per_address, settings.api.rate_limit_per_key
         )
         catalog = load_catalog()
         personal = PersonalData(settings.personal_data_key.get_secret_value(), catalog)
-        relay = OutboxRelay(registry, publisher, settings.kafka.events_topic)
-        relay.start()
         app.state.services = Services(
-            settings, catalog, publisher, registry, relay, authenticator, rate_limits, personal
+            settings, catalog, publisher, registry, authenticator, rate_limits, personal
         )
         yield
-        if migration is not None:
-            migration.cancel()
-        await relay.close()
+        await registry.close()
         await publisher.close()
-        registry.engine.dispose()
 
     app = FastAPI(
         title="questlog ingest API",
@@ -236,22 +210,13 @@ def create_app() -> FastAPI:
     app.add_middleware(RequestBodies)
     app.add_exception_handler(BodyTooSlow, body_too_slow)
 
-    @app.exception_handler(RegistryError)
-    async def registry_refused(_: Request, error: RegistryError) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, error.status)
-
     def retry_later(detail: str) -> JSONResponse:
         headers = {"Retry-After": str(current_settings().api.retry_after_seconds)}
         return JSONResponse({"detail": detail}, 503, headers=headers)
 
-    @app.exception_handler(OperationalError)
-    async def registry_unreachable(_: Request, error: OperationalError) -> JSONResponse:
-        return retry_later(f"the registry's database cannot be reached ({error.orig})")
-
-    @app.exception_handler(RegistryNotReady)
-    async def registry_not_ready(_: Request, error: RegistryNotReady) -> JSONResponse:
-        detail = f"the registry (pilots and write keys) cannot be used yet: {error}"
-        return retry_later(detail)
+    @app.exception_handler(RegistryUnavailable)
+    async def registry_unavailable(_: Request, error: RegistryUnavailable) -> JSONResponse:
+        return retry_later(f"{error}; retry later")
 
     @app.exception_handler(KafkaUnavailable)
     async def kafka_unavailable(_: Request, error: KafkaUnavailable) -> JSONResponse:
@@ -278,7 +243,8 @@ def create_app() -> FastAPI:
                 response_class=PlainTextResponse,
             )
     # After the game routes, which the benchmarks load: routes are matched in order.
-    app.include_router(pilots.router)
+    for path, methods in SERVED.items():
+        app.add_api_route(path, registry_route, methods=methods, include_in_schema=False)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["operations"])
     app.add_api_route("/readyz", readyz, methods=["GET"], tags=["operations"])
     app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], tags=["operations"])

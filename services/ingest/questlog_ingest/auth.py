@@ -1,13 +1,14 @@
 """Who may post events: the ``Authorization: Bearer <write key>`` header, checked against
-the registry's write keys. What a key was found to be is cached for
-``write_key_cache_seconds``, so a request costs no database query and a revocation takes
-effect within that time on every replica."""
+the registry's write keys (the registry knows them by their SHA-256 digest). What a key was
+found to be is cached for ``write_key_cache_seconds``, so a request costs no call to the
+registry and a revocation takes effect within that time on every replica."""
 
-import asyncio
+import hashlib
 
 from cachetools import TTLCache
 from fastapi import HTTPException, Request
-from questlog_registry.keys import Holder, WriteKeys, digest
+
+from questlog_ingest.registry import Holder, RegistryClient
 
 REALM = 'Bearer realm="questlog"'
 # Distinct keys remembered: past this, the least recently used is read again when next used.
@@ -20,16 +21,16 @@ def unauthorized(detail: str, error: str | None = None) -> HTTPException:
 
 
 class Authenticator:
-    def __init__(self, keys: WriteKeys, cache_seconds: float) -> None:
-        self.keys = keys
+    def __init__(self, registry: RegistryClient, cache_seconds: float) -> None:
+        self.registry = registry
         self.known: TTLCache[str, Holder | None] = TTLCache(CACHED_KEYS, cache_seconds)
 
     async def holder(self, key: str) -> Holder | None:
-        found = digest(key)
-        if found in self.known:
-            return self.known[found]
-        holder = await asyncio.to_thread(self.keys.holder, key)
-        self.known[found] = holder
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        if digest in self.known:
+            return self.known[digest]
+        holder = await self.registry.holder(digest)
+        self.known[digest] = holder
         return holder
 
     async def source(self, request: Request) -> str:

@@ -12,16 +12,15 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 from questlog_catalog import EventType
-from questlog_registry.store import Registry
+from questlog_catalog.personal import PersonalData
+from questlog_catalog.records import RequestContext
 from questlog_settings import Settings
 
 from questlog_ingest.auth import Authenticator
 from questlog_ingest.client_address import Address, client_address, client_ip
-from questlog_ingest.personal import PersonalData
 from questlog_ingest.publisher import Publisher
 from questlog_ingest.rate_limits import RateLimits
-from questlog_ingest.relay import OutboxRelay
-from questlog_ingest.validation import RequestContext
+from questlog_ingest.registry import RegistryClient
 
 UNSET: Any = object()
 # What a client is refused for: no write key or an unknown one, a revoked one, a rate limit.
@@ -35,8 +34,7 @@ class Services:
     settings: Settings
     catalog: dict[str, EventType]
     publisher: Publisher
-    registry: Registry
-    relay: OutboxRelay
+    registry: RegistryClient
     authenticator: Authenticator
     rate_limits: RateLimits
     personal: PersonalData

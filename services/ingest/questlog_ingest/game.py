@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 from fastapi import HTTPException, Request
-from questlog_registry.fleets import FLEETS
+from questlog_catalog.fleets import FLEETS
 
 SWORDS = {"longsword": 120, "broadsword": 150, "katana": 300, "rapier": 90, "scimitar": 110}
 AXES = {"hatchet": 40, "bearded axe": 95, "battleaxe": 160, "greataxe": 220}

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from questlog_catalog.records import Invalid, RequestContext, build_record
 
 from questlog_ingest import metrics
 from questlog_ingest.dependencies import Services
-from questlog_ingest.validation import Invalid, RequestContext, build_record
 
 
 @dataclass

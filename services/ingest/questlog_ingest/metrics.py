@@ -32,11 +32,6 @@ DELIVERY_LATENCY = Histogram(
 DELIVERY_ERRORS = Counter(
     "questlog_kafka_delivery_errors_total", "Events Kafka did not acknowledge, by error.", ["error"]
 )
-OUTBOX_EVENTS = Gauge(
-    "questlog_registry_outbox_events",
-    "Events of registry changes committed but not yet acknowledged by Kafka (after the "
-    "relay's last pass).",
-)
 PRODUCER_QUEUE = Gauge(
     "questlog_kafka_producer_queue_depth", "Events waiting in the producer for Kafka."
 )

@@ -1,17 +1,28 @@
 """Write keys: who may post events. A key is a random token shown once, when it is created;
 the registry's database keeps its SHA-256 digest (a key has 256 random bits, so a fast hash
-is enough) and its name, which lands with every event posted with it (``source``)."""
+is enough) and its name, which lands with every event posted with it (``source``).
 
+``python -m questlog_registry.keys create NAME | list | revoke NAME`` manages them on the
+database of the registry's settings (``QUESTLOG_REGISTRY_DATABASE_URL``,
+``QUESTLOG_REGISTRY_DATABASE_PASSWORD``). Run it where the registry runs, e.g.
+``kubectl exec deploy/questlog-api-registry -- python -m questlog_registry.keys list``;
+``questlog keys`` runs it on the local stack's registry. A new key is printed once, alone on
+standard output (so ``KEY=$(... create NAME)`` works); only its digest is stored."""
+
+import argparse
 import hashlib
 import secrets
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from questlog_settings import Settings, get_settings
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from questlog_registry.models import WriteKey
 from questlog_registry.store import NAME_LIMIT, Registry, RegistryError, open_engine, text
@@ -97,6 +108,67 @@ class WriteKeys:
 
     def holder(self, key: str) -> Holder | None:
         """Whom ``key`` was given to; None for a key that was never created."""
+        return self.holder_of(digest(key))
+
+    def holder_of(self, key_digest: str) -> Holder | None:
+        """Whom the key of this digest was given to; None for a key never created."""
         with self.registry.session() as session:
-            found = session.scalar(select(WriteKey).where(WriteKey.digest == digest(key)))
+            found = session.scalar(select(WriteKey).where(WriteKey.digest == key_digest))
             return Holder(found.name, found.revoked_at is not None) if found else None
+
+
+def parser(prog: str) -> argparse.ArgumentParser:
+    found = argparse.ArgumentParser(prog=prog, description="Create, list and revoke write keys.")
+    actions = found.add_subparsers(dest="action", required=True)
+    created = actions.add_parser("create", help="create a key and print it (once)")
+    created.add_argument("name", help="who holds it; stored with each event as its source")
+    actions.add_parser("list", help="the keys' names, when created, when revoked")
+    revoked = actions.add_parser("revoke", help="refuse the key's requests from now on")
+    revoked.add_argument("name")
+    return found
+
+
+def run(args: argparse.Namespace, settings: Settings) -> None:
+    with opened(settings.registry.database_url, settings.registry.database_password) as keys:
+        if args.action == "create":
+            key = keys.create(args.name)
+            print(f"Write key {args.name!r} (shown only this once):", file=sys.stderr)
+            print(key)
+        elif args.action == "revoke":
+            keys.revoke(args.name)
+            print(
+                f"Revoked {args.name!r}: refused by every API replica within "
+                f"{settings.api.write_key_cache_seconds:g} s.",
+                file=sys.stderr,
+            )
+        else:
+            listing = keys.listing()
+            for held in listing:
+                state = f"revoked {held['revoked_at']}" if held["revoked_at"] else "active"
+                print(f"{held['name']:<32} created {held['created_at']}  {state}")
+            if not listing:
+                print("No write keys yet: questlog keys create NAME", file=sys.stderr)
+
+
+def main(
+    argv: list[str] | None = None,
+    prog: str = "python -m questlog_registry.keys",
+    settings: Settings | None = None,
+) -> int:
+    args = parser(prog).parse_args(argv)
+    settings = settings or get_settings()
+    try:
+        run(args, settings)
+    except RegistryError as error:
+        print(f"{prog}: {error}", file=sys.stderr)
+        return 1
+    except OperationalError as error:
+        where = make_url(settings.registry.database_url).render_as_string(hide_password=True)
+        reason = f"the registry's database {where} cannot be used: {error.orig}"
+        print(f"{prog}: {reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -10,12 +10,12 @@ from uuid import uuid4
 
 from alembic import command
 from alembic.config import Config
+from questlog_catalog.fleets import WEAPONS, UnknownShip, ship_cost
 from sqlalchemy import Engine, create_engine, delete, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from questlog_registry.fleets import WEAPONS, UnknownShip, ship_cost
 from questlog_registry.models import Fitting, OutboxEvent, Pilot, iso
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -73,7 +73,7 @@ def open_engine(url: str, password: str = "") -> Engine:
         return create_engine(target, pool_pre_ping=True)
     if target.database:
         Path(target.database).parent.mkdir(parents=True, exist_ok=True)
-    # The API's worker threads share the engine; SQLite serialises their writes.
+    # The service's worker threads share the engine; SQLite serialises their writes.
     engine = create_engine(target, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -100,7 +100,7 @@ class Registry:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         # Why the registry cannot be used yet (its database could not be migrated when the
-        # API started); None when it can.
+        # service started); None when it can.
         self.unready: str | None = None
 
     def migrate(self) -> None:
@@ -191,6 +191,19 @@ class Registry:
                 sent = [outboxed.id for outboxed in events]
                 session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(sent)))
         return [outboxed.event_type for outboxed in events]
+
+    def replay(self, stage: Stage, send: Send, batch: int = 500) -> list[str]:
+        """Send every enrolment's and fitting's event again, staged now, with its original
+        event id, ``batch`` at a time; the types of those sent."""
+        events = self.events()
+        for start in range(0, len(events), batch):
+            send([stage(event) for event in events[start : start + batch]])
+        return [event["event_type"] for event in events]
+
+    def check(self) -> None:
+        """Raise unless the database is migrated and answers."""
+        with self.session() as session:
+            session.execute(select(1))
 
     def outbox_size(self) -> int:
         with self.session() as session:

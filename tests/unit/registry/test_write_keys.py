@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from questlog_ingest import keys
+from questlog_registry import keys
 from questlog_registry.keys import DuplicateKey, Holder, UnknownKey, WriteKeys
 from questlog_registry.store import Registry, open_engine
 from questlog_settings import Settings
@@ -11,12 +11,12 @@ from questlog_settings import Settings
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(registry={"url": f"sqlite:///{tmp_path / 'registry.db'}"})
+    return Settings(registry={"database_url": f"sqlite:///{tmp_path / 'registry.db'}"})
 
 
 @pytest.fixture
 def write_keys(settings: Settings) -> WriteKeys:
-    registry = Registry(open_engine(settings.registry.url))
+    registry = Registry(open_engine(settings.registry.database_url))
     registry.migrate()
     return WriteKeys(registry)
 
@@ -64,7 +64,7 @@ def test_the_command_prints_a_new_key_alone_and_never_again(
 def test_the_command_says_which_database_it_cannot_use(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    unusable = Settings(registry={"url": f"sqlite:///{tmp_path}"})  # a folder, not a file
+    unusable = Settings(registry={"database_url": f"sqlite:///{tmp_path}"})  # a folder, not a file
     assert keys.main(["list"], settings=unusable) == 1
     assert "the registry's database sqlite:///" in capsys.readouterr().err
 

@@ -52,7 +52,7 @@ def test_a_sections_variable_sets_its_setting_and_the_rest_stay_whole(
     assert settings.personal_data_key.get_secret_value() == "secret"
     # What follows the state folder follows it.
     assert settings.lake.root == "file:///srv/questlog/lake"
-    assert settings.registry.url == "sqlite:////srv/questlog/data/api/registry.db"
+    assert settings.registry.database_url == "sqlite:////srv/questlog/data/registry/registry.db"
 
 
 def test_another_process_reads_the_settings_it_is_given(tmp_path: pytest.TempPathFactory) -> None:

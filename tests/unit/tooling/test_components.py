@@ -116,14 +116,19 @@ def test_stream_runs_the_streaming_app_with_the_stacks_settings(tmp_path: Path) 
     assert stream.endpoint == "http://127.0.0.1:18001/metrics"
 
 
-def test_prometheus_scrapes_the_api_and_stream_and_loads_the_rules(tmp_path: Path) -> None:
-    prometheus = Prometheus(settings(tmp_path, prometheus={"port": 19090}, api={"port": 18000}))
+def test_prometheus_scrapes_the_services_and_stream_and_loads_the_rules(tmp_path: Path) -> None:
+    prometheus = Prometheus(
+        settings(
+            tmp_path, prometheus={"port": 19090}, api={"port": 18000}, registry={"port": 18003}
+        )
+    )
     prometheus.prepare()
     config = yaml.safe_load((prometheus.conf_dir / "prometheus.yml").read_text())
     targets = {
         job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]
     }
     assert targets["questlog-api"] == ["127.0.0.1:18000"]
+    assert targets["questlog-registry"] == ["127.0.0.1:18003"]
     assert targets["questlog-stream"] == ["127.0.0.1:8001"]
     assert config["rule_files"] == [str(Prometheus.RULES)]
     assert "--web.listen-address=127.0.0.1:19090" in prometheus.command()

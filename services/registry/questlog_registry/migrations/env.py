@@ -8,7 +8,7 @@ connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
 with context.begin_transaction():
     if connection.dialect.name == "postgresql":
-        # Every API replica migrates as it starts; one at a time, the others then find
+        # Every registry replica migrates as it starts; one at a time, the others then find
         # nothing left to do.
         connection.execute(text("SELECT pg_advisory_xact_lock(7301)"))
     context.run_migrations()

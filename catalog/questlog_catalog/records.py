@@ -1,12 +1,18 @@
 """Checking one incoming event against the catalog, and turning it into the record that
-is published: the event as sent, completed with what the server knows."""
+is published: the event as sent, completed with what the server knows of its request.
 
+The ingest API is the pipeline's front: it finds each request's context (client_address.py
+there) and passes it on, in headers, to the service behind it that emits events of its own
+(the pilot registry), so that their events carry the client's context too."""
+
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
 from jsonschema.exceptions import best_match
+
 from questlog_catalog import EventType
 
 
@@ -17,6 +23,33 @@ class RequestContext:
     user_agent: str | None
     source: str | None = None  # the name of the write key the event came with
     client_ip: str | None = None  # truncated unless configured whole (client_address.py)
+
+
+# The headers a context is passed on in: the standard ones, and the write key's name.
+FORWARDED_HOST, FORWARDED_FOR, SOURCE = "x-forwarded-host", "x-forwarded-for", "x-questlog-source"
+
+
+def forwarded(context: RequestContext) -> dict[str, str]:
+    """The headers that pass ``context`` on to the service behind the API."""
+    headers = {
+        FORWARDED_HOST: context.host,
+        "user-agent": context.user_agent,
+        FORWARDED_FOR: context.client_ip,
+        SOURCE: context.source,
+    }
+    return {name: value for name, value in headers.items() if value is not None}
+
+
+def passed_on(headers: Mapping[str, str], received_at: datetime) -> RequestContext:
+    """The context the API passed on in ``headers`` (``forwarded``); a request that did not
+    come through it has its own host and user agent, and no client address or source."""
+    return RequestContext(
+        received_at=received_at,
+        host=headers.get(FORWARDED_HOST, headers.get("host")),
+        user_agent=headers.get("user-agent"),
+        source=headers.get(SOURCE),
+        client_ip=headers.get(FORWARDED_FOR),
+    )
 
 
 class Invalid(ValueError):

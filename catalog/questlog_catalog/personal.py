@@ -1,8 +1,9 @@
-"""Personal data, as the catalog marks it (``x-questlog-personal``), never leaves the API in
-clear: a hashed field keeps an HMAC-SHA256 token of its value, keyed with the API's
+"""Personal data, as the catalog marks it (``x-questlog-personal``), is never published in
+clear: a hashed field keeps an HMAC-SHA256 token of its value, keyed with the stack's
 ``personal_data_key`` (so the same value gives the same token, and without the key no one
 can test a guess); a dropped field is removed. With no key configured, hashed fields are
-dropped too. Applied to each record and dead letter before it is published."""
+dropped too. The ingest API applies it to each record and dead letter, and the pilot
+registry to the events of its changes, before they are published."""
 
 from typing import Any
 

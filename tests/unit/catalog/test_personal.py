@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from questlog_catalog import EVENTS_DIR, CatalogError, load_catalog, read_event_type
-from questlog_ingest.personal import PersonalData
+from questlog_catalog.personal import PersonalData
 
 SIGN_UP = {
     "event_type": "sign_up",

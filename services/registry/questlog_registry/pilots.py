@@ -1,6 +1,7 @@
 """The pilot registry over HTTP: a server-rendered page (a form and the list of pilots) at
-``/pilots``, JSON routes under ``/v1/pilots`` (what ``questlog pilots`` calls), and the
-registry's side of the original game's ``/Enrol_pilot`` and ``/Fit_ship``.
+``/pilots`` and JSON routes under ``/v1/pilots`` and ``/v1/fleets``. The ingest API serves
+them to its clients, and enrols and fits through them for the original game's
+``/Enrol_pilot`` and ``/Fit_ship``, passing its client's context on (records.py).
 
 Registry calls run in a worker thread (SQLAlchemy is synchronous). The event each change
 emits is checked against the catalog first (a change whose event it refuses is not stored)
@@ -8,21 +9,22 @@ and stored with the change, in the outbox; the relay publishes it to Kafka right
 """
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import orjson
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
-from questlog_registry.fleets import FLEETS, WEAPONS
-from questlog_registry.store import InvalidPilot, Record, RegistryError, Stage
+from questlog_catalog.fleets import FLEETS
+from questlog_catalog.records import passed_on
 
-from questlog_ingest.dependencies import context, services
-from questlog_ingest.intake import checked_record, take_in
-from questlog_ingest.validation import Invalid
+from questlog_registry import metrics
+from questlog_registry.services import services
+from questlog_registry.store import RegistryError, Stage
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 # The page lists this many pilots, the latest first (the game's scripts enrol thousands).
@@ -31,20 +33,16 @@ WEAPON_LIMIT = 1_000_000
 Changed = TypeVar("Changed")
 
 
+def staging(request: Request) -> Stage:
+    """How this request's changes stage their events: as records of its client's context."""
+    return services(request).stage(passed_on(request.headers, datetime.now(UTC)))
+
+
 async def change(request: Request, making: Callable[[Stage], Changed]) -> Changed:
-    """Make a registry change in a worker thread, its event staged as this request's would
-    be on /v1/events, then wake the relay to publish it."""
-    request_context, found = context(request), services(request)
-
-    def stage(event: dict[str, Any]) -> Record:
-        try:
-            record = checked_record(event, request_context, found)
-        except Invalid as invalid:
-            raise InvalidPilot(str(invalid)) from None
-        return record["user_id"], orjson.dumps(record)
-
-    changed = await asyncio.to_thread(making, stage)
-    found.relay.wake()
+    """Make a registry change in a worker thread, its event staged for this request's
+    client, then wake the relay to publish it."""
+    changed = await asyncio.to_thread(making, staging(request))
+    services(request).relay.wake()
     return changed
 
 
@@ -53,6 +51,9 @@ class Enrolment(BaseModel):
     alliance: str = Field(description=f"One of {', '.join(FLEETS)}.")
     ship: str = Field(description="A ship of the alliance's fleet (see GET /v1/fleets).")
     player: str = Field(description="The player's user id, 1 to 128 characters.")
+    ship_cost: int | None = Field(
+        default=None, description="The ship's price, when the caller states one: its fleet's."
+    )
 
 
 class Weapons(BaseModel):
@@ -62,16 +63,16 @@ class Weapons(BaseModel):
     torpedoes: int = Field(ge=0, le=WEAPON_LIMIT)
 
 
-router = APIRouter()
+router = APIRouter(tags=["pilots"])
 
 
-@router.get("/pilots", response_class=HTMLResponse, tags=["pilots"])
+@router.get("/pilots", response_class=HTMLResponse)
 async def pilots_page(request: Request, enrolled: str = "") -> Response:
     """The registry's page: the enrolment form and the latest pilots."""
     return await _page(request, notice=f"Pilot {enrolled} enrolled." if enrolled else "")
 
 
-@router.post("/pilots", response_class=HTMLResponse, tags=["pilots"])
+@router.post("/pilots", response_class=HTMLResponse)
 async def enrol_from_form(
     request: Request,
     pilot: Annotated[str, Form()] = "",
@@ -113,13 +114,13 @@ async def _page(
     )
 
 
-@router.get("/v1/fleets", tags=["pilots"])
+@router.get("/v1/fleets")
 async def fleets() -> dict[str, dict[str, int]]:
     """Each alliance's fleet: ship -> price in credits."""
     return FLEETS
 
 
-@router.get("/v1/pilots", tags=["pilots"])
+@router.get("/v1/pilots")
 async def list_pilots(
     request: Request, limit: Annotated[int | None, Query(ge=1, le=100_000)] = None
 ) -> dict[str, Any]:
@@ -127,62 +128,33 @@ async def list_pilots(
     return await asyncio.to_thread(services(request).registry.listing, limit)
 
 
-@router.post("/v1/pilots", status_code=201, tags=["pilots"])
+@router.post("/v1/pilots", status_code=201)
 async def enrol(request: Request, body: Enrolment) -> dict[str, Any]:
-    """Enrol a pilot; 409 when the name is taken, 422 when the ship is not in the fleet."""
+    """Enrol a pilot; 409 when the name is taken, 422 when the ship is not in the fleet (or
+    costs other than a stated ship_cost)."""
     registry = services(request).registry
     return await change(
         request,
-        lambda stage: registry.enrol(body.pilot, body.alliance, body.ship, body.player, stage),
+        lambda stage: registry.enrol(
+            body.pilot, body.alliance, body.ship, body.player, stage, body.ship_cost
+        ),
     )
 
 
-@router.post("/v1/pilots/{name}/fittings", status_code=201, tags=["pilots"])
+@router.post("/v1/pilots/{name}/fittings", status_code=201)
 async def fit(request: Request, name: str, body: Weapons) -> dict[str, Any]:
     """Fit weapons to a pilot's ship; 404 when there is no such pilot."""
     registry = services(request).registry
     return await change(request, lambda stage: registry.fit(name, body.model_dump(), stage))
 
 
-@router.post("/v1/pilots/replay", status_code=202, tags=["pilots"])
+@router.post("/v1/pilots/replay", status_code=202)
 async def replay(request: Request) -> dict[str, Any]:
     """Publish every stored enrolment and fitting again, with its original event id (so the
-    stream drops the ones it has seen within its dedup window)."""
+    stream drops the ones it has seen within its dedup window); answered once Kafka has
+    them all."""
     found = services(request)
-    events = await asyncio.to_thread(found.registry.events)
-    size = found.settings.api.max_batch_events
-    counts = {"enrol_pilot": 0, "fit_ship": 0}
-    for start in range(0, len(events), size):
-        batch = events[start : start + size]
-        outcome = await take_in(batch, context(request), found)
-        if outcome.rejected:
-            raise InvalidPilot(f"stored event refused: {outcome.rejected[0]['reason']}")
-        for event in batch:
-            counts[event["event_type"]] += 1
-    return {"replayed": counts}
-
-
-# The game routes whose events go through the registry.
-REGISTRY_EVENTS = ("enrol_pilot", "fit_ship")
-
-
-def is_registered(event: dict[str, Any]) -> bool:
-    """Enrolments always are; a fitting when it names its pilot (the original game's did not)."""
-    return event["event_type"] == "enrol_pilot" or "pilot" in event
-
-
-async def record_game_event(request: Request, event: dict[str, Any]) -> None:
-    """The registry's part of ``/Enrol_pilot`` and ``/Fit_ship``, for an event the catalog
-    accepts."""
-    registry = services(request).registry
-    if event["event_type"] == "enrol_pilot":
-        pilot, alliance, ship = event["pilot"], event["allegiance"], event["ship"]
-        await change(
-            request,
-            lambda stage: registry.enrol(
-                pilot, alliance, ship, event["user_id"], stage, event["ship_cost"]
-            ),
-        )
-    else:
-        weapons = {weapon: event[weapon] for weapon in WEAPONS}
-        await change(request, lambda stage: registry.fit(event["pilot"], weapons, stage))
+    sent = await asyncio.to_thread(found.registry.replay, staging(request), found.send)
+    for event_type in sent:
+        metrics.EVENTS_ACCEPTED.labels(event_type).inc()
+    return {"replayed": {"enrol_pilot": 0, "fit_ship": 0} | Counter(sent)}
