@@ -3,8 +3,9 @@ serves the registry's routes to its clients, enrols and fits through it for the 
 game's routes, and asks it whom a write key belongs to. Every call passes the client's
 context on (questlog_catalog.records), so the registry's events carry it as the API's do.
 
-When the registry cannot be reached, these answer 503 with Retry-After; event intake does
-not depend on it, but for write keys no API process has seen lately.
+When the registry cannot be reached, these answer 503 with Retry-After. Event intake goes
+on without it, except for requests whose write key this API process has not checked lately
+(auth.py caches what it learns).
 """
 
 from dataclasses import dataclass

@@ -1,6 +1,6 @@
 """questlog's alert rules, tested with promtool (Prometheus' own rule unit tests:
 tests/prometheus/rules_test.yml), and every metric the rules and the dashboard read is one
-the API or the stream exports."""
+the API, the registry, the stream or the canary exports."""
 
 import json
 import re
@@ -18,6 +18,7 @@ RULES_TEST = REPO_ROOT / "tests" / "prometheus" / "rules_test.yml"
 DASHBOARD = REPO_ROOT / "helm" / "questlog" / "files" / "questlog-dashboard.json"
 METRIC_SOURCES = [
     REPO_ROOT / "services" / "ingest" / "questlog_ingest" / "metrics.py",
+    REPO_ROOT / "services" / "registry" / "questlog_registry" / "metrics.py",
     REPO_ROOT / "spark-apps" / "questlog_spark" / "stream_metrics.py",
     REPO_ROOT / "questlog" / "canary.py",
 ]
@@ -53,7 +54,7 @@ def test_every_alert_has_a_unit_test() -> None:
 
 
 def exported_metrics() -> set[str]:
-    """Names of the series the API and the stream export (a histogram's three each)."""
+    """Names of the series the services export (a histogram's three each)."""
     names: set[str] = set()
     for source in METRIC_SOURCES:
         text = source.read_text()
