@@ -1,5 +1,7 @@
 """``questlog pilots``: the pilot registry from the command line, through the ingest API's
-JSON routes (``/v1/pilots``), so every change is stored and emitted as the page's are."""
+JSON routes (``/v1/pilots``), so every change is stored and emitted as the page's are. It
+sends the write key of ``QUESTLOG_WRITE_KEY`` (the stack's, an operator's: replay needs
+one)."""
 
 import json
 import urllib.error
@@ -9,6 +11,7 @@ from typing import Any
 
 from questlog.report import Answer, format_table
 from questlog.stack.install import Say
+from questlog.traffic import key_headers
 
 
 class RegistryRefused(Exception):
@@ -22,7 +25,11 @@ def call(api_url: str, method: str, path: str, body: dict[str, Any] | None = Non
         f"{api_url}{path}",
         data=data,
         method=method,
-        headers={"Content-Type": "application/json", "User-Agent": "questlog-pilots"},
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "questlog-pilots",
+            **key_headers(),
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:

@@ -23,7 +23,7 @@ from trino.dbapi import connect as trino_connect
 from trino.exceptions import TrinoConnectionError, TrinoQueryError
 
 from questlog.metrics_text import metric_sum, scrape
-from questlog.traffic import landed_sql, post_sample, wait_until_landed
+from questlog.traffic import key_headers, landed_sql, post_sample, wait_until_landed
 
 ACCEPTED_METRIC = "questlog_events_accepted_total"
 
@@ -73,7 +73,8 @@ def accepted_total(metrics_url: str) -> float:
 def registered_pilots(api_url: str) -> int:
     """How many pilots the API's registry holds; SmokeError when it cannot say."""
     try:
-        with urllib.request.urlopen(f"{api_url}/v1/pilots?limit=1", timeout=30) as response:
+        request = urllib.request.Request(f"{api_url}/v1/pilots?limit=1", headers=key_headers())
+        with urllib.request.urlopen(request, timeout=30) as response:
             return int(json.load(response)["total"])
     except urllib.error.HTTPError as error:
         raise SmokeError(f"the pilot registry answered {error.code}: {error.read()!r}") from None

@@ -13,7 +13,10 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 from questlog_registry.keys import opened
+from questlog_registry.models import Fitting, OutboxEvent, Pilot, WriteKey
+from questlog_registry.store import Registry
 from questlog_settings import Settings
+from sqlalchemy import func, select
 
 from questlog.stack.components import API_COMMAND, REGISTRY_COMMAND
 from questlog.stack.probes import topic_ends
@@ -69,10 +72,21 @@ def properties(text: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines)
 
 
-def new_write_key(database_url: str, name: str = "tests") -> str:
-    """A write key created in the registry's database at ``database_url`` (migrated first)."""
+def new_write_key(database_url: str, name: str = "tests", operator: bool = False) -> str:
+    """A write key (an operator's, if ``operator``) created in the registry's database at
+    ``database_url`` (migrated first)."""
     with opened(database_url) as keys:
-        return keys.create(name)
+        return keys.create(name, operator)
+
+
+# The registry's rows the tests add (children before their parents).
+REGISTRY_ROWS = (Fitting, Pilot, OutboxEvent, WriteKey)
+
+
+def last_ids(registry: Registry) -> dict[type, int]:
+    """The last id of each of the registry's tables: what a change would raise."""
+    with registry.session() as session:
+        return {model: session.scalar(select(func.max(model.id))) or 0 for model in REGISTRY_ROWS}
 
 
 def with_api(settings: Settings, **changes: Any) -> Settings:

@@ -1,5 +1,6 @@
-"""The local stack's own write key: created in its registry when the stack first starts,
-kept in ``Settings.write_key_file`` (readable by its owner only), and handed to
+"""The local stack's own write key, an operator's (its owner runs the stack): created in
+its registry when the stack first starts, kept in ``Settings.write_key_file`` (readable by
+its owner only), and handed to
 questlog's clients (the canary, ``questlog load``, the demo, the benchmarks) through
 ``QUESTLOG_WRITE_KEY``, as every client of the ingest API finds its key."""
 
@@ -14,8 +15,9 @@ ENV = "QUESTLOG_WRITE_KEY"
 
 
 def ensure(settings: Settings) -> str:
-    """The stack's key: the one in its file while the registry holds it unrevoked, else a
-    new one (named ``stack``, or ``stack-2``, ... when that name was revoked)."""
+    """The stack's key: the one in its file while the registry holds it unrevoked and an
+    operator's, else a new one (named ``stack``, or ``stack-2``, ... when that name is
+    taken)."""
     # Imported here: the images of Kafka, the metastore and Trino run the stack's components
     # (questlog.stack.container) without the registry's package (SQLAlchemy).
     from questlog_registry.keys import opened
@@ -25,11 +27,11 @@ def ensure(settings: Settings) -> str:
         if path.exists():
             key = path.read_text().strip()
             holder = keys.holder(key)
-            if holder is not None and not holder.revoked:
+            if holder is not None and not holder.revoked and holder.operator:
                 return key
         taken = {key["name"] for key in keys.listing()}
         names = itertools.chain([NAME], (f"{NAME}-{n}" for n in itertools.count(2)))
-        key = keys.create(next(name for name in names if name not in taken))
+        key = keys.create(next(name for name in names if name not in taken), operator=True)
     write_private(path, key)
     return key
 

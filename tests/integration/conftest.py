@@ -7,15 +7,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
-from questlog_registry.models import Fitting, OutboxEvent, Pilot, WriteKey
 from questlog_registry.store import Registry, open_engine
 from questlog_settings import Registry as RegistrySettings
 from questlog_settings import Settings, get_settings
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
 
 from questlog.stack import lifecycle, write_key
 from questlog.stack.probes import QueryFailed, metastore, trino_query
-from tests.helpers import new_write_key, start_registry, stop, unique
+from tests.helpers import REGISTRY_ROWS, last_ids, new_write_key, start_registry, stop, unique
 from tests.postgres import postgres_server
 
 
@@ -40,10 +39,6 @@ def stack() -> Iterator[Settings]:
             lifecycle.down(settings)
 
 
-# The registry's rows the tests add (children before their parents).
-REGISTRY_ROWS = (Fitting, Pilot, OutboxEvent, WriteKey)
-
-
 @contextmanager
 def left_as_found(stack: Settings) -> Iterator[None]:
     """Removes what the tests added to what the demo shows: tables of ``default`` (Trino's
@@ -66,11 +61,6 @@ def default_tables(stack: Settings) -> set[str]:
     return {str(table) for (table,) in rows}
 
 
-def last_ids(registry: Registry) -> dict[type, int]:
-    with registry.session() as session:
-        return {model: session.scalar(select(func.max(model.id))) or 0 for model in REGISTRY_ROWS}
-
-
 def drop(stack: Settings, table: str) -> None:
     """Drop ``table`` of ``default``: a Hive table through Trino; an Iceberg one (Trino's
     Iceberg catalog is read-only) from the metastore, and its folder from the lake."""
@@ -83,8 +73,14 @@ def drop(stack: Settings, table: str) -> None:
 
 
 @pytest.fixture(scope="session")
+def registry_topic() -> str:
+    """The topic the tests' own registry (``registry``) relays its outbox to."""
+    return unique("registry-events")
+
+
+@pytest.fixture(scope="session")
 def registry(
-    stack: Settings, tmp_path_factory: pytest.TempPathFactory
+    stack: Settings, registry_topic: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RegistrySettings]:
     """A pilot registry of the tests' own, for the APIs they start: its process, on a
     database of its own, relaying to a topic of its own. Its settings (where it answers, its
@@ -94,7 +90,7 @@ def registry(
         {
             "QUESTLOG_REGISTRY_DATABASE_URL": database_url,
             "QUESTLOG_KAFKA_BOOTSTRAP": stack.kafka.bootstrap,
-            "QUESTLOG_KAFKA_EVENTS_TOPIC": unique("registry-events"),
+            "QUESTLOG_KAFKA_EVENTS_TOPIC": registry_topic,
         }
     )
     try:
@@ -107,6 +103,32 @@ def registry(
 def tests_key(registry: RegistrySettings) -> str:
     """A write key named ``tests`` of the tests' own registry."""
     return new_write_key(registry.database_url)
+
+
+@pytest.fixture
+def api_settings(stack: Settings, registry: RegistrySettings) -> Settings:
+    """Settings of an API of a test's own: the stack's Kafka with topics of its own, the
+    tests' registry, small limits."""
+    return Settings(
+        kafka={
+            "bootstrap": stack.kafka.bootstrap,
+            "events_topic": unique("events"),
+            "invalid_topic": unique("invalid"),
+        },
+        registry=registry,
+        api={
+            "max_body_bytes": 64 * 1024,
+            "max_batch_events": 50,
+            "delivery_timeout_seconds": 5,
+            "retry_after_seconds": 3,
+        },
+    )
+
+
+@pytest.fixture
+def bearer(tests_key: str) -> dict[str, str]:
+    """The Authorization header of a write key named ``tests``."""
+    return {"Authorization": f"Bearer {tests_key}"}
 
 
 @pytest.fixture

@@ -16,35 +16,10 @@ from questlog_catalog import load_catalog
 from questlog_ingest.app import create_app
 from questlog_ingest.game import ROUTES
 from questlog_registry.keys import opened
-from questlog_settings import Registry as RegistrySettings
 from questlog_settings import Settings, get_settings
 
 from questlog.stack.probes import topic_ends
 from tests.helpers import new_write_key, read_topic, start_registry, stop, unique, with_api
-
-
-@pytest.fixture
-def api_settings(stack: Settings, registry: RegistrySettings) -> Settings:
-    return Settings(
-        kafka={
-            "bootstrap": stack.kafka.bootstrap,
-            "events_topic": unique("events"),
-            "invalid_topic": unique("invalid"),
-        },
-        registry=registry,
-        api={
-            "max_body_bytes": 64 * 1024,
-            "max_batch_events": 50,
-            "delivery_timeout_seconds": 5,
-            "retry_after_seconds": 3,
-        },
-    )
-
-
-@pytest.fixture
-def bearer(tests_key: str) -> dict[str, str]:
-    """The Authorization header of a write key named ``tests``."""
-    return {"Authorization": f"Bearer {tests_key}"}
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from questlog_settings import Settings
 from questlog.cli import main
 from questlog.report import questions
 from questlog.stack.probes import topic_ends
-from questlog.traffic import post_batch, wait_until_landed
+from questlog.traffic import key_headers, post_batch, wait_until_landed
 from tests.helpers import read_topic, unique
 
 Trino = Callable[[str], list[list[object]]]
@@ -174,7 +174,7 @@ def test_the_command_line_enrols_fits_lists_and_replays(
 
 def test_the_original_json_routes_go_through_the_registry(stack: Settings) -> None:
     name, player = unique("Route"), unique("route-player")
-    with httpx.Client(base_url=stack.api.url) as http:
+    with httpx.Client(base_url=stack.api.url, headers=key_headers()) as http:
         chosen = {"pilot": name, "allegiance": "Federation", "ship": "Carrier"}
         enrolled = http.post("/Enrol_pilot", params={"user_id": player}, json=chosen)
         assert (enrolled.status_code, enrolled.text) == (200, "Pilot enrolled!\n")
@@ -218,7 +218,7 @@ def test_the_report_answers_the_space_game_questions(stack: Settings, trino: Tri
         ("Federation", "Carrier"),
         ("Federation", "Corvette"),
     ]
-    with httpx.Client(base_url=stack.api.url) as http:
+    with httpx.Client(base_url=stack.api.url, headers=key_headers()) as http:
         for number, (alliance, ship) in enumerate(enrolments):
             enrolment = {"pilot": unique("R"), "alliance": alliance, "ship": ship}
             assert (

@@ -19,6 +19,7 @@ from questlog_catalog.personal import PersonalData
 from questlog_settings import Settings, get_settings
 
 from questlog_ingest import openapi
+from questlog_ingest.access import Access
 from questlog_ingest.auth import Authenticator
 from questlog_ingest.dependencies import Services, admit, context, services
 from questlog_ingest.game import ROUTES, GameRoute, game_event
@@ -103,7 +104,7 @@ async def post_events(request: Request) -> Response:
     its user; each invalid one is answered with its index and reason and kept in the
     dead-letter topic. The answer comes once Kafka has acknowledged them."""
     found = services(request)
-    await admit(request, found.settings.api.require_write_key)
+    await admit(request, Access.EVENTS)
     events = events_of(await read_json(request, found.settings), found.settings)
     return outcome_response(await take_in(events, context(request), found))
 
@@ -116,13 +117,13 @@ async def publish_game_event(request: Request, event: dict[str, Any]) -> None:
 
 def game_endpoint(route: GameRoute) -> Callable[..., Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        await admit(request, services(request).settings.api.game_routes_require_write_key)
+        await admit(request, Access.GAME)
         await publish_game_event(request, await game_event(request, route, RNG))
         return PlainTextResponse(route.answer)
 
     async def registry_endpoint(request: Request) -> Response:
         found = services(request)
-        await admit(request, found.settings.api.game_routes_require_write_key)
+        await admit(request, Access.GAME)
         event = await game_event(request, route, RNG)
         valid = found.catalog[route.event_type].is_valid(event)
         if valid and is_registered(event):
@@ -165,12 +166,18 @@ async def noop(request: Request) -> Response:
     return Response(b'{"accepted":[],"rejected":[]}', 202, media_type="application/json")
 
 
-async def registry_route(request: Request) -> Response:
-    """One of the pilot registry's routes, answered by the registry (registry.py)."""
-    found = services(request)
-    request_context = context(request)
-    body = await read_body(request, found.settings)
-    return await found.registry.serve(request, body, request_context)
+def registry_route(access: Access) -> Callable[[Request], Awaitable[Response]]:
+    """One of the pilot registry's routes, admitted as ``access`` says and answered by the
+    registry (registry.py), with the key's name as the source of what it emits."""
+
+    async def endpoint(request: Request) -> Response:
+        found = services(request)
+        await admit(request, access)
+        request_context = context(request)
+        body = await read_body(request, found.settings)
+        return await found.registry.serve(request, body, request_context)
+
+    return endpoint
 
 
 def create_app() -> FastAPI:
@@ -243,8 +250,8 @@ def create_app() -> FastAPI:
                 response_class=PlainTextResponse,
             )
     # After the game routes, which the benchmarks load: routes are matched in order.
-    for path, methods in SERVED.items():
-        app.add_api_route(path, registry_route, methods=methods, include_in_schema=False)
+    for path, (methods, access) in SERVED.items():
+        app.add_api_route(path, registry_route(access), methods=methods, include_in_schema=False)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["operations"])
     app.add_api_route("/readyz", readyz, methods=["GET"], tags=["operations"])
     app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], tags=["operations"])

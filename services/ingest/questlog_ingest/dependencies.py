@@ -16,6 +16,7 @@ from questlog_catalog.personal import PersonalData
 from questlog_catalog.records import RequestContext
 from questlog_settings import Settings
 
+from questlog_ingest.access import Access
 from questlog_ingest.auth import Authenticator
 from questlog_ingest.client_address import Address, client_address, client_ip
 from questlog_ingest.publisher import Publisher
@@ -45,11 +46,11 @@ def services(request: Request) -> Services:
     return found
 
 
-async def admit(request: Request, key_required: bool) -> None:
-    """Refuse a request to an event route when its client address is over its rate limit
-    (429) and, where a key is required, unless it carries a write key that may post (401,
-    403) and is within that key's limit (429). The key's name becomes the ``source`` of the
-    events the request publishes.
+async def admit(request: Request, access: Access) -> None:
+    """Refuse a request when its client address is over its rate limit (429) and, where
+    ``access`` asks for a key, unless it carries a write key that may call the route (401,
+    403: an operator's key for ``Access.OPERATOR``) and is within that key's limit (429).
+    The key's name becomes the ``source`` of the events the request publishes.
 
     A refusal is answered after ``refusal_delay_seconds``, as login forms do: a client that
     floods from a few connections then waits on its own refusals, about one a second per
@@ -57,13 +58,27 @@ async def admit(request: Request, key_required: bool) -> None:
     found = services(request)
     try:
         found.rate_limits.take("address", str(address_of(request)))
-        if key_required:
-            request.state.source = await found.authenticator.source(request)
-            found.rate_limits.take("key", request.state.source)
+        if key_required(access, found.settings):
+            scheme = "Basic" if access is Access.GAME else "Bearer"
+            holder = await found.authenticator.admitted(request, scheme)
+            if access is Access.OPERATOR and not holder.operator:
+                raise HTTPException(
+                    403,
+                    f"the write key {holder.name!r} is not an operator's: this route needs "
+                    "one (questlog keys create NAME --operator)",
+                )
+            request.state.source = holder.name
+            found.rate_limits.take("key", holder.name)
     except HTTPException as refusal:
         if refusal.status_code in REFUSALS:
             await asyncio.sleep(found.settings.api.refusal_delay_seconds)
         raise
+
+
+def key_required(access: Access, settings: Settings) -> bool:
+    """Whether a route of ``access`` needs a key: always an operator's, else as the
+    settings say."""
+    return access is Access.OPERATOR or bool(getattr(settings.api, access.value))
 
 
 def address_of(request: Request) -> Address | None:

@@ -17,14 +17,18 @@ from fastapi import HTTPException, Request, Response
 from questlog_catalog.fleets import WEAPONS
 from questlog_catalog.records import RequestContext, forwarded
 
-# The registry's routes the API serves as they are, and their methods: its page and its
-# JSON routes (their OpenAPI is the registry's own, at its /docs).
+from questlog_ingest.access import Access
+
+# The registry's routes the API serves as they are, their methods, and who may call them
+# (dependencies.py: Access): its page as the game's routes, its JSON routes as the event
+# routes, replay only with an operator's key (their OpenAPI is the registry's own, at its
+# /docs).
 SERVED = {
-    "/pilots": ["GET", "POST"],
-    "/v1/fleets": ["GET"],
-    "/v1/pilots": ["GET", "POST"],
-    "/v1/pilots/{name}/fittings": ["POST"],
-    "/v1/pilots/replay": ["POST"],
+    "/pilots": (["GET", "POST"], Access.GAME),
+    "/v1/fleets": (["GET"], Access.EVENTS),
+    "/v1/pilots": (["GET", "POST"], Access.EVENTS),
+    "/v1/pilots/{name}/fittings": (["POST"], Access.EVENTS),
+    "/v1/pilots/replay": (["POST"], Access.OPERATOR),
 }
 # The request headers passed on with them, besides the client's context; and the response
 # headers passed back.
@@ -42,6 +46,7 @@ class Holder:
 
     name: str
     revoked: bool
+    operator: bool
 
 
 class RegistryClient:
@@ -106,7 +111,7 @@ class RegistryClient:
         if answer.is_error:
             raise HTTPException(answer.status_code, _detail(answer), _retry_after(answer))
         found = answer.json()
-        return Holder(found["name"], found["revoked"])
+        return Holder(found["name"], found["revoked"], found["operator"])
 
 
 def _detail(answer: httpx.Response) -> Any:

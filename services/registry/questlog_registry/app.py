@@ -56,13 +56,14 @@ async def prepare_when_reachable(registry: Registry, settings: Settings) -> None
 
 
 async def write_key_holder(request: Request, key_digest: str) -> dict[str, object]:
-    """Whom the write key of this SHA-256 digest was given to, and whether it was revoked
-    (the ingest API asks, to check its clients' keys); 404 for a key never created."""
+    """Whom the write key of this SHA-256 digest was given to, whether it was revoked and
+    whether it is an operator's (the ingest API asks, to check its clients' keys); 404 for a
+    key never created."""
     keys = WriteKeys(services(request).registry)
     holder = await asyncio.to_thread(keys.holder_of, key_digest)
     if holder is None:
         raise HTTPException(404, "no write key has this digest")
-    return {"name": holder.name, "revoked": holder.revoked}
+    return {"name": holder.name, "revoked": holder.revoked, "operator": holder.operator}
 
 
 async def healthz() -> dict[str, str]:

@@ -2,12 +2,15 @@
 the registry's database keeps its SHA-256 digest (a key has 256 random bits, so a fast hash
 is enough) and its name, which lands with every event posted with it (``source``).
 
-``python -m questlog_registry.keys create NAME | list | revoke NAME`` manages them on the
-database of the registry's settings (``QUESTLOG_REGISTRY_DATABASE_URL``,
+``python -m questlog_registry.keys create NAME [--operator] | list | revoke NAME`` manages
+them on the database of the registry's settings (``QUESTLOG_REGISTRY_DATABASE_URL``,
 ``QUESTLOG_REGISTRY_DATABASE_PASSWORD``). Run it where the registry runs, e.g.
 ``kubectl exec deploy/questlog-api-registry -- python -m questlog_registry.keys list``;
 ``questlog keys`` runs it on the local stack's registry. A new key is printed once, alone on
-standard output (so ``KEY=$(... create NAME)`` works); only its digest is stored."""
+standard output (so ``KEY=$(... create NAME)`` works); only its digest is stored.
+
+An operator's key (``--operator``) may also do what only an operator may: replay every
+stored enrolment and fitting into the pipeline (``POST /v1/pilots/replay``)."""
 
 import argparse
 import hashlib
@@ -45,6 +48,7 @@ class Holder:
 
     name: str
     revoked: bool
+    operator: bool = False
 
 
 def digest(key: str) -> str:
@@ -66,11 +70,14 @@ class WriteKeys:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
 
-    def create(self, name: object) -> str:
-        """A new key named ``name``: returned once, stored only as its digest."""
+    def create(self, name: object, operator: bool = False) -> str:
+        """A new key named ``name`` (an operator's, if ``operator``): returned once, stored
+        only as its digest."""
         name = text("name", name, NAME_LIMIT)
         key = PREFIX + secrets.token_urlsafe(32)
-        row = WriteKey(name=name, digest=digest(key), created_at=datetime.now(UTC))
+        row = WriteKey(
+            name=name, digest=digest(key), created_at=datetime.now(UTC), operator=operator
+        )
         with self.registry.session() as session, session.begin():
             session.add(row)
             try:
@@ -114,7 +121,9 @@ class WriteKeys:
         """Whom the key of this digest was given to; None for a key never created."""
         with self.registry.session() as session:
             found = session.scalar(select(WriteKey).where(WriteKey.digest == key_digest))
-            return Holder(found.name, found.revoked_at is not None) if found else None
+            if found is None:
+                return None
+            return Holder(found.name, found.revoked_at is not None, found.operator)
 
 
 def parser(prog: str) -> argparse.ArgumentParser:
@@ -122,6 +131,11 @@ def parser(prog: str) -> argparse.ArgumentParser:
     actions = found.add_subparsers(dest="action", required=True)
     created = actions.add_parser("create", help="create a key and print it (once)")
     created.add_argument("name", help="who holds it; stored with each event as its source")
+    created.add_argument(
+        "--operator",
+        action="store_true",
+        help="an operator's key: it may also replay the registry into the pipeline",
+    )
     actions.add_parser("list", help="the keys' names, when created, when revoked")
     revoked = actions.add_parser("revoke", help="refuse the key's requests from now on")
     revoked.add_argument("name")
@@ -131,8 +145,9 @@ def parser(prog: str) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, settings: Settings) -> None:
     with opened(settings.registry.database_url, settings.registry.database_password) as keys:
         if args.action == "create":
-            key = keys.create(args.name)
-            print(f"Write key {args.name!r} (shown only this once):", file=sys.stderr)
+            key = keys.create(args.name, args.operator)
+            kind = "Operator key" if args.operator else "Write key"
+            print(f"{kind} {args.name!r} (shown only this once):", file=sys.stderr)
             print(key)
         elif args.action == "revoke":
             keys.revoke(args.name)
@@ -145,7 +160,8 @@ def run(args: argparse.Namespace, settings: Settings) -> None:
             listing = keys.listing()
             for held in listing:
                 state = f"revoked {held['revoked_at']}" if held["revoked_at"] else "active"
-                print(f"{held['name']:<32} created {held['created_at']}  {state}")
+                scope = "operator" if held["operator"] else "events"
+                print(f"{held['name']:<32} {scope:<8} created {held['created_at']}  {state}")
             if not listing:
                 print("No write keys yet: questlog keys create NAME", file=sys.stderr)
 

@@ -4,7 +4,16 @@ tests/unit/registry/test_registry.py fails while the two disagree."""
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -71,7 +80,7 @@ class Pilot(Base):
 
 class WriteKey(Base):
     """A key that lets its holder post events. Only its SHA-256 digest is stored: the key is
-    shown once, when it is created."""
+    shown once, when it is created. An operator's key may also replay the registry."""
 
     __tablename__ = "write_keys"
 
@@ -80,10 +89,12 @@ class WriteKey(Base):
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    operator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "operator": self.operator,
             "created_at": iso(self.created_at),
             "revoked_at": iso(self.revoked_at) if self.revoked_at else None,
         }

@@ -93,8 +93,11 @@ def test_the_api_learns_whom_a_key_was_given_to_by_its_digest(
     with opened(settings.registry.database_url) as keys:
         key = keys.create("game-server")
         keys.revoke("game-server")
+        operators = keys.create("on-call", operator=True)
     found = client.get(f"/v1/write-keys/{hashlib.sha256(key.encode()).hexdigest()}")
-    assert found.json() == {"name": "game-server", "revoked": True}
+    assert found.json() == {"name": "game-server", "revoked": True, "operator": False}
+    found = client.get(f"/v1/write-keys/{hashlib.sha256(operators.encode()).hexdigest()}")
+    assert found.json() == {"name": "on-call", "revoked": False, "operator": True}
     assert client.get(f"/v1/write-keys/{'0' * 64}").status_code == 404
 
 

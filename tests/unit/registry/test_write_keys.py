@@ -51,9 +51,12 @@ def test_the_command_prints_a_new_key_alone_and_never_again(
     created = capsys.readouterr()
     key = created.out.strip()
     assert created.out == f"{key}\n" and "shown only this once" in created.err
+    assert keys.main(["create", "on-call", "--operator"], settings=settings) == 0
+    assert capsys.readouterr().err.startswith("Operator key 'on-call'")
     assert keys.main(["list"], settings=settings) == 0
-    listing = capsys.readouterr().out
-    assert listing.startswith("bench ") and "active" in listing and key not in listing
+    bench, on_call = capsys.readouterr().out.splitlines()
+    assert bench.startswith("bench ") and "active" in bench and key not in bench
+    assert bench.split()[1] == "events" and on_call.split()[:2] == ["on-call", "operator"]
     assert keys.main(["revoke", "bench"], settings=settings) == 0
     assert keys.main(["revoke", "nobody"], settings=settings) == 1
     assert "no write key named 'nobody'" in capsys.readouterr().err
