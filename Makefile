@@ -1,14 +1,14 @@
 # questlog: the verbs a person uses. `make help` lists them.
 # Everything a target needs is set up on first use: a pinned uv, the virtual environment
 # (.venv, from uv.lock), and the Java components (Kafka, Trino, the Spark connector) in the
-# download cache (.cache, or QUESTLOG_CACHE_DIR).
+# download cache (.cache, or QUESTLOG__CACHE_DIR; QUESTLOG_CACHE_DIR, its old name, too).
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3
 UV_VERSION := 0.13.9
-CACHE := $(or $(QUESTLOG_CACHE_DIR),.cache)
+CACHE := $(or $(QUESTLOG__CACHE_DIR),$(QUESTLOG_CACHE_DIR),.cache)
 UV := $(CACHE)/tools/bin/uv
 VENV := .venv
 QUESTLOG := $(VENV)/bin/questlog
@@ -36,7 +36,7 @@ load: setup ## Play the game with Locust for 2 minutes, check thresholds, reconc
 compact: $(VENV)/.synced ## Maintain the lake's Iceberg tables: compact small files, expire snapshots, remove orphans
 	$(QUESTLOG) compact $(ARGS)
 
-ASSESSMENTS_FILE ?= $(or $(QUESTLOG_STATE_DIR),.stack)/assessment-attempts.jsonl
+ASSESSMENTS_FILE ?= $(or $(QUESTLOG__STATE_DIR),$(QUESTLOG_STATE_DIR),.stack)/assessment-attempts.jsonl
 
 .PHONY: assessments
 assessments: up ## The ed-tech project: generate assessment attempts, load them into Kafka, build their tables (ARGS=--records 300)

@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from questlog_settings import REPO_ROOT
+from questlog.settings import REPO_ROOT
 
 # The course projects' code the benchmarks compare against, kept outside the repository.
 BASELINES = Path(os.environ.get("QUESTLOG_BASELINES", REPO_ROOT.parent / "shared" / "baselines"))

@@ -19,10 +19,9 @@ import time
 from datetime import UTC, datetime
 from types import ModuleType
 
-from questlog_settings import REPO_ROOT
-
 from bench import flood, ingest, lake, query
 from bench.figures import Figure, chart, markdown, write_table
+from questlog.settings import REPO_ROOT
 
 PARTS: list[tuple[str, ModuleType]] = [
     ("the ingest API", ingest),

@@ -20,8 +20,6 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from questlog_settings import REPO_ROOT, get_settings
-
 from bench import hey
 from bench.figures import Figure, run_alone
 from bench.ingest import (
@@ -36,6 +34,7 @@ from bench.ingest import (
     ready,
     wait_until,
 )
+from questlog.settings import REPO_ROOT, get_settings
 from questlog.stack import lifecycle
 from questlog.stack.components import API_COMMAND
 
@@ -67,8 +66,8 @@ def run(args: argparse.Namespace) -> list[Figure]:
     body.write_text(json.dumps(SWORD))
     env = {
         **api_env(settings, work),
-        "QUESTLOG_API_TRUSTED_PROXIES": '["127.0.0.1/32"]',
-        "QUESTLOG_API_RATE_LIMIT_PER_ADDRESS": PER_ADDRESS,
+        "QUESTLOG__API__TRUSTED_PROXIES": '["127.0.0.1/32"]',
+        "QUESTLOG__API__RATE_LIMIT_PER_ADDRESS": PER_ADDRESS,
     }
     key = create_write_key(env)
     delays = {"refusal delay 1 s": "1", "no refusal delay": "0"}
@@ -80,7 +79,7 @@ def run(args: argparse.Namespace) -> list[Figure]:
         for name, delay in delays.items():
             ports[name] = free_port()
             api = [*API_COMMAND, "--host", "127.0.0.1", "--port", str(ports[name])]
-            delayed = {**env, "QUESTLOG_API_REFUSAL_DELAY_SECONDS": delay}
+            delayed = {**env, "QUESTLOG__API__REFUSAL_DELAY_SECONDS": delay}
             log = work / f"api-{delay}.log"
             running.enter_context(process([sys.executable, "-m", *api], delayed, log))
         for port in ports.values():

@@ -28,11 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from questlog_settings import REPO_ROOT, Settings, get_settings
-
 from bench import BASELINES, hey
 from bench.figures import Figure, run_alone
 from bench.stack import wait_until_caught_up
+from questlog.settings import REPO_ROOT, Settings, get_settings
 from questlog.stack import lifecycle
 from questlog.stack.components import API_COMMAND, REGISTRY_COMMAND
 from questlog.stack.probes import NotReady, http_ready
@@ -108,18 +107,18 @@ def api_env(settings: Settings, work: Path) -> dict[str, str]:
     stay out of the pipeline."""
     return {
         **os.environ,
-        "QUESTLOG_KAFKA_BOOTSTRAP": settings.kafka.bootstrap,
-        "QUESTLOG_KAFKA_EVENTS_TOPIC": "bench.events",
-        "QUESTLOG_KAFKA_INVALID_TOPIC": "bench.events.invalid",
-        "QUESTLOG_REGISTRY_URL": f"http://127.0.0.1:{free_port()}",
-        "QUESTLOG_REGISTRY_DATABASE_URL": f"sqlite:///{work / 'registry.db'}",
+        "QUESTLOG__KAFKA__BOOTSTRAP": settings.kafka.bootstrap,
+        "QUESTLOG__KAFKA__EVENTS_TOPIC": "bench.events",
+        "QUESTLOG__KAFKA__INVALID_TOPIC": "bench.events.invalid",
+        "QUESTLOG__REGISTRY__URL": f"http://127.0.0.1:{free_port()}",
+        "QUESTLOG__REGISTRY__DATABASE_URL": f"sqlite:///{work / 'registry.db'}",
     }
 
 
 @contextmanager
 def own_registry(env: dict[str, str], work: Path) -> Iterator[None]:
     """The bench's own pilot registry (whose write keys its API checks), where ``env`` says."""
-    port = str(urlsplit(env["QUESTLOG_REGISTRY_URL"]).port)
+    port = str(urlsplit(env["QUESTLOG__REGISTRY__URL"]).port)
     command = [sys.executable, "-m", *REGISTRY_COMMAND, "--host", "127.0.0.1", "--port", port]
     with process(command, env, work / "registry.log"):
         wait_until(lambda: ready(int(port)), "the pilot registry")
@@ -182,7 +181,7 @@ def run(args: argparse.Namespace) -> list[Figure]:
     ]
     env = {
         **api_env(settings, work),
-        "QUESTLOG_API_ENABLE_NOOP_ROUTE": "true",
+        "QUESTLOG__API__ENABLE_NOOP_ROUTE": "true",
         # (The seed app, kept as it was written, always publishes to `events`.)
         "KAFKA_BOOTSTRAP": settings.kafka.bootstrap,
     }

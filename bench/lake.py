@@ -34,7 +34,7 @@ import httpx
 from confluent_kafka import Producer
 from pyspark.sql import DataFrame, SparkSession
 from questlog_catalog import load_catalog
-from questlog_settings import REPO_ROOT, Settings, get_settings
+from questlog_settings import SparkSettings
 from questlog_spark.parse import TABLE, with_dedup_key
 from questlog_spark.schemas import DEAD_LETTER_TABLE, PARTITION_COLUMN
 from questlog_spark.stream import LakeRows, Stopwatch, append_tables
@@ -44,6 +44,7 @@ from bench import BASELINES
 from bench import spark as bench_spark
 from bench.figures import Figure, run_alone
 from bench.stack import stream_metric, wait_until_caught_up
+from questlog.settings import REPO_ROOT, Settings, get_settings
 from questlog.stack import lifecycle
 from questlog.stack.probes import create_topics, trino_query
 from questlog.traffic import event_headers, sample_events
@@ -153,7 +154,7 @@ def bench_drain(settings: Settings, events: int, rounds: int) -> list[DrainRound
     spark = bench_spark.session(settings, "questlog-bench-lake")
     seed = seed_module()
     out = tempfile.mkdtemp(prefix="questlog-bench-lake-")
-    target = Settings(lake={"database": "bench_lake", "root": f"file://{out}/lake"})
+    target = SparkSettings(lake={"database": "bench_lake", "root": f"file://{out}/lake"})
     bench_spark.drop_tables(spark, target.lake.database)  # what an earlier run left
     ensure_tables(spark, target, say=lambda _: None)
     results = []

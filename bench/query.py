@@ -28,7 +28,7 @@ import duckdb
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from questlog_catalog import load_catalog
-from questlog_settings import REPO_ROOT, Settings, get_settings
+from questlog_settings import SparkSettings
 from questlog_spark.compact import Maintainer, Retention
 from questlog_spark.lake import LakeFiles
 from questlog_spark.schemas import PARTITION_COLUMN
@@ -37,6 +37,7 @@ from questlog_spark.tables import create_iceberg_table_sql, ensure_tables, table
 from bench import spark as bench_spark
 from bench.figures import Figure, run_alone
 from bench.stack import wait_until_caught_up
+from questlog.settings import REPO_ROOT, Settings, get_settings
 from questlog.stack import lifecycle
 from questlog.stack.probes import trino_query
 
@@ -79,7 +80,7 @@ def generated_rows(spark: SparkSession, rows: int, dates: list[str]) -> DataFram
 
 
 def land_as_batches(
-    spark: SparkSession, settings: Settings, frame: DataFrame, batches: int
+    spark: SparkSession, settings: SparkSettings, frame: DataFrame, batches: int
 ) -> None:
     """Append ``frame`` to the table in ``batches`` commits of one file per date each, as
     the stream commits its micro-batches."""
@@ -109,7 +110,7 @@ class QueryTimes:
     duckdb_group: float
 
 
-def trino_vs_duckdb(stack: Settings, settings: Settings, times: int) -> QueryTimes:
+def trino_vs_duckdb(stack: Settings, settings: SparkSettings, times: int) -> QueryTimes:
     table = f"hive.{settings.lake.database}.{TABLE}"
     ((event_id,),) = trino_rows(stack, f"SELECT min(event_id) FROM {table}")
     files = f"{settings.lake.table_uri(TABLE).removeprefix('file://')}/data/*/*.parquet"
@@ -142,7 +143,7 @@ def trino_rows(stack: Settings, sql: str) -> list[list[object]]:
 
 
 def small_files_vs_compacted(
-    spark: SparkSession, stack: Settings, settings: Settings, times: int
+    spark: SparkSession, stack: Settings, settings: SparkSettings, times: int
 ) -> tuple[float, float, int]:
     """p50 of the group-by after 360 micro-batch commits, then after maintenance."""
     table = f"hive.{settings.lake.database}.{TABLE}"
@@ -169,7 +170,7 @@ class LayoutTimes:
 
 
 def layouts(
-    spark: SparkSession, stack: Settings, settings: Settings, day: str, times: int
+    spark: SparkSession, stack: Settings, settings: SparkSettings, day: str, times: int
 ) -> LayoutTimes:
     """The lake's table of part 1 against the same rows unpartitioned, and by day with each
     file sorted by ``sword_type``; every layout must give the same answers."""
@@ -218,8 +219,8 @@ def run(args: argparse.Namespace) -> list[Figure]:
     lake = stack.lake.dir.as_uri()
     today = date.today()
     try:
-        query = Settings(lake={"database": "bench_query", "root": f"{lake}/bench_query"})
-        files = Settings(lake={"database": "bench_files", "root": f"{lake}/bench_files"})
+        query = SparkSettings(lake={"database": "bench_query", "root": f"{lake}/bench_query"})
+        files = SparkSettings(lake={"database": "bench_files", "root": f"{lake}/bench_files"})
         for settings in (query, files):  # what an earlier run left
             bench_spark.drop_tables(spark, settings.lake.database)
             LakeFiles(spark, lake).delete(settings.lake.root)

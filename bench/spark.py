@@ -1,8 +1,8 @@
 """The benchmarks' Spark session: local, with the stack's conf, quiet."""
 
 from pyspark.sql import SparkSession
-from questlog_settings import Settings
 
+from questlog.settings import Settings
 from questlog.stack.spark import spark_conf
 
 

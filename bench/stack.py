@@ -3,8 +3,8 @@
 import time
 
 from questlog_catalog import EVENTS_TOPIC
-from questlog_settings import Settings
 
+from questlog.settings import Settings
 from questlog.stack.components import Stream
 from questlog.stack.probes import prometheus_value, topic_ends
 

@@ -23,11 +23,11 @@ from typing import Any, ClassVar
 from locust import FastHttpUser, between, constant, events, task
 from locust.env import Environment
 from questlog_ingest.game import ROUTES
-from questlog_settings import get_settings
+from questlog_settings import get_load_settings
 
 from questlog.traffic import ATTRIBUTES, key_headers, sample_events
 
-LOAD = get_settings().load
+LOAD = get_load_settings().load
 RUN = LOAD.run or uuid.uuid4().hex[:12]
 AGENT = f"questlog-load/{RUN}"
 # Every request carries the write key of QUESTLOG_WRITE_KEY (the game routes need one
@@ -152,7 +152,7 @@ def check_thresholds(environment: Environment, **_: Any) -> None:
             "p95_ms": p95,
             "thresholds_failed": failed,
         }
-        # One line, written at once: in a Job's log (QUESTLOG_LOAD_SUMMARY /dev/stdout) nothing
+        # One line, written at once: in a Job's log (QUESTLOG__LOAD__SUMMARY /dev/stdout) nothing
         # cuts into it.
         with open(LOAD.summary, "w") as file:
             file.write(json.dumps(summary) + "\n")

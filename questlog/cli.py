@@ -6,10 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pydantic import ValidationError
 from questlog_catalog.fleets import WEAPONS
 from questlog_registry import keys
-from questlog_settings import get_settings
+from questlog_settings import RegistrySettings, SettingsError, env_name, narrow
 
 from questlog import demo, load, pilots, publish, report
 from questlog.assessments.generate import DEFAULT_RECORDS, DEFAULT_SEED, generate
@@ -21,6 +20,7 @@ from questlog.images.engine import ImageError
 from questlog.k8s import Node
 from questlog.k8s import cluster as k8s_cluster
 from questlog.k8s.images import ImageMissing
+from questlog.settings import get_settings
 from questlog.stack import lifecycle, supervisor, write_key
 from questlog.stack.components import COMPONENTS
 from questlog.stack.install import SetupError, install
@@ -86,7 +86,7 @@ def cmd_compact(args: argparse.Namespace) -> int:
 def cmd_forget(args: argparse.Namespace) -> int:
     settings = get_settings()
     key = settings.personal_data_key_file
-    env = {"QUESTLOG_PERSONAL_DATA_KEY": key.read_text().strip()} if key.exists() else {}
+    env = {env_name("personal_data_key"): key.read_text().strip()} if key.exists() else {}
     spark_submit(settings, "forget", args.user_id, env=env)
     return 0
 
@@ -118,7 +118,7 @@ def cmd_pilots(args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    return keys.main(args.arguments, "questlog keys", get_settings())
+    return keys.main(args.arguments, "questlog keys", narrow(get_settings(), RegistrySettings))
 
 
 def cmd_assessments(args: argparse.Namespace) -> int:
@@ -305,15 +305,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = get_settings()
-    except ValidationError as error:
-        messages = "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
-        print(f"questlog {args.command}: invalid settings: {messages}", file=sys.stderr)
+    except SettingsError as error:
+        print(f"questlog {args.command}: invalid settings: {error}", file=sys.stderr)
         return 2
     write_key.export(settings)  # the loads, the demo and the bench post with the stack's key
     try:
         return int(args.run(args))
     except (
         SetupError,
+        SettingsError,
         lifecycle.StackError,
         NotReady,
         QueryFailed,

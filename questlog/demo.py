@@ -8,11 +8,11 @@ import random
 import uuid
 
 from questlog_catalog import ASSESSMENTS_TOPIC, EVENTS_TOPIC
-from questlog_settings import Settings
 
 from questlog import report
 from questlog.assessments.generate import generate
 from questlog.publish import LOADABLE, publish_file
+from questlog.settings import Settings
 from questlog.stack import lifecycle
 from questlog.stack.install import Say
 from questlog.stack.probes import trino_query

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-from questlog_settings import REPO_ROOT, Settings
 
+from questlog.settings import REPO_ROOT, Settings
 from questlog.stack import lifecycle
 from questlog.stack.install import Say
 from questlog.stack.probes import trino_query
@@ -84,10 +84,10 @@ def run_locust(
     ]
     env = {
         **os.environ,
-        "QUESTLOG_LOAD_RUN": run,
-        "QUESTLOG_LOAD_USERS": str(users),
-        "QUESTLOG_LOAD_SECONDS": str(seconds),
-        "QUESTLOG_LOAD_SUMMARY": str(summary_file),
+        "QUESTLOG__LOAD__RUN": run,
+        "QUESTLOG__LOAD__USERS": str(users),
+        "QUESTLOG__LOAD__SECONDS": str(seconds),
+        "QUESTLOG__LOAD__SUMMARY": str(summary_file),
         # The locustfile imports questlog and questlog_ingest from the repository.
         "PYTHONPATH": f"{REPO_ROOT}:{REPO_ROOT / 'services' / 'ingest'}",
         **extra_env,

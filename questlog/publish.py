@@ -23,9 +23,9 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 from questlog_catalog import ASSESSMENTS_TOPIC, dead_letter_topic
-from questlog_settings import Settings
 
 from questlog import assessments
+from questlog.settings import Settings
 from questlog.stack.components import ensure_topics
 from questlog.stack.install import Say
 

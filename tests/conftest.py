@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 from pyspark.sql import SparkSession
-from questlog_settings import get_settings
 
+from questlog.settings import get_settings
 from questlog.stack.spark import spark_conf
 
 

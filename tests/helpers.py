@@ -15,7 +15,7 @@ from confluent_kafka import KafkaError, Message, Producer
 from questlog_registry.keys import opened
 from questlog_registry.models import Fitting, OutboxEvent, Pilot, WriteKey
 from questlog_registry.store import Registry
-from questlog_settings import Settings
+from questlog_settings import ApiSettings
 from sqlalchemy import func, select
 
 from questlog.stack.components import API_COMMAND, REGISTRY_COMMAND
@@ -89,7 +89,7 @@ def last_ids(registry: Registry) -> dict[type, int]:
         return {model: session.scalar(select(func.max(model.id))) or 0 for model in REGISTRY_ROWS}
 
 
-def with_api(settings: Settings, **changes: Any) -> Settings:
+def with_api(settings: ApiSettings, **changes: Any) -> ApiSettings:
     """``settings`` with some of the ingest API's settings changed."""
     return settings.model_copy(update={"api": settings.api.model_copy(update=changes)})
 

@@ -16,7 +16,7 @@ class PersonalData:
         self.of_unknown_types = personal_anywhere(catalog)
         if self.key is None and self.of_unknown_types.get("user_id") == "hash":
             # Dropped, user_id would leave events with no key nor user: refuse to start.
-            raise ValueError("the catalog hashes user_id: set QUESTLOG_PERSONAL_DATA_KEY")
+            raise ValueError("the catalog hashes user_id: set QUESTLOG__PERSONAL_DATA_KEY")
 
     def protect(self, event: dict[str, Any], marked: dict[str, str]) -> dict[str, Any]:
         """``event`` with its ``marked`` fields hashed or dropped (a copy, when any is)."""

@@ -1,13 +1,13 @@
-"""Ramp: users grow in ten steps to QUESTLOG_LOAD_USERS over the first third of the run
-(QUESTLOG_LOAD_SECONDS), then hold."""
+"""Ramp: users grow in ten steps to QUESTLOG__LOAD__USERS over the first third of the run
+(QUESTLOG__LOAD__SECONDS), then hold."""
 
 import math
 
 from locust import LoadTestShape
-from questlog_settings import get_settings
+from questlog_settings import get_load_settings
 
-USERS = get_settings().load.users
-SECONDS = get_settings().load.seconds or 120
+USERS = get_load_settings().load.users
+SECONDS = get_load_settings().load.seconds or 120
 STEPS = 10
 
 

@@ -1,11 +1,11 @@
-"""Soak: QUESTLOG_LOAD_USERS users, started within a minute and held for
-QUESTLOG_LOAD_SECONDS (default an hour), to find leaks and slow drift."""
+"""Soak: QUESTLOG__LOAD__USERS users, started within a minute and held for
+QUESTLOG__LOAD__SECONDS (default an hour), to find leaks and slow drift."""
 
 from locust import LoadTestShape
-from questlog_settings import get_settings
+from questlog_settings import get_load_settings
 
-USERS = get_settings().load.users
-SECONDS = get_settings().load.seconds or 3600
+USERS = get_load_settings().load.users
+SECONDS = get_load_settings().load.seconds or 3600
 
 
 class Soak(LoadTestShape):

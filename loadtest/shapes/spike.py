@@ -1,11 +1,11 @@
-"""Spike: a quarter of QUESTLOG_LOAD_USERS, then all of them at once for the middle fifth
-of the run, then a quarter again (QUESTLOG_LOAD_SECONDS in all)."""
+"""Spike: a quarter of QUESTLOG__LOAD__USERS, then all of them at once for the middle fifth
+of the run, then a quarter again (QUESTLOG__LOAD__SECONDS in all)."""
 
 from locust import LoadTestShape
-from questlog_settings import get_settings
+from questlog_settings import get_load_settings
 
-USERS = get_settings().load.users
-SECONDS = get_settings().load.seconds or 120
+USERS = get_load_settings().load.users
+SECONDS = get_load_settings().load.seconds or 120
 
 
 class Spike(LoadTestShape):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
-from questlog_settings import REPO_ROOT
+from questlog.settings import REPO_ROOT
 
 # Build arguments that name a base image: `ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm`.
 BASE_ARG = re.compile(r"^ARG (\w+_IMAGE)(?:=(\S+))?$", re.M)

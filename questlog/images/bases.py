@@ -17,10 +17,10 @@ from pathlib import Path
 
 import docker
 from docker.errors import DockerException, ImageNotFound
-from questlog_settings import REPO_ROOT, Settings
 
 from questlog.images import base_args
 from questlog.images.engine import build_image
+from questlog.settings import REPO_ROOT, Settings
 from questlog.stack.install import Say
 
 STANDIN_REPOSITORY = "questlog-standin"
@@ -161,7 +161,7 @@ class Bases:
                 "building the Debian stand-in needs debootstrap: `make docker-engine` installs "
                 "it (as root), or install the debootstrap package"
             )
-        mirror = self.settings.debian_mirror
+        mirror = self.settings.images.debian_mirror
         work = self.settings.cache_dir / "images"
         work.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=work) as folder:

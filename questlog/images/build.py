@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
-from questlog_settings import Settings
+from questlog_settings import env_name
 
 from questlog.images import IMAGES, Image, find, image_tag, need_arg
 from questlog.images.bases import Bases
 from questlog.images.context import entries
 from questlog.images.engine import ImageError, build_image, client
+from questlog.settings import Settings
 from questlog.stack.install import Say, install
 from questlog.stack.java import system_java
 
@@ -30,11 +31,13 @@ class Built:
 
 
 def ca_bundle(settings: Settings, say: Say) -> bytes:
-    path = Path(settings.build_ca_bundle) if settings.build_ca_bundle else None
+    bundle = settings.images.build_ca_bundle
+    path = Path(bundle) if bundle else None
     if path is None or not path.is_file():
         say("Build stages trust only their images' own CA certificates.")
         return b""
-    say(f"Build stages also trust the CA certificates of {path} (QUESTLOG_BUILD_CA_BUNDLE).")
+    variable = env_name("images", "build_ca_bundle")
+    say(f"Build stages also trust the CA certificates of {path} ({variable}).")
     return path.read_bytes()
 
 

@@ -17,9 +17,8 @@ from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
 
-from questlog_settings import REPO_ROOT, Settings
-
 from questlog.images import Image, find
+from questlog.settings import REPO_ROOT, Settings
 
 
 class ContextError(RuntimeError):

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import docker
 from docker.errors import DockerException
-from questlog_settings import Settings
 
 from questlog.images.context import Entry, write
+from questlog.settings import Settings
 from questlog.stack.install import Say
 
 # A step of the legacy builder's output: "Step 3/12 : RUN ...".

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from questlog_settings import REPO_ROOT, Settings
+from questlog.settings import REPO_ROOT, Settings
 
 KUBERNETES_VERSION = "v1.34.4"
 # crictl removes the pods from containerd on `down`.

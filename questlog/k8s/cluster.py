@@ -11,7 +11,6 @@ from importlib.metadata import version
 from string import Template
 
 import psutil
-from questlog_settings import REPO_ROOT
 
 from questlog.k8s import (
     CRICTL_VERSION,
@@ -26,6 +25,7 @@ from questlog.k8s import (
     pki,
 )
 from questlog.k8s.images import load_images
+from questlog.settings import REPO_ROOT
 from questlog.stack import supervisor
 from questlog.stack.install import Say
 

@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from questlog_settings import Settings
 from trino.dbapi import connect as trino_connect
 
+from questlog.settings import Settings
 from questlog.stack.install import Say
 from questlog.stack.probes import TRINO_SERVICE_USER, trino_failure, trino_query
 

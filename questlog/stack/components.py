@@ -19,8 +19,17 @@ from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from questlog_catalog import ASSESSMENTS_TOPIC, EVENTS_TOPIC, dead_letter_topic
-from questlog_settings import Section, Settings, env_name, environment
+from questlog_settings import (
+    ApiSettings,
+    QuestlogSettings,
+    RegistrySettings,
+    Section,
+    env_name,
+    environment,
+    narrow,
+)
 
+from questlog.settings import Settings
 from questlog.stack import probes, write_key
 from questlog.stack.install import TRINO_PLUGINS, SetupError, lib_dir, spark_jars, trino_home
 from questlog.stack.java import system_java, trino_java
@@ -136,10 +145,13 @@ class Component(ABC):
     def probe(self) -> str:
         """Ask it a real question; return a short answer or raise ``probes.NotReady``."""
 
+    # The settings its process reads: the tooling's, or a deployable's own model.
+    reads: type[QuestlogSettings] = Settings
+
     def environment(self) -> dict[str, str]:
-        """Environment variables its process gets on top of ours: the stack's settings, so
-        that what it reads of them is what the stack uses."""
-        return environment(self.settings)
+        """Environment variables its process gets on top of ours: the stack's values of the
+        settings it reads, so that what it reads is what the stack uses."""
+        return environment(narrow(self.settings, self.reads))
 
     def after_ready(self) -> str | None:
         """What the local stack does once the component first answers; what it did, if
@@ -400,6 +412,7 @@ class PilotRegistry(Service):
 
     name = "registry"
     runs = REGISTRY_COMMAND
+    reads = RegistrySettings
 
     def prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -419,6 +432,7 @@ class IngestApi(Service):
 
     name = "api"
     runs = API_COMMAND
+    reads = ApiSettings
 
     def prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """One component of the local stack in the foreground, as its image runs it.
 
 ``python -m questlog.stack.container NAME`` writes the component's configuration from the
-settings (the ``QUESTLOG_*`` variables, as everywhere) and then becomes the component's
+settings (the tooling's, from ``QUESTLOG__*`` variables) and then becomes the component's
 process, so the container's signals reach it directly. ``--check`` asks it the question the
 local stack asks before calling it ready: the image's health check. ``--after-ready`` does
 what the local stack does once it first answers (for Kafka: create the pipeline's topics).
@@ -11,8 +11,7 @@ import argparse
 import os
 import sys
 
-from questlog_settings import Settings
-
+from questlog.settings import Settings
 from questlog.stack.components import COMPONENTS
 from questlog.stack.probes import NotReady
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 
-from questlog_settings import Settings
+from questlog.settings import Settings
 
 IVY_DIR = Path(__file__).parent / "ivy"
 # Where progress lines go (print, or a list in tests).

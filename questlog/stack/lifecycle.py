@@ -4,8 +4,7 @@ import shutil
 import time
 from dataclasses import dataclass
 
-from questlog_settings import Settings
-
+from questlog.settings import Settings
 from questlog.stack import supervisor
 from questlog.stack.components import Component, all_components
 from questlog.stack.install import Say, install
@@ -30,6 +29,7 @@ class ComponentStatus:
 
 def up(settings: Settings, say: Say = print) -> None:
     """Start every component that is not running and wait until each answers."""
+    settings.check_ports()
     components = all_components(settings)
     to_start = [c for c in components if supervisor.find(settings, c.name) is None]
     if not to_start:

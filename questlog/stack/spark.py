@@ -10,8 +10,9 @@ from importlib.resources import files
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from questlog_settings import Settings, environment
+from questlog_settings import SparkSettings, environment, narrow
 
+from questlog.settings import Settings
 from questlog.stack.install import lib_dir, spark_home
 
 LOG_CONFIG = Path(__file__).parent / "templates" / "spark-log4j2.properties"
@@ -79,12 +80,12 @@ def spark_conf(settings: Settings) -> dict[str, str]:
 
 def spark_environment(settings: Settings) -> dict[str, str]:
     # The job's Python is this one, which has pyspark and questlog_spark installed; it
-    # reads this stack's settings.
+    # reads the stack's values of the Spark apps' settings.
     return {
         "SPARK_HOME": str(spark_home()),
         "SPARK_LOCAL_IP": "127.0.0.1",
         "PYSPARK_PYTHON": sys.executable,
-        **environment(settings),
+        **environment(narrow(settings, SparkSettings)),
     }
 
 

@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 import psutil
-from questlog_settings import Settings
+
+from questlog.settings import Settings
 
 START_MARK = "==== questlog starts"
 

@@ -8,7 +8,7 @@ import itertools
 import os
 from pathlib import Path
 
-from questlog_settings import Settings
+from questlog.settings import Settings
 
 NAME = "stack"
 ENV = "QUESTLOG_WRITE_KEY"

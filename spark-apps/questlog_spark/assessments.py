@@ -14,7 +14,7 @@ import argparse
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from questlog_settings import Settings, get_settings
+from questlog_settings import SparkSettings, get_spark_settings
 
 from questlog_spark.attempts import (
     ASSESSMENTS,
@@ -30,7 +30,7 @@ from questlog_spark.schemas import iceberg_columns
 from questlog_spark.tables import ensure_assessment_tables, snapshots
 
 
-def read_topic(spark: SparkSession, settings: Settings) -> DataFrame:
+def read_topic(spark: SparkSession, settings: SparkSettings) -> DataFrame:
     """Every record the topic holds now."""
     return (
         spark.read.format("kafka")
@@ -42,14 +42,14 @@ def read_topic(spark: SparkSession, settings: Settings) -> DataFrame:
     )
 
 
-def replace(spark: SparkSession, settings: Settings, table: str, rows: DataFrame) -> None:
+def replace(spark: SparkSession, settings: SparkSettings, table: str, rows: DataFrame) -> None:
     """Make ``rows`` the (Iceberg) table's rows, in one commit."""
     columns = iceberg_columns(TABLES[table])
     typed = rows.select([F.col(f.name).cast(f.dataType) for f in columns.fields])
     typed.writeTo(f"`{settings.lake.database}`.`{table}`").overwrite(F.lit(True))
 
 
-def summary(settings: Settings, parsed: DataFrame, attempts: DataFrame) -> list[str]:
+def summary(settings: SparkSettings, parsed: DataFrame, attempts: DataFrame) -> list[str]:
     """What the run read, dropped and wrote (the rows counted in the snapshot it made)."""
     spark = parsed.sparkSession
     records, attempt_records = parsed.agg(F.count("*"), F.count(KEY)).first() or (0, 0)
@@ -72,7 +72,7 @@ def summary(settings: Settings, parsed: DataFrame, attempts: DataFrame) -> list[
 
 def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
-    settings = get_settings()
+    settings = get_spark_settings()
     spark = SparkSession.builder.appName("questlog-assessments").getOrCreate()
     parsed = parse_attempts(read_topic(spark, settings)).persist()
     attempts = latest_attempts(parsed).persist()

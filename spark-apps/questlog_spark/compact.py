@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 from questlog_catalog import load_catalog
-from questlog_settings import Settings, get_settings
+from questlog_settings import SparkSettings, get_spark_settings
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_fixed
 
 from questlog_spark.schemas import PARTITION_COLUMN
@@ -64,7 +64,7 @@ def timestamp(hours_ago: float) -> str:
 
 
 class Maintainer:
-    def __init__(self, spark: SparkSession, settings: Settings, say: Say = print) -> None:
+    def __init__(self, spark: SparkSession, settings: SparkSettings, say: Say = print) -> None:
         self.spark = spark
         self.settings = settings
         self.say = say
@@ -125,7 +125,7 @@ class Maintainer:
         return done
 
 
-def maintain_every(spark: SparkSession, settings: Settings, say: Say = print) -> None:
+def maintain_every(spark: SparkSession, settings: SparkSettings, say: Say = print) -> None:
     """Maintain every event table each ``settings.lake.maintenance_minutes`` (with the defaults
     of ``main``), from a thread of this app, in its Spark session: the streaming app's, where
     nothing else schedules the job. A table whose maintenance fails is tried again the next
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
         help="remove files no snapshot knows once this old (at least 24)",
     )
     args = parser.parse_args(argv)
-    settings = get_settings()
+    settings = get_spark_settings()
     spark = SparkSession.builder.appName("questlog-compact").getOrCreate()
     maintainer = Maintainer(spark, settings)
     retention = Retention(args.retain_hours, args.retain_last, args.orphan_hours)

@@ -5,7 +5,7 @@ table ``erasures``.
     spark-submit forget.py USER_ID
 
 Where a type hashes ``user_id`` (the catalog's ``x-questlog-personal``), its table holds
-the user's token, made with ``QUESTLOG_PERSONAL_DATA_KEY``. The audit table keeps when,
+the user's token, made with ``QUESTLOG__PERSONAL_DATA_KEY``. The audit table keeps when,
 which table and how many rows, and the user only as the SHA-256 of the id. Snapshots
 older than the deletes still hold the rows until they expire (``compact``'s
 ``expire_snapshots``, 24 h by default), and the events topic until its retention.
@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 from questlog_catalog import load_catalog, personal_token
-from questlog_settings import Settings, get_settings
+from questlog_settings import SparkSettings, get_spark_settings
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_fixed
 
 from questlog_spark.compact import lost_to_a_commit_meanwhile
@@ -33,7 +33,7 @@ AUDIT_COLUMNS = struct(
 DEAD_LETTER_USER = "get_json_object(value, '$.user_id')"
 
 
-def matches(user_id: str, settings: Settings) -> dict[str, tuple[str, str]]:
+def matches(user_id: str, settings: SparkSettings) -> dict[str, tuple[str, str]]:
     """Each table, with the column expression and value that pick the user's rows."""
     key = settings.personal_data_key.get_secret_value().encode()
     found = {}
@@ -47,7 +47,7 @@ def matches(user_id: str, settings: Settings) -> dict[str, tuple[str, str]]:
 
 
 class Eraser:
-    def __init__(self, spark: SparkSession, settings: Settings, say: Say = print) -> None:
+    def __init__(self, spark: SparkSession, settings: SparkSettings, say: Say = print) -> None:
         self.spark, self.settings, self.say = spark, settings, say
 
     def _name(self, table: str) -> str:
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("user_id", help="the user whose rows are erased")
     args = parser.parse_args(argv)
     spark = SparkSession.builder.appName("questlog-forget").getOrCreate()
-    deleted = Eraser(spark, get_settings()).forget(args.user_id)
+    deleted = Eraser(spark, get_spark_settings()).forget(args.user_id)
     spark.stop()
     tables = ", ".join(f"{table} {rows}" for table, rows in deleted.items() if rows) or "none"
     print(f"erased {sum(deleted.values())} rows of the user (by table: {tables})")

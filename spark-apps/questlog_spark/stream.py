@@ -7,7 +7,7 @@ commit per table, whose snapshot records the stream's checkpoint and the batch i
 re-runs a batch whose end it did not record (the app was killed, say) with the same
 records; each table that already has a snapshot of that batch is skipped. When the query
 fails (Kafka away, say) it is started again from its checkpoint, as a SparkApplication
-with ``restartPolicy: Always``. With ``QUESTLOG_LAKE_MAINTENANCE_MINUTES`` set, it also
+with ``restartPolicy: Always``. With ``QUESTLOG__LAKE__MAINTENANCE_MINUTES`` set, it also
 maintains the tables itself every so many minutes (``compact.maintain_every``).
 
     spark-submit stream.py [--available-now]
@@ -25,7 +25,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming.query import StreamingQuery
 from questlog_catalog import EventType, load_catalog
-from questlog_settings import Settings, get_settings
+from questlog_settings import SparkSettings, env_name, get_spark_settings
 
 from questlog_spark import stream_metrics as metrics
 from questlog_spark.compact import maintain_every
@@ -124,7 +124,7 @@ def append_tables(
 class BatchCommitter:
     """``foreachBatch`` function: lands one micro-batch exactly once."""
 
-    def __init__(self, spark: SparkSession, settings: Settings, checkpoint: str) -> None:
+    def __init__(self, spark: SparkSession, settings: SparkSettings, checkpoint: str) -> None:
         self.spark = spark
         self.settings = settings
         self.checkpoint = checkpoint
@@ -186,7 +186,9 @@ class BatchCommitter:
         return found
 
 
-def start_query(spark: SparkSession, settings: Settings, available_now: bool) -> StreamingQuery:
+def start_query(
+    spark: SparkSession, settings: SparkSettings, available_now: bool
+) -> StreamingQuery:
     reader = (
         spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", settings.kafka.bootstrap)
@@ -216,7 +218,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("py4j").setLevel(logging.WARNING)  # one line per JVM call otherwise
-    settings = get_settings()
+    settings = get_spark_settings()
+    if not settings.lake.checkpoint_root:
+        parser.error(
+            f"{env_name('lake', 'checkpoint_root')} is not set: where the query keeps its "
+            "offsets and dedup state (durable storage)"
+        )
     spark = SparkSession.builder.appName("questlog-stream").getOrCreate()
     ensure_tables(spark, settings, say=log.info)
     if settings.lake.maintenance_minutes:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 from questlog_catalog import EventType, load_catalog
-from questlog_settings import Settings, get_settings
+from questlog_settings import SparkSettings, get_spark_settings
 
 from questlog_spark.attempts import TABLES as ASSESSMENT_TABLES
 from questlog_spark.lake import LakeFiles
@@ -154,7 +154,7 @@ def add_missing_columns(
         say(f"added columns {', '.join(added.fieldNames())} to {database}.{table}")
 
 
-def ensure_tables(spark: SparkSession, settings: Settings, say: Say = print) -> None:
+def ensure_tables(spark: SparkSession, settings: SparkSettings, say: Say = print) -> None:
     """Create what is missing: the database, each table, columns new catalog versions add.
     The assessment tables (Iceberg) are created empty until their batch job builds them (so
     queries of them answer before that)."""
@@ -169,7 +169,9 @@ def ensure_tables(spark: SparkSession, settings: Settings, say: Say = print) -> 
     ensure_assessment_tables(spark, settings, say)
 
 
-def ensure_assessment_tables(spark: SparkSession, settings: Settings, say: Say = print) -> None:
+def ensure_assessment_tables(
+    spark: SparkSession, settings: SparkSettings, say: Say = print
+) -> None:
     database = settings.lake.database
     spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
     for table, columns in ASSESSMENT_TABLES.items():
@@ -179,7 +181,7 @@ def ensure_assessment_tables(spark: SparkSession, settings: Settings, say: Say =
 
 
 def main() -> None:
-    settings = get_settings()
+    settings = get_spark_settings()
     spark = SparkSession.builder.appName("questlog-tables").getOrCreate()
     ensure_tables(spark, settings)
     print(f"tables in {settings.lake.database} match the catalog")

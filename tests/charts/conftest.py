@@ -14,7 +14,8 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
-from questlog_settings import REPO_ROOT
+
+from questlog.settings import REPO_ROOT
 
 HELM_DIR = REPO_ROOT / "helm"
 # The Kubernetes version of kind's default node image (k8s/kind-config.yaml).

@@ -11,11 +11,11 @@ from typing import Any
 import docker
 import pytest
 from docker.models.containers import Container
-from questlog_settings import get_settings
 
 from questlog.images import image_tag
 from questlog.images.build import Built, build
 from questlog.images.engine import client
+from questlog.settings import get_settings
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

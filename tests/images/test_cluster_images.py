@@ -16,9 +16,9 @@ import urllib.request
 import docker
 import pytest
 from docker.models.containers import Container
-from questlog_settings import REPO_ROOT
 
 from questlog.images import image_tag
+from questlog.settings import REPO_ROOT
 from tests.images.conftest import BuildRun, Containers, log
 
 

@@ -14,11 +14,11 @@ import pytest
 import yaml
 from docker.errors import NotFound
 from docker.models.containers import Container
-from questlog_settings import get_settings
 
 from questlog.images import IMAGES, image_tag
 from questlog.images.bases import STANDIN_REPOSITORY
 from questlog.images.build import build, summary
+from questlog.settings import get_settings
 from tests.charts.conftest import built, documents  # noqa: F401 (built: a fixture)
 from tests.images.conftest import BuildRun
 
@@ -129,7 +129,7 @@ def test_keeps_no_package_cache_and_no_certificate_only_the_build_trusted(
     public = certificates(read_file(base, "/etc/ssl/certs/ca-certificates.crt"))
     base.remove(v=True)
     public |= certificates(Path(certifi.where()).read_bytes())
-    private = certificates(Path(get_settings().build_ca_bundle).read_bytes()) - public
+    private = certificates(Path(get_settings().images.build_ca_bundle).read_bytes()) - public
     container = engine.containers.create(image_tag(name), entrypoint=["true"], command=[])
     try:
         assert private, "the build's CA bundle adds no certificate here: this test shows nothing"

@@ -27,11 +27,11 @@ BUCKET = "lake"
 S3 = {"AWS_ACCESS_KEY_ID": "questlog", "AWS_SECRET_ACCESS_KEY": uuid.uuid4().hex}
 # Where each component finds the others, on the network; the lake is on the S3 image.
 ADDRESSES = {
-    "QUESTLOG_KAFKA_BOOTSTRAP": "kafka:9092",
-    "QUESTLOG_METASTORE_URI": "thrift://metastore:9083",
-    "QUESTLOG_LAKE_ROOT": f"s3a://{BUCKET}/warehouse",
-    "QUESTLOG_LAKE_CHECKPOINT_ROOT": f"s3a://{BUCKET}/checkpoints",
-    "QUESTLOG_S3_ENDPOINT": "http://s3:8333",
+    "QUESTLOG__KAFKA__BOOTSTRAP": "kafka:9092",
+    "QUESTLOG__METASTORE__URI": "thrift://metastore:9083",
+    "QUESTLOG__LAKE__ROOT": f"s3a://{BUCKET}/warehouse",
+    "QUESTLOG__LAKE__CHECKPOINT_ROOT": f"s3a://{BUCKET}/checkpoints",
+    "QUESTLOG__S3__ENDPOINT": "http://s3:8333",
 }
 DATABASE_PASSWORD = uuid.uuid4().hex
 
@@ -78,9 +78,9 @@ def pipeline(containers: Containers) -> Iterator[Pipeline]:
         environment={
             **ADDRESSES,
             **S3,
-            "QUESTLOG_METASTORE_DB_URL": "jdbc:postgresql://postgresql:5432/metastore",
-            "QUESTLOG_METASTORE_DB_USER": "metastore",
-            "QUESTLOG_METASTORE_DB_PASSWORD": DATABASE_PASSWORD,
+            "QUESTLOG__METASTORE__DB_URL": "jdbc:postgresql://postgresql:5432/metastore",
+            "QUESTLOG__METASTORE__DB_USER": "metastore",
+            "QUESTLOG__METASTORE__DB_PASSWORD": DATABASE_PASSWORD,
         },
         publish=(9083,),
         healthcheck=[*METASTORE, "--check"],
@@ -90,9 +90,9 @@ def pipeline(containers: Containers) -> Iterator[Pipeline]:
         "registry",
         environment={
             **ADDRESSES,
-            "QUESTLOG_REGISTRY_DATABASE_URL": "postgresql+psycopg://metastore@postgresql:5432/"
+            "QUESTLOG__REGISTRY__DATABASE_URL": "postgresql+psycopg://metastore@postgresql:5432/"
             "metastore",
-            "QUESTLOG_REGISTRY_DATABASE_PASSWORD": DATABASE_PASSWORD,
+            "QUESTLOG__REGISTRY__DATABASE_PASSWORD": DATABASE_PASSWORD,
         },
     )
     api = run("ingest-api", "api", environment=ADDRESSES, publish=(8000,))
@@ -206,7 +206,10 @@ def test_the_load_image_runs_a_headless_locust_run_against_the_api(pipeline: Pip
         "loadtest",
         ["--headless", "--users=10", "--spawn-rate=10", "--run-time=10s", "--host=http://api:8000"],
         # A 10 s run on a busy machine: its p95 says nothing; its failures do.
-        environment={"QUESTLOG_LOAD_MAX_P95_MS": "5000", "QUESTLOG_WRITE_KEY": pipeline.write_key},
+        environment={
+            "QUESTLOG__LOAD__MAX_P95_MS": "5000",
+            "QUESTLOG_WRITE_KEY": pipeline.write_key,
+        },
         timeout=120,
     )
     assert code == 0, output

@@ -8,10 +8,10 @@ from contextlib import contextmanager
 
 import pytest
 from questlog_registry.store import Registry, open_engine
-from questlog_settings import Registry as RegistrySettings
-from questlog_settings import Settings, get_settings
+from questlog_settings import ApiSettings
 from sqlalchemy import delete
 
+from questlog.settings import LocalRegistry, Settings, get_settings
 from questlog.stack import lifecycle, write_key
 from questlog.stack.probes import QueryFailed, metastore, trino_query
 from tests.helpers import REGISTRY_ROWS, last_ids, new_write_key, start_registry, stop, unique
@@ -81,16 +81,16 @@ def registry_topic() -> str:
 @pytest.fixture(scope="session")
 def registry(
     stack: Settings, registry_topic: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RegistrySettings]:
+) -> Iterator[LocalRegistry]:
     """A pilot registry of the tests' own, for the APIs they start: its process, on a
     database of its own, relaying to a topic of its own. Its settings (where it answers, its
     database); it holds a write key named ``tests`` (``tests_key``)."""
     database_url = f"sqlite:///{tmp_path_factory.mktemp('registry') / 'registry.db'}"
     process, url = start_registry(
         {
-            "QUESTLOG_REGISTRY_DATABASE_URL": database_url,
-            "QUESTLOG_KAFKA_BOOTSTRAP": stack.kafka.bootstrap,
-            "QUESTLOG_KAFKA_EVENTS_TOPIC": registry_topic,
+            "QUESTLOG__REGISTRY__DATABASE_URL": database_url,
+            "QUESTLOG__KAFKA__BOOTSTRAP": stack.kafka.bootstrap,
+            "QUESTLOG__KAFKA__EVENTS_TOPIC": registry_topic,
         }
     )
     try:
@@ -100,22 +100,22 @@ def registry(
 
 
 @pytest.fixture(scope="session")
-def tests_key(registry: RegistrySettings) -> str:
+def tests_key(registry: LocalRegistry) -> str:
     """A write key named ``tests`` of the tests' own registry."""
     return new_write_key(registry.database_url)
 
 
 @pytest.fixture
-def api_settings(stack: Settings, registry: RegistrySettings) -> Settings:
+def api_settings(stack: Settings, registry: LocalRegistry) -> ApiSettings:
     """Settings of an API of a test's own: the stack's Kafka with topics of its own, the
     tests' registry, small limits."""
-    return Settings(
+    return ApiSettings(
         kafka={
             "bootstrap": stack.kafka.bootstrap,
             "events_topic": unique("events"),
             "invalid_topic": unique("invalid"),
         },
-        registry=registry,
+        registry={"url": registry.url},
         api={
             "max_body_bytes": 64 * 1024,
             "max_batch_events": 50,

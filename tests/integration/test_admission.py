@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from questlog_ingest.app import create_app
 from questlog_registry.keys import opened
 from questlog_registry.store import Registry, open_engine
-from questlog_settings import Settings, get_settings
+from questlog_settings import ApiSettings, get_api_settings
 
 from questlog.stack.probes import topic_ends
 from tests.helpers import last_ids, new_write_key, read_topic, unique, with_api
@@ -52,7 +52,7 @@ def call(client: TestClient, method: str, path: str, pilot: str, **headers: str)
 
 
 @pytest.fixture
-def keys_everywhere(api_settings: Settings) -> Settings:
+def keys_everywhere(api_settings: ApiSettings) -> ApiSettings:
     return with_api(
         api_settings,
         require_write_key=True,
@@ -62,15 +62,15 @@ def keys_everywhere(api_settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def client(keys_everywhere: Settings) -> Iterator[TestClient]:
+def client(keys_everywhere: ApiSettings) -> Iterator[TestClient]:
     app = create_app()
-    app.dependency_overrides[get_settings] = lambda: keys_everywhere
+    app.dependency_overrides[get_api_settings] = lambda: keys_everywhere
     with TestClient(app) as test_client:
         yield test_client
 
 
 def test_every_route_refuses_a_missing_unknown_or_revoked_key_and_changes_nothing(
-    client: TestClient, keys_everywhere: Settings, registry_topic: str, bearer: dict[str, str]
+    client: TestClient, keys_everywhere: ApiSettings, registry_topic: str, bearer: dict[str, str]
 ) -> None:
     settings = keys_everywhere
     revoked_name = unique("revoked")
@@ -107,7 +107,7 @@ def test_every_route_refuses_a_missing_unknown_or_revoked_key_and_changes_nothin
 
 def test_a_keys_name_is_the_source_of_what_every_kind_of_route_emits(
     client: TestClient,
-    keys_everywhere: Settings,
+    keys_everywhere: ApiSettings,
     registry_topic: str,
     bearer: dict[str, str],
     tests_key: str,
@@ -143,10 +143,10 @@ def test_a_keys_name_is_the_source_of_what_every_kind_of_route_emits(
 
 
 def test_only_an_operators_key_replays_the_registry(
-    client: TestClient, keys_everywhere: Settings, bearer: dict[str, str]
+    client: TestClient, keys_everywhere: ApiSettings, bearer: dict[str, str]
 ) -> None:
     keys_off = create_app()
-    keys_off.dependency_overrides[get_settings] = lambda: with_api(
+    keys_off.dependency_overrides[get_api_settings] = lambda: with_api(
         keys_everywhere, require_write_key=False, game_routes_require_write_key=False
     )
     with TestClient(keys_off) as anyone:

@@ -24,10 +24,10 @@ def api(registry: RegistrySettings, tests_key: str) -> Iterator[tuple[str, str]]
     """The API's URL and a write key; no broker listens: these requests never reach one."""
     process, url = start_api(
         {
-            "QUESTLOG_REGISTRY_URL": registry.url,
-            "QUESTLOG_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",
-            "QUESTLOG_API_HEADER_TIMEOUT_SECONDS": str(DEADLINE),
-            "QUESTLOG_API_BODY_TIMEOUT_SECONDS": str(DEADLINE),
+            "QUESTLOG__REGISTRY__URL": registry.url,
+            "QUESTLOG__KAFKA__BOOTSTRAP": f"127.0.0.1:{free_port()}",
+            "QUESTLOG__API__HEADER_TIMEOUT_SECONDS": str(DEADLINE),
+            "QUESTLOG__API__BODY_TIMEOUT_SECONDS": str(DEADLINE),
         }
     )
     try:
@@ -75,7 +75,7 @@ def test_a_client_waiting_for_100_continue_is_answered_without_sending_its_body(
     )
     with connect(api, timeout=DEADLINE - 1) as client:
         client.sendall(head.encode())
-        answer = client.recv(4096)  # well before QUESTLOG_API_DRAIN_SECONDS (5) could pass
+        answer = client.recv(4096)  # well before QUESTLOG__API__DRAIN_SECONDS (5) could pass
     assert answer.startswith(b"HTTP/1.1 401 "), answer
 
 

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 from questlog_catalog import dead_letter_topic
-from questlog_settings import Settings, get_settings
 
 from questlog.assessments.generate import Generated, generate
 from questlog.cli import main
 from questlog.publish import LOADABLE, LoadSummary, publish_file
 from questlog.report import questions
+from questlog.settings import Settings, get_settings
 from questlog.stack.spark import spark_submit
 from tests.helpers import Trino, read_topic, unique
 
@@ -60,9 +60,9 @@ def run(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[R
     messages: list[str] = []
     loaded = publish_file(stack, generated.path, topic, LOADABLE["assessments"], messages.append)
     env = {
-        "QUESTLOG_KAFKA_ASSESSMENTS_TOPIC": topic,
-        "QUESTLOG_LAKE_DATABASE": database,
-        "QUESTLOG_LAKE_ROOT": (folder / "lake").as_uri(),
+        "QUESTLOG__KAFKA__ASSESSMENTS_TOPIC": topic,
+        "QUESTLOG__LAKE__DATABASE": database,
+        "QUESTLOG__LAKE__ROOT": (folder / "lake").as_uri(),
     }
     spark_submit(stack, "assessments", env=env)
     yield Run(generated, loaded, messages, topic, database, folder / "lake", env)
@@ -248,7 +248,7 @@ def test_build_without_the_topic_says_to_load_a_file_first(
     stack: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     topic = unique("assessments")
-    monkeypatch.setenv("QUESTLOG_KAFKA_ASSESSMENTS_TOPIC", topic)
+    monkeypatch.setenv("QUESTLOG__KAFKA__ASSESSMENTS_TOPIC", topic)
     get_settings.cache_clear()
     try:
         assert main(["assessments", "build"]) == 1

@@ -3,16 +3,17 @@ a client on 127.0.0.1 is no trusted proxy, into Kafka and Trino; and behind a tr
 (in-process, with the peer address a proxy would have)."""
 
 import json
+from ipaddress import ip_network
 
 import httpx
 from fastapi.testclient import TestClient
 from questlog_ingest.app import create_app
-from questlog_settings import Registry as RegistrySettings
-from questlog_settings import Settings, get_settings
+from questlog_settings import ApiSettings, get_api_settings
 
+from questlog.settings import Settings
 from questlog.stack.probes import topic_ends
 from questlog.traffic import key_headers
-from tests.helpers import Trino, eventually, read_topic, unique
+from tests.helpers import Trino, eventually, read_topic, unique, with_api
 
 
 def test_a_clients_own_forwarded_for_is_ignored_and_its_address_stored_truncated(
@@ -35,20 +36,11 @@ def test_a_clients_own_forwarded_for_is_ignored_and_its_address_stored_truncated
 
 
 def test_behind_a_trusted_proxy_the_forwarded_client_is_stored(
-    stack: Settings, registry: RegistrySettings, tests_key: str
+    stack: Settings, api_settings: ApiSettings, bearer: dict[str, str]
 ) -> None:
-    settings = Settings(
-        kafka={
-            "bootstrap": stack.kafka.bootstrap,
-            "events_topic": unique("events"),
-            "invalid_topic": unique("invalid"),
-        },
-        registry=registry,
-        api={"trusted_proxies": ["10.0.0.0/8"]},
-    )
-    bearer = {"Authorization": f"Bearer {tests_key}"}
+    settings = with_api(api_settings, trusted_proxies=[ip_network("10.0.0.0/8")])
     app = create_app()
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[get_api_settings] = lambda: settings
     ingress = ("10.244.1.17", 41000)
     with TestClient(app, headers=bearer, client=ingress) as client:
         forwarded = {"X-Forwarded-For": "1.1.1.1, 198.51.100.7, 10.244.0.1"}

@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import httpx
-from questlog_settings import Settings
 
+from questlog.settings import Settings
 from questlog.traffic import key_headers
 from tests.helpers import Trino, erasures_of, eventually, forget_events, publish, unique
 

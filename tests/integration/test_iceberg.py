@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from pyspark.sql import SparkSession
-from questlog_settings import Settings
 
 from questlog import report
+from questlog.settings import Settings
 from questlog.stack.probes import QueryFailed
 from tests.helpers import eventually, publish, unique
 from tests.iceberg import (

@@ -16,16 +16,17 @@ from questlog_catalog import load_catalog
 from questlog_ingest.app import create_app
 from questlog_ingest.game import ROUTES
 from questlog_registry.keys import opened
-from questlog_settings import Settings, get_settings
+from questlog_settings import ApiSettings, get_api_settings
 
+from questlog.settings import Settings
 from questlog.stack.probes import topic_ends
 from tests.helpers import new_write_key, read_topic, start_registry, stop, unique, with_api
 
 
 @pytest.fixture
-def client(api_settings: Settings, bearer: dict[str, str]) -> Iterator[TestClient]:
+def client(api_settings: ApiSettings, bearer: dict[str, str]) -> Iterator[TestClient]:
     app = create_app()
-    app.dependency_overrides[get_settings] = lambda: api_settings
+    app.dependency_overrides[get_api_settings] = lambda: api_settings
     with TestClient(app, headers=bearer, client=("203.0.113.77", 50000)) as test_client:
         yield test_client
 
@@ -41,12 +42,12 @@ def sword(user: str = "player-1", **extra: Any) -> dict[str, Any]:
     }
 
 
-def landed(settings: Settings, topic: str) -> list[dict[str, Any]]:
+def landed(settings: ApiSettings, topic: str) -> list[dict[str, Any]]:
     return [json.loads(value) for _, value in read_topic(settings.kafka.bootstrap, topic)]
 
 
 def test_single_event_lands_complete_and_keyed_by_user(
-    client: TestClient, api_settings: Settings
+    client: TestClient, api_settings: ApiSettings
 ) -> None:
     event = sword(event_id="client-id-1", occurred_at="2026-11-24T21:15:00+01:00")
     response = client.post("/v1/events", json=event, headers={"User-Agent": "ab/2.3"})
@@ -79,7 +80,7 @@ def test_single_event_lands_complete_and_keyed_by_user(
     }
 
 
-def test_batch_lands_in_order_per_user(client: TestClient, api_settings: Settings) -> None:
+def test_batch_lands_in_order_per_user(client: TestClient, api_settings: ApiSettings) -> None:
     events = [sword(user=f"player-{i % 3}", sword_cost=i) for i in range(30)]
     response = client.post("/v1/events", json={"events": events})
     assert response.status_code == 202
@@ -95,7 +96,7 @@ def test_batch_lands_in_order_per_user(client: TestClient, api_settings: Setting
 
 
 def test_mixed_batch_splits_valid_and_dead_letters(
-    client: TestClient, api_settings: Settings
+    client: TestClient, api_settings: ApiSettings
 ) -> None:
     events = [
         sword(),
@@ -162,7 +163,7 @@ BAD_INPUTS = [
 @pytest.mark.parametrize(("body", "content_type", "status", "reason"), BAD_INPUTS)
 def test_bad_input_gets_a_precise_error_and_valid_data_keeps_flowing(
     client: TestClient,
-    api_settings: Settings,
+    api_settings: ApiSettings,
     body: bytes,
     content_type: str,
     status: int,
@@ -261,10 +262,12 @@ def test_an_event_type_that_is_not_a_string_is_rejected_not_a_crash(client: Test
 
 
 def test_a_full_producer_queue_is_answered_503_and_nothing_is_sent(
-    api_settings: Settings, bearer: dict[str, str]
+    api_settings: ApiSettings, bearer: dict[str, str]
 ) -> None:
     app = create_app()
-    app.dependency_overrides[get_settings] = lambda: with_api(api_settings, producer_queue_limit=1)
+    app.dependency_overrides[get_api_settings] = lambda: with_api(
+        api_settings, producer_queue_limit=1
+    )
     with TestClient(app, headers=bearer) as small_queue:
         response = small_queue.post("/v1/events", json={"events": [sword(), sword()]})
         assert response.status_code == 503
@@ -276,7 +279,7 @@ def test_a_full_producer_queue_is_answered_503_and_nothing_is_sent(
 
 
 def test_write_keys_guard_what_the_settings_say(
-    api_settings: Settings, bearer: dict[str, str]
+    api_settings: ApiSettings, bearer: dict[str, str]
 ) -> None:
     """Keys off (until a deployment hands its clients one): events post without one. Keys
     on the game routes too (the production profile): the original routes need one."""
@@ -286,7 +289,7 @@ def test_write_keys_guard_what_the_settings_say(
         ({"game_routes_require_write_key": True}, "/purchase_a_sword", False, 200),
     ]:
         app = create_app()
-        app.dependency_overrides[get_settings] = lambda update=update: with_api(
+        app.dependency_overrides[get_api_settings] = lambda update=update: with_api(
             api_settings, **update
         )
         with TestClient(app, headers={} if keyless else bearer) as client:
@@ -295,21 +298,21 @@ def test_write_keys_guard_what_the_settings_say(
 
 
 def test_a_deployments_own_key_is_stored_as_the_registry_starts(
-    api_settings: Settings, tmp_path: Path
+    api_settings: ApiSettings, tmp_path: Path
 ) -> None:
     """As on Kubernetes, where the key comes from the chart's Secret."""
     process, url = start_registry(
         {
-            "QUESTLOG_REGISTRY_DATABASE_URL": f"sqlite:///{tmp_path / 'registry.db'}",
-            "QUESTLOG_REGISTRY_PROVISIONED_WRITE_KEY": "qlk_from-a-secret",
-            "QUESTLOG_REGISTRY_PROVISIONED_WRITE_KEY_NAME": "cluster",
+            "QUESTLOG__REGISTRY__DATABASE_URL": f"sqlite:///{tmp_path / 'registry.db'}",
+            "QUESTLOG__REGISTRY__PROVISIONED_WRITE_KEY": "qlk_from-a-secret",
+            "QUESTLOG__REGISTRY__PROVISIONED_WRITE_KEY_NAME": "cluster",
         }
     )
     settings = api_settings.model_copy(
         update={"registry": api_settings.registry.model_copy(update={"url": url})}
     )
     app = create_app()
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[get_api_settings] = lambda: settings
     try:
         with TestClient(app, headers={"Authorization": "Bearer qlk_from-a-secret"}) as client:
             assert client.post("/v1/events", json=sword()).status_code == 202
@@ -320,7 +323,7 @@ def test_a_deployments_own_key_is_stored_as_the_registry_starts(
 
 
 def test_a_refusal_is_answered_after_the_refusal_delay_and_an_admission_at_once(
-    api_settings: Settings, bearer: dict[str, str]
+    api_settings: ApiSettings, bearer: dict[str, str]
 ) -> None:
     """No key, an unknown key, a revoked key, then the address over its limit (the fifth
     request of a 4/hour limit, with a valid key). An hour, not a minute: the sliding window
@@ -333,7 +336,7 @@ def test_a_refusal_is_answered_after_the_refusal_delay_and_an_admission_at_once(
     with opened(settings.registry.database_url) as keys:
         keys.revoke(name)
     app = create_app()
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[get_api_settings] = lambda: settings
     answered: list[tuple[int, float]] = []
     with TestClient(app, headers=bearer) as client:
         for authorization in (
@@ -355,7 +358,7 @@ def test_a_refusal_is_answered_after_the_refusal_delay_and_an_admission_at_once(
 
 
 def test_a_burst_over_the_rate_limits_gets_429_and_only_events_answered_202_land(
-    api_settings: Settings, bearer: dict[str, str]
+    api_settings: ApiSettings, bearer: dict[str, str]
 ) -> None:
     """Clients behind a trusted proxy: each forwarded address and each key has its own
     count; the address is counted before the key is checked."""
@@ -368,7 +371,7 @@ def test_a_burst_over_the_rate_limits_gets_429_and_only_events_answered_202_land
     )
     other_key = new_write_key(settings.registry.database_url, unique("other"))
     app = create_app()
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[get_api_settings] = lambda: settings
     statuses: dict[str, int] = {}
     burst = {"X-Forwarded-For": "192.0.2.10"}
     with TestClient(app, headers=bearer, client=("203.0.113.77", 50000)) as client:

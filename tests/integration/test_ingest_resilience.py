@@ -10,8 +10,8 @@ import httpx
 import schemathesis
 from hypothesis import HealthCheck, settings
 from questlog_ingest.app import create_app
-from questlog_settings import Settings
 
+from questlog.settings import Settings
 from questlog.stack import lifecycle, supervisor
 from questlog.stack.probes import topic_ends
 from questlog.traffic import event_headers

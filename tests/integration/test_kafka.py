@@ -2,8 +2,8 @@ import time
 
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
-from questlog_settings import Settings
 
+from questlog.settings import Settings
 from questlog.stack.probes import kafka_topics
 from tests.helpers import unique
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
-from questlog_settings import Settings
 
+from questlog.settings import Settings
 from questlog.stack.probes import metastore_databases
 from tests.helpers import unique
 

@@ -4,9 +4,8 @@ is in Trino once. A threshold that cannot be met fails the run."""
 
 from pathlib import Path
 
-from questlog_settings import Settings
-
 from questlog import load
+from questlog.settings import Settings
 
 
 def test_load_run_passes_its_thresholds_and_reconciles(stack: Settings) -> None:
@@ -26,7 +25,7 @@ def test_a_threshold_the_run_misses_fails_it(stack: Settings) -> None:
         shape="spike",
         users=4,
         seconds=10,
-        extra_env={"QUESTLOG_LOAD_MAX_P95_MS": "0.001"},
+        extra_env={"QUESTLOG__LOAD__MAX_P95_MS": "0.001"},
     )
     assert any("p95" in reason for reason in result.thresholds_failed)
     assert result.problems

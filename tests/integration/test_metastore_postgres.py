@@ -1,7 +1,7 @@
 """The Hive Metastore on PostgreSQL, the database it uses on Kubernetes: a real PostgreSQL
 server that asks for a password is started for the test, a second metastore creates its
 schema there, and Iceberg commits to it without a lock. As in the Helm chart,
-hive-site.xml names the password only as ``${env.QUESTLOG_METASTORE_DB_PASSWORD}``, which
+hive-site.xml names the password only as ``${env.QUESTLOG__METASTORE__DB_PASSWORD}``, which
 the metastore reads from its environment."""
 
 import os
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
-from questlog_settings import Settings
 
+from questlog.settings import Settings
 from questlog.stack import lifecycle, supervisor
 from questlog.stack.components import Metastore
 from questlog.stack.probes import metastore_databases
@@ -21,7 +21,7 @@ from tests.helpers import free_port, unique
 from tests.iceberg import assert_every_commit_landed_once, commit_concurrently
 from tests.postgres import DATABASE, PASSWORD, USER
 
-PASSWORD_ENV = "QUESTLOG_METASTORE_DB_PASSWORD"
+PASSWORD_ENV = "QUESTLOG__METASTORE__DB_PASSWORD"
 CREATORS, CREATED = range(2), 8
 
 

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from questlog_registry.models import OutboxEvent
 from questlog_registry.store import Registry, open_engine
-from questlog_settings import Settings
 from sqlalchemy import select
 
+from questlog.settings import Settings
 from questlog.stack.probes import topic_ends
 from tests.helpers import Trino, eventually, free_port, read_topic, start_registry, unique
 
@@ -40,9 +40,9 @@ def restart(registry_url: str) -> Iterator[Start]:
             started[-1].wait(timeout=30)
         process, url = start_registry(
             {
-                "QUESTLOG_REGISTRY_DATABASE_URL": registry_url,
-                "QUESTLOG_KAFKA_BOOTSTRAP": kafka,
-                "QUESTLOG_REGISTRY_DELIVERY_TIMEOUT_SECONDS": "2",
+                "QUESTLOG__REGISTRY__DATABASE_URL": registry_url,
+                "QUESTLOG__KAFKA__BOOTSTRAP": kafka,
+                "QUESTLOG__REGISTRY__DELIVERY_TIMEOUT_SECONDS": "2",
             }
         )
         started.append(process)

@@ -5,8 +5,8 @@ Trino; the same address gives the same token."""
 from typing import Any
 
 import httpx
-from questlog_settings import Settings
 
+from questlog.settings import Settings
 from questlog.stack.probes import topic_ends
 from questlog.traffic import key_headers
 from tests.helpers import Trino, eventually, read_topic, unique

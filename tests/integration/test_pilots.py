@@ -14,10 +14,10 @@ import pytest
 from PIL import Image, ImageChops
 from playwright.sync_api import Browser, sync_playwright
 from questlog_catalog.fleets import FLEETS
-from questlog_settings import Settings
 
 from questlog.cli import main
 from questlog.report import questions
+from questlog.settings import Settings
 from questlog.stack.probes import topic_ends
 from questlog.traffic import key_headers, post_batch, wait_until_landed
 from tests.helpers import read_topic, unique

@@ -8,8 +8,8 @@ import urllib.request
 from typing import Any
 
 import yaml
-from questlog_settings import Settings
 
+from questlog.settings import Settings
 from questlog.stack.components import Prometheus
 
 

@@ -25,12 +25,15 @@ from questlog_registry.store import (
     migrate,
     open_engine,
 )
-from questlog_settings import Settings, get_settings
+from questlog_settings import ApiSettings, get_api_settings
 
+from questlog.settings import Settings
 from tests.helpers import free_port, start_registry, stop, unique
 from tests.postgres import DATABASE, PASSWORD, USER, postgres_server
 
 BEARER = {"Authorization": "Bearer qlk_cannot-be-checked-while-the-database-is-down"}
+# The key the registry stores once it has migrated its database (as a deployment's secret).
+PROVISIONED = "qlk_provisioned-on-postgres"
 
 
 def migrate_as_a_replica(url: str, start: Any) -> None:
@@ -81,22 +84,23 @@ def api_on_registry(stack: Settings, port: int, retry_after: int) -> Iterator[Te
     database is PostgreSQL at ``port``."""
     process, url = start_registry(
         {
-            "QUESTLOG_REGISTRY_DATABASE_URL": f"postgresql+psycopg://{USER}@127.0.0.1:{port}/"
+            "QUESTLOG__REGISTRY__DATABASE_URL": f"postgresql+psycopg://{USER}@127.0.0.1:{port}/"
             f"{DATABASE}",
-            "QUESTLOG_REGISTRY_DATABASE_PASSWORD": PASSWORD,
-            "QUESTLOG_REGISTRY_RETRY_AFTER_SECONDS": str(retry_after),
-            "QUESTLOG_KAFKA_BOOTSTRAP": stack.kafka.bootstrap,
-            "QUESTLOG_KAFKA_EVENTS_TOPIC": unique("events"),
+            "QUESTLOG__REGISTRY__DATABASE_PASSWORD": PASSWORD,
+            "QUESTLOG__REGISTRY__RETRY_AFTER_SECONDS": str(retry_after),
+            "QUESTLOG__REGISTRY__PROVISIONED_WRITE_KEY": PROVISIONED,
+            "QUESTLOG__KAFKA__BOOTSTRAP": stack.kafka.bootstrap,
+            "QUESTLOG__KAFKA__EVENTS_TOPIC": unique("events"),
         }
     )
-    settings = Settings(
+    settings = ApiSettings(
         kafka={"bootstrap": stack.kafka.bootstrap, "events_topic": unique("events")},
         registry={"url": url},
     )
     app = create_app()
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[get_api_settings] = lambda: settings
     try:
-        with TestClient(app) as client:
+        with TestClient(app, headers={"Authorization": f"Bearer {PROVISIONED}"}) as client:
             yield client
     finally:
         stop(process)
@@ -145,13 +149,13 @@ def test_without_its_registry_the_api_answers_its_routes_503_and_takes_events(
     stack: Settings,
 ) -> None:
     """The registry's process down: nothing listens where the API reaches it."""
-    settings = Settings(
+    settings = ApiSettings(
         kafka={"bootstrap": stack.kafka.bootstrap, "events_topic": unique("events")},
         registry={"url": f"http://127.0.0.1:{free_port()}"},
         api={"retry_after_seconds": 2},
     )
     app = create_app()
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[get_api_settings] = lambda: settings
     with TestClient(app) as client:
         for refused in (
             client.get("/pilots"),

@@ -4,9 +4,8 @@ in the cluster (``python -m questlog.smoke``, ``python -m questlog.metrics_text`
 import subprocess
 import sys
 
-from questlog_settings import Settings
-
 from questlog.canary import probe
+from questlog.settings import Settings
 
 
 def run_module(*args: str) -> subprocess.CompletedProcess[str]:

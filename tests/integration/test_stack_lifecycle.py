@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 from confluent_kafka import Consumer
-from questlog_settings import Settings
 
+from questlog.settings import Settings
 from questlog.stack import lifecycle, supervisor
 from questlog.stack.probes import kafka_topics
 from tests.helpers import publish, unique

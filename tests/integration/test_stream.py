@@ -18,10 +18,10 @@ import psutil
 from pyspark.sql import SparkSession
 from questlog_catalog import EVENTS_DIR, load_catalog
 from questlog_ingest.game import ROUTES
-from questlog_settings import Settings
 from questlog_spark.attempts import TABLES as ASSESSMENT_TABLES
 from questlog_spark.schemas import DEAD_LETTER_TABLE
 
+from questlog.settings import Settings
 from questlog.stack.components import Stream
 from questlog.stack.probes import QueryFailed, prometheus_value
 from questlog.stack.spark import spark_environment, spark_submit, spark_submit_command
@@ -135,14 +135,14 @@ def test_bad_records_become_dead_letters_and_repeated_ids_are_dropped(
 def own_stream_env(topic: str, database: str, catalog: Path, tmp_path: Path) -> dict[str, str]:
     """A stream run of a test's own: its topic, database, catalog, lake and checkpoints."""
     return {
-        "QUESTLOG_KAFKA_EVENTS_TOPIC": topic,
-        "QUESTLOG_LAKE_DATABASE": database,
-        "QUESTLOG_LAKE_CATALOG_DIR": str(catalog),
-        "QUESTLOG_LAKE_ROOT": (tmp_path / "lake").as_uri(),
-        "QUESTLOG_LAKE_CHECKPOINT_ROOT": (tmp_path / "checkpoints").as_uri(),
+        "QUESTLOG__KAFKA__EVENTS_TOPIC": topic,
+        "QUESTLOG__LAKE__DATABASE": database,
+        "QUESTLOG__LAKE__CATALOG_DIR": str(catalog),
+        "QUESTLOG__LAKE__ROOT": (tmp_path / "lake").as_uri(),
+        "QUESTLOG__LAKE__CHECKPOINT_ROOT": (tmp_path / "checkpoints").as_uri(),
         # Port 0: the OS picks a free port when the app binds (no test reads these metrics).
         # A port probed free beforehand can be taken by then, as it once was between two runs.
-        "QUESTLOG_STREAM_METRICS_PORT": "0",
+        "QUESTLOG__STREAM__METRICS_PORT": "0",
     }
 
 
@@ -238,7 +238,7 @@ def test_the_table_job_creates_every_table_and_moves_older_ones_onto_iceberg(
     stack: Settings, trino: Trino, spark: SparkSession, tmp_path: Path
 ) -> None:
     database, lake = unique("tables"), tmp_path / "lake"
-    env = {"QUESTLOG_LAKE_DATABASE": database, "QUESTLOG_LAKE_ROOT": lake.as_uri()}
+    env = {"QUESTLOG__LAKE__DATABASE": database, "QUESTLOG__LAKE__ROOT": lake.as_uri()}
     # A table of the older layout: Parquet partitions registered in the metastore.
     spark.sql(f"CREATE DATABASE `{database}`")
     spark.sql(
@@ -271,7 +271,7 @@ def test_the_table_job_creates_every_table_and_moves_older_ones_onto_iceberg(
 def test_the_stream_maintains_its_tables_on_its_own_schedule(
     stack: Settings, trino: Trino, tmp_path: Path
 ) -> None:
-    """With ``QUESTLOG_LAKE_MAINTENANCE_MINUTES`` set (as the local stack sets it), the streaming
+    """With ``QUESTLOG__LAKE__MAINTENANCE_MINUTES`` set (as the local stack sets it), the streaming
     app compacts its tables itself while it goes on landing events: a rewrite replaces the
     partition's micro-batch files, and every event lands once."""
     topic, database = unique("events"), unique("maintained")
@@ -279,8 +279,8 @@ def test_the_stream_maintains_its_tables_on_its_own_schedule(
         **os.environ,
         **spark_environment(stack),
         **own_stream_env(topic, database, EVENTS_DIR, tmp_path),
-        "QUESTLOG_STREAM_TRIGGER_SECONDS": "2",
-        "QUESTLOG_LAKE_MAINTENANCE_MINUTES": "0.5",
+        "QUESTLOG__STREAM__TRIGGER_SECONDS": "2",
+        "QUESTLOG__LAKE__MAINTENANCE_MINUTES": "0.5",
     }
     now = datetime.now(UTC).isoformat()
     sent = 0

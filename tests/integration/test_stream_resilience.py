@@ -17,10 +17,11 @@ import httpx
 import psutil
 from pyspark.sql import DataFrame, SparkSession
 from questlog_catalog import load_catalog
-from questlog_settings import Settings
+from questlog_settings import SparkSettings
 from questlog_spark.stream import BatchCommitter
 from questlog_spark.tables import ensure_tables
 
+from questlog.settings import Settings
 from questlog.stack import lifecycle, supervisor
 from questlog.stack.spark import spark_submit
 from questlog.traffic import event_headers, sample_events
@@ -170,7 +171,9 @@ def kafka_records(spark: SparkSession, events: list[dict[str, object]]) -> DataF
 def test_a_batch_run_again_commits_only_to_the_tables_it_had_not(
     spark: SparkSession, tmp_path: Path
 ) -> None:
-    settings = Settings(lake={"database": unique("retry"), "root": (tmp_path / "lake").as_uri()})
+    settings = SparkSettings(
+        lake={"database": unique("retry"), "root": (tmp_path / "lake").as_uri()}
+    )
     ensure_tables(spark, settings, say=lambda _: None)
     checkpoint = (tmp_path / "checkpoint").as_uri()
     now = datetime.now(UTC).isoformat()

@@ -4,8 +4,8 @@ reads the event tables and others, and cannot write, drop or alter anything."""
 from typing import Any
 
 import pytest
-from questlog_settings import Settings
 
+from questlog.settings import Settings
 from questlog.stack.probes import QueryFailed, trino_query
 from tests.helpers import unique
 

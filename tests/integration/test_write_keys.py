@@ -8,8 +8,8 @@ import sys
 import time
 
 import httpx
-from questlog_settings import Settings
 
+from questlog.settings import Settings
 from questlog.stack.probes import topic_ends
 from tests.helpers import Trino, eventually, read_topic, unique
 

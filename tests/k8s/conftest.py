@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from questlog_settings import REPO_ROOT
 
 from questlog.k8s import Node, machine
 from questlog.k8s import cluster as k8s_cluster
+from questlog.settings import REPO_ROOT
 
 pytestmark = pytest.mark.k8s
 NAMESPACE = "questlog"

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 from questlog_ingest.app import create_app
-from questlog_settings import REPO_ROOT, variables
+from questlog_settings.base import legacy_variables, variables
+
+from questlog.settings import REPO_ROOT, Settings
 
 DOCS = REPO_ROOT / "docs"
 PAGES = [REPO_ROOT / "README.md", REPO_ROOT / "helm" / "README.md", *sorted(DOCS.rglob("*.md"))]
@@ -91,7 +93,7 @@ def test_the_api_routes_named_exist() -> None:
 
 
 def test_the_settings_named_exist() -> None:
-    fields = variables()
+    fields = variables(Settings) | set(legacy_variables(Settings))  # the old names are read too
     files = [path for root in CODE for path in (REPO_ROOT / root).rglob("*") if path.is_file()]
     code = "\n".join(
         path.read_text(errors="ignore") for path in [*files, *map(REPO_ROOT.joinpath, CODE_FILES)]

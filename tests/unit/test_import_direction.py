@@ -8,7 +8,8 @@ import ast
 from pathlib import Path
 
 import pytest
-from questlog_settings import REPO_ROOT
+
+from questlog.settings import REPO_ROOT
 
 # Each package's folder and its layer (higher may import lower).
 PACKAGES = {

@@ -76,12 +76,12 @@ capabilities:
   drop: ["ALL"]
 {{- end }}
 
-{{/* Environment variables QUESTLOG_<SECTION>_<KEY> from a section's name and a map of its
+{{/* Environment variables QUESTLOG__<SECTION>__<KEY> from a section's name and a map of its
 settings (key: value). */}}
 {{- define "questlog.settingsEnv" -}}
 {{- $section := index . 0 }}
 {{- range $key, $value := index . 1 }}
-- name: {{ printf "QUESTLOG_%s_%s" $section $key | upper }}
+- name: {{ printf "QUESTLOG__%s__%s" $section $key | upper }}
   value: {{ $value | toString | quote }}
 {{- end }}
 {{- end }}

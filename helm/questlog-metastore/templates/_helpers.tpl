@@ -38,23 +38,23 @@ comes from its Secret; the lake's keys from the credentials Secret.
 {{- $url = printf "jdbc:postgresql://%s:5432/%s" (include "questlog-metastore.postgresqlName" .) .Values.postgresql.database }}
 {{- $user = .Values.postgresql.database }}
 {{- end }}
-- name: QUESTLOG_METASTORE_PORT
+- name: QUESTLOG__METASTORE__PORT
   value: {{ .Values.port | quote }}
-- name: QUESTLOG_METASTORE_HEAP
+- name: QUESTLOG__METASTORE__HEAP
   value: {{ .Values.heap | quote }}
-- name: QUESTLOG_METASTORE_DB_URL
+- name: QUESTLOG__METASTORE__DB_URL
   value: {{ $url | quote }}
-- name: QUESTLOG_METASTORE_DB_USER
+- name: QUESTLOG__METASTORE__DB_USER
   value: {{ $user | quote }}
-- name: QUESTLOG_LAKE_ROOT
+- name: QUESTLOG__LAKE__ROOT
   value: {{ .Values.lake.warehouse | quote }}
-- name: QUESTLOG_S3_ENDPOINT
+- name: QUESTLOG__S3__ENDPOINT
   value: {{ .Values.lake.s3.endpoint | quote }}
 {{- end }}
 
 {{/* The Secret and key holding the database password. */}}
 {{- define "questlog-metastore.passwordEnv" -}}
-- name: QUESTLOG_METASTORE_DB_PASSWORD
+- name: QUESTLOG__METASTORE__DB_PASSWORD
   valueFrom:
     secretKeyRef:
       {{- if .Values.postgresql.enabled }}

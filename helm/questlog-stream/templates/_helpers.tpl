@@ -16,19 +16,17 @@
 {{/* The app's settings as environment variables (settings/questlog_settings). The
 scheduled maintenance job compacts the lake, so the streaming app runs no rounds itself. */}}
 {{- define "questlog-stream.env" -}}
-- name: QUESTLOG_KAFKA_BOOTSTRAP
+- name: QUESTLOG__KAFKA__BOOTSTRAP
   value: {{ .Values.kafka.bootstrap | quote }}
-- name: QUESTLOG_LAKE_ROOT
+- name: QUESTLOG__LAKE__ROOT
   value: {{ .Values.lake.root | quote }}
-- name: QUESTLOG_S3_ENDPOINT
-  value: {{ .Values.lake.s3.endpoint | quote }}
-- name: QUESTLOG_LAKE_CHECKPOINT_ROOT
+- name: QUESTLOG__LAKE__CHECKPOINT_ROOT
   value: {{ printf "%s/stream" (trimSuffix "/" .Values.lake.checkpointRoot) | quote }}
-- name: QUESTLOG_STREAM_METRICS_HOST
+- name: QUESTLOG__STREAM__METRICS_HOST
   value: "0.0.0.0"
-- name: QUESTLOG_STREAM_METRICS_PORT
+- name: QUESTLOG__STREAM__METRICS_PORT
   value: {{ .Values.metrics.port | quote }}
-- name: QUESTLOG_LAKE_MAINTENANCE_MINUTES
+- name: QUESTLOG__LAKE__MAINTENANCE_MINUTES
   value: "0"
 {{- include "questlog.settingsEnv" (list "stream" .Values.settings) }}
 {{- end }}
@@ -55,8 +53,6 @@ without it. Takes (list root role ports env). */}}
 {{- with $root }}
 template:
   spec:
-    # Services' link variables (QUESTLOG_METASTORE_PORT=tcp://...) would be read as settings.
-    enableServiceLinks: false
     securityContext:
       {{- include "questlog.podSecurityContext" . | nindent 6 }}
     containers:

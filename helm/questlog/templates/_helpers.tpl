@@ -85,37 +85,37 @@ and its postStart hook resolve it before the pod is ready, while its DNS record 
 exist yet (a pod has no endpoint before its postStart hook ends). */}}
 {{- define "questlog-umbrella.kafkaEnv" -}}
 {{- $name := include "questlog-umbrella.kafkaName" . }}
-- name: QUESTLOG_KAFKA_BOOTSTRAP
+- name: QUESTLOG__KAFKA__BOOTSTRAP
   value: {{ printf "%s-0.%s-brokers.%s.svc.%s:9092" $name $name .Release.Namespace .Values.clusterDomain | quote }}
-- name: QUESTLOG_KAFKA_HEAP
+- name: QUESTLOG__KAFKA__HEAP
   value: {{ .Values.kafka.heap | quote }}
 {{- end }}
 
 {{/* Trino's settings. It announces loopback: one node is its own coordinator and worker,
 and the Service would not route to it before it is ready. */}}
 {{- define "questlog-umbrella.trinoEnv" -}}
-- name: QUESTLOG_TRINO_URL
+- name: QUESTLOG__TRINO__URL
   value: http://127.0.0.1:8080
-- name: QUESTLOG_TRINO_HEAP
+- name: QUESTLOG__TRINO__HEAP
   value: {{ .Values.trino.heap | quote }}
-- name: QUESTLOG_METASTORE_URI
+- name: QUESTLOG__METASTORE__URI
   value: {{ printf "thrift://%s:9083" .Values.metastore.fullnameOverride | quote }}
-- name: QUESTLOG_LAKE_ROOT
+- name: QUESTLOG__LAKE__ROOT
   value: {{ printf "s3a://%s/warehouse" .Values.objectStore.bucket | quote }}
-- name: QUESTLOG_S3_ENDPOINT
+- name: QUESTLOG__S3__ENDPOINT
   value: {{ printf "http://%s:8333" (include "questlog-umbrella.s3Name" .) | quote }}
 {{- end }}
 
 {{/* Prometheus' targets, the Services of the API, the pilot registry, the stream's driver
 and the canary. */}}
 {{- define "questlog-umbrella.prometheusEnv" -}}
-- name: QUESTLOG_API_URL
+- name: QUESTLOG__API__URL
   value: {{ printf "http://%s:%v" .Values.api.fullnameOverride .Values.api.service.port | quote }}
-- name: QUESTLOG_REGISTRY_URL
+- name: QUESTLOG__REGISTRY__URL
   value: {{ printf "http://%s-registry:%v" .Values.api.fullnameOverride .Values.api.registry.port | quote }}
-- name: QUESTLOG_STREAM_METRICS_URL
+- name: QUESTLOG__STREAM__METRICS_URL
   value: {{ printf "http://%s-metrics:%v" .Values.stream.fullnameOverride .Values.stream.metrics.port | quote }}
-- name: QUESTLOG_CANARY_URL
+- name: QUESTLOG__CANARY__URL
   value: {{ printf "http://%s-canary:8002" (include "questlog.fullname" .) | quote }}
 {{- end }}
 

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from questlog_catalog import load_catalog
 from questlog_catalog.personal import PersonalData
-from questlog_settings import Settings, get_settings
+from questlog_settings import ApiSettings, get_api_settings
 
 from questlog_ingest import openapi
 from questlog_ingest.access import Access
@@ -51,7 +51,7 @@ OUTCOME_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def read_json(request: Request, settings: Settings) -> Any:
+async def read_json(request: Request, settings: ApiSettings) -> Any:
     """The body parsed as strict JSON (no NaN or Infinity), refused early when too large."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json":
@@ -62,7 +62,7 @@ async def read_json(request: Request, settings: Settings) -> Any:
         raise HTTPException(400, f"malformed JSON: {error}") from None
 
 
-async def read_body(request: Request, settings: Settings) -> bytes:
+async def read_body(request: Request, settings: ApiSettings) -> bytes:
     """The body, refused (413) as soon as it is known to be larger than the limit."""
     limit = settings.api.max_body_bytes
     declared = request.headers.get("content-length", "")
@@ -76,7 +76,7 @@ async def read_body(request: Request, settings: Settings) -> bytes:
     return bytes(body)
 
 
-def events_of(payload: Any, settings: Settings) -> list[Any]:
+def events_of(payload: Any, settings: ApiSettings) -> list[Any]:
     """A batch ``{"events": [...]}`` or a single event, as a list of events."""
     if not (isinstance(payload, dict) and "events" in payload and "event_type" not in payload):
         return [payload]
@@ -181,11 +181,11 @@ def registry_route(access: Access) -> Callable[[Request], Awaitable[Response]]:
 
 
 def create_app() -> FastAPI:
-    settings = get_settings()
+    settings = get_api_settings()
 
-    def current_settings() -> Settings:
-        """The settings requests see: get_settings, or what a test overrides it with."""
-        return app.dependency_overrides.get(get_settings, get_settings)()  # type: ignore[no-any-return]
+    def current_settings() -> ApiSettings:
+        """The settings requests see: get_api_settings, or what a test overrides it with."""
+        return app.dependency_overrides.get(get_api_settings, get_api_settings)()  # type: ignore[no-any-return]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -9,7 +9,7 @@ is not one of them is the client's; from a peer that is not a trusted proxy it i
 from functools import lru_cache
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
-from questlog_settings import Settings
+from questlog_settings import ApiSettings
 from starlette.requests import Request
 
 Address = IPv4Address | IPv6Address
@@ -34,7 +34,7 @@ def truncated(address: Address, v4_prefix: int, v6_prefix: int) -> str:
     return str(ip_network(f"{address}/{prefix}", strict=False).network_address)
 
 
-def client_address(request: Request, settings: Settings) -> Address | None:
+def client_address(request: Request, settings: ApiSettings) -> Address | None:
     """The client's whole address; None when it cannot be known (no peer address, or a
     trusted proxy forwarded something that is not an address)."""
     address = parsed(request.client.host) if request.client else None
@@ -46,12 +46,12 @@ def client_address(request: Request, settings: Settings) -> Address | None:
     return address
 
 
-def client_ip(address: Address | None, settings: Settings) -> str | None:
+def client_ip(address: Address | None, settings: ApiSettings) -> str | None:
     """The address as stored: its network, unless configured whole."""
     if address is None:
         return None
     return truncated(address, settings.api.client_ip_prefix_v4, settings.api.client_ip_prefix_v6)
 
 
-def trusted(address: Address, settings: Settings) -> bool:
+def trusted(address: Address, settings: ApiSettings) -> bool:
     return any(address in network for network in settings.api.trusted_proxies)

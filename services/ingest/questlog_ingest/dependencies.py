@@ -14,7 +14,7 @@ from fastapi import HTTPException, Request
 from questlog_catalog import EventType
 from questlog_catalog.personal import PersonalData
 from questlog_catalog.records import RequestContext
-from questlog_settings import Settings
+from questlog_settings import ApiSettings
 
 from questlog_ingest.access import Access
 from questlog_ingest.auth import Authenticator
@@ -32,7 +32,7 @@ REFUSALS = (401, 403, 429)
 class Services:
     """Set up once when the app starts (``app.state.services``)."""
 
-    settings: Settings
+    settings: ApiSettings
     catalog: dict[str, EventType]
     publisher: Publisher
     registry: RegistryClient
@@ -75,7 +75,7 @@ async def admit(request: Request, access: Access) -> None:
         raise
 
 
-def key_required(access: Access, settings: Settings) -> bool:
+def key_required(access: Access, settings: ApiSettings) -> bool:
     """Whether a route of ``access`` needs a key: always an operator's, else as the
     settings say."""
     return access is Access.OPERATOR or bool(getattr(settings.api, access.value))

@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
-from questlog_settings import Settings
+from questlog_settings import ApiSettings
 
 from questlog_ingest import metrics
 
@@ -32,7 +32,7 @@ class Publisher:
     BUSY_POLL_SECONDS = 0.0002
     IDLE_POLL_SECONDS = 0.1
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: ApiSettings) -> None:
         self._settings = settings
         self._producer = Producer(
             {

@@ -13,7 +13,7 @@ import argparse
 import asyncio
 
 import uvicorn
-from questlog_settings import get_settings
+from questlog_settings import get_api_settings
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 # Seconds a stopping server lets open requests finish (the chart's preStop and grace period
@@ -49,7 +49,7 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
 
     def await_headers(self) -> None:
         if self.header_deadline is None:
-            seconds = get_settings().api.header_timeout_seconds
+            seconds = get_api_settings().api.header_timeout_seconds
             self.header_deadline = self.loop.call_later(seconds, self.headers_too_slow)
 
     def stop_awaiting_headers(self) -> None:

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from questlog_catalog import load_catalog
 from questlog_catalog.personal import PersonalData
-from questlog_settings import Settings, get_settings
+from questlog_settings import RegistrySettings, get_registry_settings
 from sqlalchemy.exc import OperationalError
 
 from questlog_registry import metrics, pilots
@@ -31,14 +31,14 @@ from questlog_registry.store import Registry, RegistryError, RegistryNotReady, o
 log = logging.getLogger("questlog.registry")
 
 
-def prepare(registry: Registry, settings: Settings) -> None:
+def prepare(registry: Registry, settings: RegistrySettings) -> None:
     """Migrate the registry's database, and store the deployment's own write key."""
     registry.migrate()
     if key := settings.registry.provisioned_write_key:
         WriteKeys(registry).provision(settings.registry.provisioned_write_key_name, key)
 
 
-async def try_preparing(registry: Registry, settings: Settings) -> bool:
+async def try_preparing(registry: Registry, settings: RegistrySettings) -> bool:
     """Prepare the registry's database; False (and the registry unready) if unreachable."""
     try:
         await asyncio.to_thread(prepare, registry, settings)
@@ -48,7 +48,7 @@ async def try_preparing(registry: Registry, settings: Settings) -> bool:
         return False
 
 
-async def prepare_when_reachable(registry: Registry, settings: Settings) -> None:
+async def prepare_when_reachable(registry: Registry, settings: RegistrySettings) -> None:
     """Try preparing the registry's database every retry_after_seconds until it works."""
     while not await try_preparing(registry, settings):
         await asyncio.sleep(settings.registry.retry_after_seconds)
@@ -86,9 +86,10 @@ async def metrics_endpoint() -> Response:
 
 
 def create_app() -> FastAPI:
-    def current_settings() -> Settings:
-        """The settings the app runs with: get_settings, or what a test overrides it with."""
-        return app.dependency_overrides.get(get_settings, get_settings)()  # type: ignore[no-any-return]
+    def current_settings() -> RegistrySettings:
+        """The settings the app runs with: get_registry_settings, or what a test overrides
+        it with."""
+        return app.dependency_overrides.get(get_registry_settings, get_registry_settings)()  # type: ignore[no-any-return]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -3,8 +3,8 @@ the registry's database keeps its SHA-256 digest (a key has 256 random bits, so 
 is enough) and its name, which lands with every event posted with it (``source``).
 
 ``python -m questlog_registry.keys create NAME [--operator] | list | revoke NAME`` manages
-them on the database of the registry's settings (``QUESTLOG_REGISTRY_DATABASE_URL``,
-``QUESTLOG_REGISTRY_DATABASE_PASSWORD``). Run it where the registry runs, e.g.
+them on the database of the registry's settings (``QUESTLOG__REGISTRY__DATABASE_URL``,
+``QUESTLOG__REGISTRY__DATABASE_PASSWORD``). Run it where the registry runs, e.g.
 ``kubectl exec deploy/questlog-api-registry -- python -m questlog_registry.keys list``;
 ``questlog keys`` runs it on the local stack's registry. A new key is printed once, alone on
 standard output (so ``KEY=$(... create NAME)`` works); only its digest is stored.
@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from questlog_settings import Settings, get_settings
+from questlog_settings import (
+    Api,
+    RegistrySettings,
+    SettingsError,
+    env_name,
+    get_registry_settings,
+)
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -142,7 +148,7 @@ def parser(prog: str) -> argparse.ArgumentParser:
     return found
 
 
-def run(args: argparse.Namespace, settings: Settings) -> None:
+def run(args: argparse.Namespace, settings: RegistrySettings) -> None:
     with opened(settings.registry.database_url, settings.registry.database_password) as keys:
         if args.action == "create":
             key = keys.create(args.name, args.operator)
@@ -151,9 +157,11 @@ def run(args: argparse.Namespace, settings: Settings) -> None:
             print(key)
         elif args.action == "revoke":
             keys.revoke(args.name)
+            cache = Api.model_fields["write_key_cache_seconds"].default
             print(
-                f"Revoked {args.name!r}: refused by every API replica within "
-                f"{settings.api.write_key_cache_seconds:g} s.",
+                f"Revoked {args.name!r}: refused by every API replica once its cache of the "
+                f"key expires ({env_name('api', 'write_key_cache_seconds')}, {cache:g} s by "
+                "default).",
                 file=sys.stderr,
             )
         else:
@@ -169,10 +177,14 @@ def run(args: argparse.Namespace, settings: Settings) -> None:
 def main(
     argv: list[str] | None = None,
     prog: str = "python -m questlog_registry.keys",
-    settings: Settings | None = None,
+    settings: RegistrySettings | None = None,
 ) -> int:
     args = parser(prog).parse_args(argv)
-    settings = settings or get_settings()
+    try:
+        settings = settings or get_registry_settings()
+    except SettingsError as error:
+        print(f"{prog}: invalid settings: {error}", file=sys.stderr)
+        return 2
     try:
         run(args, settings)
     except RegistryError as error:

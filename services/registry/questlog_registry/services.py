@@ -9,7 +9,7 @@ from fastapi import Request
 from questlog_catalog import EventType
 from questlog_catalog.personal import PersonalData
 from questlog_catalog.records import Invalid, RequestContext, build_record
-from questlog_settings import Settings
+from questlog_settings import RegistrySettings
 
 from questlog_registry.kafka import KafkaSender
 from questlog_registry.relay import OutboxRelay
@@ -18,7 +18,7 @@ from questlog_registry.store import InvalidPilot, Record, Registry, Stage
 
 @dataclass(frozen=True)
 class Services:
-    settings: Settings
+    settings: RegistrySettings
     catalog: dict[str, EventType]
     personal: PersonalData
     registry: Registry

@@ -72,7 +72,7 @@ def test_a_catalog_that_hashes_user_id_needs_a_key(tmp_path: Path) -> None:
     schema["x-questlog-personal"]["user_id"] = "hash"
     (tmp_path / "sign_up.v1.json").write_text(json.dumps(schema))
     catalog = load_catalog(tmp_path)
-    with pytest.raises(ValueError, match="QUESTLOG_PERSONAL_DATA_KEY"):
+    with pytest.raises(ValueError, match="QUESTLOG__PERSONAL_DATA_KEY"):
         PersonalData("", catalog)
     kept = PersonalData("a secret", catalog).protect(SIGN_UP, catalog["sign_up"].personal)
     assert len(kept["user_id"]) == 64

@@ -16,7 +16,7 @@ from questlog_catalog.records import RequestContext, forwarded
 from questlog_registry.app import create_app
 from questlog_registry.keys import opened
 from questlog_registry.models import OutboxEvent
-from questlog_settings import Settings, get_settings
+from questlog_settings import RegistrySettings, get_registry_settings
 from sqlalchemy import select
 
 from tests.helpers import free_port
@@ -25,8 +25,8 @@ ENROLMENT = {"alliance": "Empire", "ship": "Destroyer", "player": "player-1"}
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(
+def settings(tmp_path: Path) -> RegistrySettings:
+    return RegistrySettings(
         kafka={"bootstrap": f"127.0.0.1:{free_port()}"},  # nothing listens: events wait
         registry={
             "database_url": f"sqlite:///{tmp_path / 'registry.db'}",
@@ -36,14 +36,14 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
+def client(settings: RegistrySettings) -> Iterator[TestClient]:
     app = create_app()
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[get_registry_settings] = lambda: settings
     with TestClient(app) as test_client:
         yield test_client
 
 
-def staged(settings: Settings) -> dict[str, dict[str, Any]]:
+def staged(settings: RegistrySettings) -> dict[str, dict[str, Any]]:
     """The outbox's records, by pilot."""
     with opened(settings.registry.database_url) as keys, keys.registry.session() as session:
         records = [orjson.loads(row.value) for row in session.scalars(select(OutboxEvent))]
@@ -51,7 +51,7 @@ def staged(settings: Settings) -> dict[str, dict[str, Any]]:
 
 
 def test_a_changes_event_carries_the_context_the_api_passed_on(
-    client: TestClient, settings: Settings
+    client: TestClient, settings: RegistrySettings
 ) -> None:
     game = RequestContext(
         received_at=datetime.now(UTC),
@@ -88,7 +88,7 @@ def test_a_stated_ship_cost_must_be_the_fleets(client: TestClient) -> None:
 
 
 def test_the_api_learns_whom_a_key_was_given_to_by_its_digest(
-    client: TestClient, settings: Settings
+    client: TestClient, settings: RegistrySettings
 ) -> None:
     with opened(settings.registry.database_url) as keys:
         key = keys.create("game-server")

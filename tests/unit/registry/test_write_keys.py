@@ -6,16 +6,16 @@ import pytest
 from questlog_registry import keys
 from questlog_registry.keys import DuplicateKey, Holder, UnknownKey, WriteKeys
 from questlog_registry.store import Registry, open_engine
-from questlog_settings import Settings
+from questlog_settings import RegistrySettings
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(registry={"database_url": f"sqlite:///{tmp_path / 'registry.db'}"})
+def settings(tmp_path: Path) -> RegistrySettings:
+    return RegistrySettings(registry={"database_url": f"sqlite:///{tmp_path / 'registry.db'}"})
 
 
 @pytest.fixture
-def write_keys(settings: Settings) -> WriteKeys:
+def write_keys(settings: RegistrySettings) -> WriteKeys:
     registry = Registry(open_engine(settings.registry.database_url))
     registry.migrate()
     return WriteKeys(registry)
@@ -45,7 +45,7 @@ def test_names_are_unique_and_revocation_sticks(write_keys: WriteKeys) -> None:
 
 
 def test_the_command_prints_a_new_key_alone_and_never_again(
-    settings: Settings, capsys: pytest.CaptureFixture[str]
+    settings: RegistrySettings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert keys.main(["create", "bench"], settings=settings) == 0
     created = capsys.readouterr()
@@ -67,7 +67,9 @@ def test_the_command_prints_a_new_key_alone_and_never_again(
 def test_the_command_says_which_database_it_cannot_use(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    unusable = Settings(registry={"database_url": f"sqlite:///{tmp_path}"})  # a folder, not a file
+    unusable = RegistrySettings(
+        registry={"database_url": f"sqlite:///{tmp_path}"}
+    )  # a folder, not a file
     assert keys.main(["list"], settings=unusable) == 1
     assert "the registry's database sqlite:///" in capsys.readouterr().err
 

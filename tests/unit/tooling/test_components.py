@@ -4,8 +4,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import yaml
-from questlog_settings import Settings
 
+from questlog.settings import Settings
 from questlog.stack.components import (
     Kafka,
     Metastore,
@@ -110,9 +110,9 @@ def test_stream_runs_the_streaming_app_with_the_stacks_settings(tmp_path: Path) 
     assert command[0].endswith("bin/spark-submit")
     assert command[-1].endswith("questlog_spark/stream.py")
     assert command[command.index("--driver-memory") + 1] == "2g"
-    assert env["QUESTLOG_LAKE_ROOT"] == (tmp_path / "state" / "lake").as_uri()
-    assert env["QUESTLOG_LAKE_CHECKPOINT_ROOT"].startswith((tmp_path / "state").as_uri())
-    assert env["QUESTLOG_STREAM_METRICS_PORT"] == "18001"
+    assert env["QUESTLOG__LAKE__ROOT"] == (tmp_path / "state" / "lake").as_uri()
+    assert env["QUESTLOG__LAKE__CHECKPOINT_ROOT"].startswith((tmp_path / "state").as_uri())
+    assert env["QUESTLOG__STREAM__METRICS_PORT"] == "18001"
     assert stream.endpoint == "http://127.0.0.1:18001/metrics"
 
 

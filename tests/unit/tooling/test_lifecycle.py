@@ -2,8 +2,8 @@ import socket
 from pathlib import Path
 
 import pytest
-from questlog_settings import Settings
 
+from questlog.settings import Settings
 from questlog.stack import lifecycle
 from tests.helpers import free_port
 
@@ -25,7 +25,7 @@ def test_a_taken_port_is_named_and_nothing_starts(tmp_path: Path) -> None:
             lifecycle.up(settings, lines.append)
     message = str(raised.value)
     assert f"port {taken} (kafka) on 127.0.0.1 is already in use" in message
-    assert "QUESTLOG_KAFKA_PORT" in message
+    assert "QUESTLOG__KAFKA__PORT" in message
     assert "metastore" not in message and "trino" not in message
     # Nothing was fetched or started.
     assert not (tmp_path / "cache").exists()

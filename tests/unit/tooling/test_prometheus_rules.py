@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from questlog_settings import REPO_ROOT
 
+from questlog.settings import REPO_ROOT
 from questlog.stack.components import Prometheus
 
 RULES_TEST = REPO_ROOT / "tests" / "prometheus" / "rules_test.yml"

@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from questlog_settings import Settings
 
+from questlog.settings import Settings
 from questlog.stack.components import IngestApi, PilotRegistry, Service
 
 SERVICES = Path(__file__).parents[3] / "services"

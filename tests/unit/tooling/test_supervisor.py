@@ -5,8 +5,8 @@ import sys
 from pathlib import Path
 
 import psutil
-from questlog_settings import Settings
 
+from questlog.settings import Settings
 from questlog.stack import supervisor
 
 
@@ -60,7 +60,7 @@ def test_another_process_can_stop_our_child(tmp_path: Path) -> None:
     settings = Settings(state_dir=tmp_path)
     process = supervisor.start(settings, "sleeper", ["sleep", "60"], cwd=tmp_path)
     stopper = (
-        "from pathlib import Path; from questlog_settings import Settings; "
+        "from pathlib import Path; from questlog.settings import Settings; "
         "from questlog.stack import supervisor; "
         f"print(supervisor.stop(Settings(state_dir=Path({str(tmp_path)!r})), 'sleeper', 5))"
     )
