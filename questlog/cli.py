@@ -118,7 +118,7 @@ def cmd_pilots(args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    return keys.main(args.arguments, "questlog keys", get_settings())
+    return keys.carry_out(args, get_settings(), "questlog keys")
 
 
 def cmd_assessments(args: argparse.Namespace) -> int:
@@ -254,10 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     key_commands = commands.add_parser(
         "keys",
         help="create, list and revoke the write keys that may post events (keys --help)",
-        add_help=False,
+        description=keys.DESCRIPTION,
     )
-    key_commands.add_argument("arguments", nargs=argparse.REMAINDER)
-    key_commands.set_defaults(run=cmd_keys)
+    keys.add_actions(key_commands).set_defaults(run=cmd_keys)
     assessments = commands.add_parser(
         "assessments", help="the ed-tech project's assessment attempts"
     ).add_subparsers(dest="action", required=True)
