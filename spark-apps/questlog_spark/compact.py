@@ -27,12 +27,11 @@ from questlog_catalog import load_catalog
 from questlog_settings import Settings, get_settings
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_fixed
 
+from questlog_spark.compact_options import MIN_FILES, Retention, add_options
 from questlog_spark.schemas import PARTITION_COLUMN
 from questlog_spark.tables import Say, table_columns
 
 CATALOG = "spark_catalog"
-# A partition is compacted once it holds this many data files.
-MIN_FILES = 2
 PROCEDURES = f"{CATALOG}.system"
 
 
@@ -43,13 +42,6 @@ class Maintained:
     files_added: int
     expired_files: int
     orphans_removed: int
-
-
-@dataclass(frozen=True)
-class Retention:
-    hours: float = 24
-    last: int = 10
-    orphan_hours: float = 72
 
 
 def lost_to_a_commit_meanwhile(error: BaseException) -> bool:
@@ -146,32 +138,8 @@ def maintain_every(spark: SparkSession, settings: Settings, say: Say = print) ->
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--table", help="only this table (default: every event table)")
-    parser.add_argument("--date", help=f"only this {PARTITION_COLUMN} (default: every date)")
-    parser.add_argument(
-        "--min-files",
-        type=int,
-        default=MIN_FILES,
-        help="compact partitions with at least this many files",
-    )
-    defaults = Retention()
-    parser.add_argument(
-        "--retain-hours",
-        type=float,
-        default=defaults.hours,
-        help="keep snapshots this long (time travel reaches this far back)",
-    )
-    parser.add_argument(
-        "--retain-last", type=int, default=defaults.last, help="and at least this many"
-    )
-    parser.add_argument(
-        "--orphan-hours",
-        type=float,
-        default=defaults.orphan_hours,
-        help="remove files no snapshot knows once this old (at least 24)",
-    )
-    args = parser.parse_args(argv)
+    command = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    args = add_options(command).parse_args(argv)
     settings = get_settings()
     spark = SparkSession.builder.appName("questlog-compact").getOrCreate()
     maintainer = Maintainer(spark, settings)

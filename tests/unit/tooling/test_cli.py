@@ -1,6 +1,12 @@
+import argparse
+from collections.abc import Callable
+
 import pytest
 from questlog_settings import get_settings
+from questlog_spark import compact
+from questlog_spark.compact_options import add_options
 
+from questlog import cli
 from questlog.cli import main
 
 
@@ -32,3 +38,28 @@ def test_keys_without_an_action_is_a_usage_error(capsys: pytest.CaptureFixture[s
     assert exited.value.code == 2
     refused = capsys.readouterr().err
     assert "usage: questlog keys" in refused and "{create,list,revoke}" in refused
+
+
+def options_shown(command: Callable[[], object], capsys: pytest.CaptureFixture[str]) -> str:
+    """The options part of the help ``command`` prints."""
+    with pytest.raises(SystemExit):
+        command()
+    return capsys.readouterr().out.split("\noptions:\n")[1]
+
+
+def test_compact_offers_exactly_the_jobs_options_and_defaults(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    job = options_shown(lambda: compact.main(["--help"]), capsys)
+    assert "--orphan-hours" in job
+    assert options_shown(lambda: main(["compact", "--help"]), capsys) == job
+
+
+def test_compact_hands_the_job_what_it_was_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    submitted: list[tuple[str, ...]] = []
+    monkeypatch.setattr(cli, "spark_submit", lambda _, *command: submitted.append(command))
+    given = ["--date=2026-01-02", "--retain-last", "3"]
+    assert main(["compact", *given]) == 0
+    [(app, *arguments)] = submitted
+    job = add_options(argparse.ArgumentParser())
+    assert app == "compact" and job.parse_args(arguments) == job.parse_args(given)
