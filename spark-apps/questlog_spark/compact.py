@@ -9,8 +9,8 @@
 3. ``expire_snapshots``: snapshots older than ``--retain-hours`` go (never the last
    ``--retain-last``), and the files only they used; time travel reaches back that far.
 4. ``remove_orphan_files``: files no snapshot knows (a write killed before its commit)
-   older than ``--orphan-hours`` (at least 24: a younger file may belong to a commit in
-   flight).
+   older than ``--orphan-hours`` (at least 24, refused below: a younger file may belong to
+   a commit in flight).
 
     spark-submit compact.py [--table T] [--date YYYY-MM-DD] [--min-files N] ...
 """

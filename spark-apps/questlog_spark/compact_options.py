@@ -7,6 +7,10 @@ from dataclasses import dataclass
 
 # A partition is compacted once it holds this many data files.
 MIN_FILES = 2
+# Files no snapshot knows are removed only once at least this many hours old: until its
+# commit, a write's files are known to no snapshot, and no write of questlog runs this long.
+# The stream chart's schema holds the same minimum (maintenance.orphanHours).
+ORPHAN_HOURS_FLOOR = 24
 
 
 @dataclass(frozen=True)
@@ -14,6 +18,18 @@ class Retention:
     hours: float = 24
     last: int = 10
     orphan_hours: float = 72
+
+
+def orphan_hours(text: str) -> float:
+    """``--orphan-hours``, refused below the floor."""
+    hours = float(text)
+    if hours < ORPHAN_HOURS_FLOOR:
+        raise argparse.ArgumentTypeError(
+            f"{hours:g} is below the floor of {ORPHAN_HOURS_FLOOR} h: a younger file no "
+            "snapshot knows may belong to a commit in flight (a write still running), whose "
+            "data removing it would lose"
+        )
+    return hours
 
 
 def add_options(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -41,9 +57,10 @@ def add_options(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
     )
     command.add_argument(
         "--orphan-hours",
-        type=float,
+        type=orphan_hours,
         default=defaults.orphan_hours,
-        help="remove files no snapshot knows once this many hours old, at least 24 (%(default)s)",
+        help=f"remove files no snapshot knows once this many hours old, at least "
+        f"{ORPHAN_HOURS_FLOOR} (%(default)s)",
     )
     return command
 

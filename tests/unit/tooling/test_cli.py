@@ -40,6 +40,21 @@ def test_keys_without_an_action_is_a_usage_error(capsys: pytest.CaptureFixture[s
     assert "usage: questlog keys" in refused and "{create,list,revoke}" in refused
 
 
+def never_submitted(*args: object, **kwargs: object) -> None:
+    raise AssertionError(f"Spark was started: {args[1:]}")
+
+
+def test_compact_refuses_an_orphan_age_below_the_floor_before_spark(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "spark_submit", never_submitted)
+    with pytest.raises(SystemExit) as exited:
+        main(["compact", "--orphan-hours", "1"])
+    assert exited.value.code == 2
+    refused = capsys.readouterr().err
+    assert "--orphan-hours" in refused and "24 h" in refused and "commit in flight" in refused
+
+
 def options_shown(command: Callable[[], object], capsys: pytest.CaptureFixture[str]) -> str:
     """The options part of the help ``command`` prints."""
     with pytest.raises(SystemExit):
