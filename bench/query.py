@@ -29,7 +29,8 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from questlog_catalog import load_catalog
 from questlog_settings import SparkSettings
-from questlog_spark.compact import Maintainer, Retention
+from questlog_spark.compact import Maintainer
+from questlog_spark.compact_options import Retention
 from questlog_spark.lake import LakeFiles
 from questlog_spark.schemas import PARTITION_COLUMN
 from questlog_spark.tables import create_iceberg_table_sql, ensure_tables, table_columns

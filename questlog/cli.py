@@ -9,6 +9,7 @@ from pathlib import Path
 from questlog_catalog.fleets import WEAPONS
 from questlog_registry import keys
 from questlog_settings import RegistrySettings, SettingsError, env_name, narrow
+from questlog_spark import compact_options
 
 from questlog import demo, load, pilots, publish, report
 from questlog.assessments.generate import DEFAULT_RECORDS, DEFAULT_SEED, generate
@@ -70,16 +71,8 @@ def cmd_report(_: argparse.Namespace) -> int:
     return 0
 
 
-COMPACT_OPTIONS = ("table", "date", "min_files", "retain_hours", "retain_last", "orphan_hours")
-
-
 def cmd_compact(args: argparse.Namespace) -> int:
-    options = [
-        f"--{name.replace('_', '-')}={value}"
-        for name, value in vars(args).items()
-        if name in COMPACT_OPTIONS and value is not None
-    ]
-    spark_submit(get_settings(), "compact", *options)
+    spark_submit(get_settings(), "compact", *compact_options.job_arguments(args))
     return 0
 
 
@@ -118,7 +111,7 @@ def cmd_pilots(args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    return keys.main(args.arguments, "questlog keys", narrow(get_settings(), RegistrySettings))
+    return keys.carry_out(args, narrow(get_settings(), RegistrySettings), "questlog keys")
 
 
 def cmd_assessments(args: argparse.Namespace) -> int:
@@ -203,13 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         help="maintain the lake's Iceberg tables: compact small files, rewrite manifests, "
         "expire old snapshots, remove orphan files",
     )
-    compact.add_argument("--table", help="only this table (default: every event table)")
-    compact.add_argument("--date", help="only this event_date, YYYY-MM-DD (default: every date)")
-    compact.add_argument("--min-files", type=int, help="only partitions with this many files (2)")
-    compact.add_argument("--retain-hours", type=float, help="keep snapshots this long (24)")
-    compact.add_argument("--retain-last", type=int, help="and at least this many (10)")
-    compact.add_argument("--orphan-hours", type=float, help="remove unknown files this old (72)")
-    compact.set_defaults(run=cmd_compact)
+    compact_options.add_options(compact).set_defaults(run=cmd_compact)
     forget = commands.add_parser(
         "forget",
         help="erase a user's rows from every event table (Iceberg row-level deletes) and "
@@ -254,10 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     key_commands = commands.add_parser(
         "keys",
         help="create, list and revoke the write keys that may post events (keys --help)",
-        add_help=False,
+        description=keys.DESCRIPTION,
     )
-    key_commands.add_argument("arguments", nargs=argparse.REMAINDER)
-    key_commands.set_defaults(run=cmd_keys)
+    keys.add_actions(key_commands).set_defaults(run=cmd_keys)
     assessments = commands.add_parser(
         "assessments", help="the ed-tech project's assessment attempts"
     ).add_subparsers(dest="action", required=True)

@@ -9,8 +9,8 @@
 3. ``expire_snapshots``: snapshots older than ``--retain-hours`` go (never the last
    ``--retain-last``), and the files only they used; time travel reaches back that far.
 4. ``remove_orphan_files``: files no snapshot knows (a write killed before its commit)
-   older than ``--orphan-hours`` (at least 24: a younger file may belong to a commit in
-   flight).
+   older than ``--orphan-hours`` (at least 24, refused below: a younger file may belong to
+   a commit in flight).
 
     spark-submit compact.py [--table T] [--date YYYY-MM-DD] [--min-files N] ...
 """
@@ -27,12 +27,11 @@ from questlog_catalog import load_catalog
 from questlog_settings import SparkSettings, get_spark_settings
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_fixed
 
+from questlog_spark.compact_options import MIN_FILES, Retention, add_options
 from questlog_spark.schemas import PARTITION_COLUMN
 from questlog_spark.tables import Say, table_columns
 
 CATALOG = "spark_catalog"
-# A partition is compacted once it holds this many data files.
-MIN_FILES = 2
 PROCEDURES = f"{CATALOG}.system"
 
 
@@ -43,13 +42,6 @@ class Maintained:
     files_added: int
     expired_files: int
     orphans_removed: int
-
-
-@dataclass(frozen=True)
-class Retention:
-    hours: float = 24
-    last: int = 10
-    orphan_hours: float = 72
 
 
 def lost_to_a_commit_meanwhile(error: BaseException) -> bool:
@@ -146,32 +138,8 @@ def maintain_every(spark: SparkSession, settings: SparkSettings, say: Say = prin
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--table", help="only this table (default: every event table)")
-    parser.add_argument("--date", help=f"only this {PARTITION_COLUMN} (default: every date)")
-    parser.add_argument(
-        "--min-files",
-        type=int,
-        default=MIN_FILES,
-        help="compact partitions with at least this many files",
-    )
-    defaults = Retention()
-    parser.add_argument(
-        "--retain-hours",
-        type=float,
-        default=defaults.hours,
-        help="keep snapshots this long (time travel reaches this far back)",
-    )
-    parser.add_argument(
-        "--retain-last", type=int, default=defaults.last, help="and at least this many"
-    )
-    parser.add_argument(
-        "--orphan-hours",
-        type=float,
-        default=defaults.orphan_hours,
-        help="remove files no snapshot knows once this old (at least 24)",
-    )
-    args = parser.parse_args(argv)
+    command = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    args = add_options(command).parse_args(argv)
     settings = get_spark_settings()
     spark = SparkSession.builder.appName("questlog-compact").getOrCreate()
     maintainer = Maintainer(spark, settings)

@@ -38,6 +38,8 @@ from questlog_registry.store import NAME_LIMIT, Registry, RegistryError, open_en
 
 # Makes a key recognisable as questlog's (in a leaked file, to a secret scanner).
 PREFIX = "qlk_"
+PROG = "python -m questlog_registry.keys"
+DESCRIPTION = "Create, list and revoke write keys."
 
 
 class DuplicateKey(RegistryError):
@@ -132,9 +134,10 @@ class WriteKeys:
             return Holder(found.name, found.revoked_at is not None, found.operator)
 
 
-def parser(prog: str) -> argparse.ArgumentParser:
-    found = argparse.ArgumentParser(prog=prog, description="Create, list and revoke write keys.")
-    actions = found.add_subparsers(dest="action", required=True)
+def add_actions(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``command`` with the actions create, list and revoke: this module's own command, or
+    ``questlog keys``, whose help is then these actions'."""
+    actions = command.add_subparsers(dest="action", required=True)
     created = actions.add_parser("create", help="create a key and print it (once)")
     created.add_argument("name", help="who holds it; stored with each event as its source")
     created.add_argument(
@@ -145,7 +148,7 @@ def parser(prog: str) -> argparse.ArgumentParser:
     actions.add_parser("list", help="the keys' names, when created, when revoked")
     revoked = actions.add_parser("revoke", help="refuse the key's requests from now on")
     revoked.add_argument("name")
-    return found
+    return command
 
 
 def run(args: argparse.Namespace, settings: RegistrySettings) -> None:
@@ -174,17 +177,9 @@ def run(args: argparse.Namespace, settings: RegistrySettings) -> None:
                 print("No write keys yet: questlog keys create NAME", file=sys.stderr)
 
 
-def main(
-    argv: list[str] | None = None,
-    prog: str = "python -m questlog_registry.keys",
-    settings: RegistrySettings | None = None,
-) -> int:
-    args = parser(prog).parse_args(argv)
-    try:
-        settings = settings or get_registry_settings()
-    except SettingsError as error:
-        print(f"{prog}: invalid settings: {error}", file=sys.stderr)
-        return 2
+def carry_out(args: argparse.Namespace, settings: RegistrySettings, prog: str) -> int:
+    """Run the action ``args`` name: 0, or 1 when the registry refuses it or its database
+    cannot be used (told on standard error as ``prog``'s)."""
     try:
         run(args, settings)
     except RegistryError as error:
@@ -196,6 +191,17 @@ def main(
         print(f"{prog}: {reason}", file=sys.stderr)
         return 1
     return 0
+
+
+def main(argv: list[str] | None = None, settings: RegistrySettings | None = None) -> int:
+    command = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION)
+    args = add_actions(command).parse_args(argv)
+    try:
+        settings = settings or get_registry_settings()
+    except SettingsError as error:
+        print(f"{PROG}: invalid settings: {error}", file=sys.stderr)
+        return 2
+    return carry_out(args, settings, PROG)
 
 
 if __name__ == "__main__":
