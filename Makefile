@@ -12,6 +12,8 @@ CACHE := $(or $(QUESTLOG__CACHE_DIR),$(QUESTLOG_CACHE_DIR),.cache)
 UV := $(CACHE)/tools/bin/uv
 VENV := .venv
 QUESTLOG := $(VENV)/bin/questlog
+# The benchmarks' load generator (make bench; its quick mode runs in make test).
+HEY := $(CACHE)/tools/go/bin/hey
 PYTEST_ARGS ?=
 
 ##@ Quickstart
@@ -21,7 +23,7 @@ demo: setup ## Start the local stack, send sample events through it, build the a
 	$(QUESTLOG) demo
 
 .PHONY: test
-test: setup test-deps chart-tools lint images k8s-packages ## Run every test: lint, types, unit, charts, images (Docker), the test cluster (Kubernetes) and integration (real stack)
+test: setup test-deps chart-tools lint images k8s-packages $(HEY) ## Run every test: lint, types, unit, charts, images (Docker), the test cluster (Kubernetes), integration (real stack) and the benchmarks' quick mode
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 .PHONY: report
@@ -84,8 +86,6 @@ distclean: clean ## Also delete the virtual environment and the download cache
 	rm -rf $(VENV) $(CACHE)
 
 ##@ Benchmarks
-
-HEY := $(CACHE)/tools/go/bin/hey
 
 .PHONY: bench
 bench: setup $(HEY) ## Run every benchmark in one run; one table of ratios (reports/bench.md, .png)

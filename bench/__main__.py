@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from types import ModuleType
 
 from bench import flood, ingest, lake, query
-from bench.figures import Figure, chart, markdown, write_table
+from bench.figures import Figure, add_quick, chart, markdown, quickened, write_table
 from questlog.settings import REPO_ROOT
 
 PARTS: list[tuple[str, ModuleType]] = [
@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     for _, part in PARTS:
         part.add_arguments(parser)
+    add_quick(parser)
     args = parser.parse_args(argv)
     started = time.monotonic()
     figures: list[Figure] = []
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     for number, (name, part) in enumerate(PARTS, 1):
         print(f"\n=== {number}/{len(PARTS)}: {name} ({time.monotonic() - started:.0f} s so far)")
         part_started = time.monotonic()
-        found = part.run(args)
+        found = part.run(quickened(args, part.QUICK))
         timings.append(f"{name} {time.monotonic() - part_started:.0f} s")
         print("\n" + markdown(found))
         figures += found
@@ -55,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         "measured side by side within this run."
     )
     print(f"\n{preface}")
+    if args.quick:
+        print("\n" + markdown(figures) + "\n\n(--quick: these figures mean nothing; none kept)")
+        return 0
     write_table(figures, REPORT, preface)
     chart(figures, CHART, "questlog benchmarks: ratios measured side by side")
     print(f"(chart: {CHART})")

@@ -45,17 +45,38 @@ def write_table(figures: list[Figure], path: Path, preface: str = "") -> None:
     print(f"\n(also written to {path})")
 
 
+def add_quick(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="run every part for seconds, to check the harness works end to end: its "
+        "figures mean nothing and are printed, not kept",
+    )
+
+
+def quickened(args: argparse.Namespace, quick: dict[str, float]) -> argparse.Namespace:
+    """``args``, with a part's ``quick`` sizes when ``--quick`` was asked for."""
+    return argparse.Namespace(**{**vars(args), **quick}) if args.quick else args
+
+
 def run_alone(
     doc: str,
     add_arguments: Callable[[argparse.ArgumentParser], None],
     run: Callable[[argparse.Namespace], list["Figure"]],
     report: Path,
     argv: list[str] | None,
+    quick: dict[str, float],
 ) -> int:
     """One benchmark part on its own (``make bench-<part>``): its options, its table."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     add_arguments(parser)
-    write_table(run(parser.parse_args(argv)), report)
+    add_quick(parser)
+    args = parser.parse_args(argv)
+    figures = run(quickened(args, quick))
+    if args.quick:
+        print("\n" + markdown(figures))
+    else:
+        write_table(figures, report)
     return 0
 
 

@@ -20,10 +20,11 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+import httpx
+
 from bench import hey
 from bench.figures import Figure, run_alone
 from bench.ingest import (
-    HEY,
     SWORD,
     api_env,
     create_write_key,
@@ -34,8 +35,8 @@ from bench.ingest import (
     ready,
     wait_until,
 )
-from questlog.settings import REPO_ROOT, get_settings
-from questlog.stack import lifecycle
+from bench.stack import expect, running_stack
+from questlog.settings import REPO_ROOT
 from questlog.stack.components import API_COMMAND
 
 REPORT = REPO_ROOT / "reports" / "bench-flood.md"
@@ -52,15 +53,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flood-rounds", type=int, default=3)
 
 
+# --quick: sizes that take seconds.
+QUICK = {"flood_seconds": 1, "flood_rounds": 1}
+
+
 def main(argv: list[str] | None = None) -> int:
-    return run_alone(__doc__, add_arguments, run, REPORT, argv)
+    return run_alone(__doc__, add_arguments, run, REPORT, argv, QUICK)
 
 
 def run(args: argparse.Namespace) -> list[Figure]:
-    if not HEY.exists():
-        raise SystemExit(f"bench: {HEY} is missing; `make bench` installs it")
-    settings = get_settings()
-    lifecycle.up(settings, print)
+    load_generator = hey.binary()
+    settings = running_stack()
     work = Path(tempfile.mkdtemp(prefix="questlog-bench-flood-"))
     body = work / "single.json"
     body.write_text(json.dumps(SWORD))
@@ -90,15 +93,21 @@ def run(args: argparse.Namespace) -> list[Figure]:
             f"{args.flood_seconds:g} s each, per-address limit {PER_ADDRESS} ..."
         )
         for port in ports.values():
-            _keyed(f"http://127.0.0.1:{port}/v1/events", body, key, 2)  # warm-up
+            url = f"http://127.0.0.1:{port}/v1/events"
+            for headers, status in ((_keyed_headers(key), 202), (_flood_headers(), 401)):
+                sent = {**headers, "Content-Type": "application/json"}
+                answer = httpx.post(url, content=body.read_bytes(), headers=sent, timeout=30)
+                expect(answer, status, f"a request with the headers {headers}")
+            _keyed(load_generator, url, body, key, min(2, args.flood_seconds))  # warm-up
         for round_number in range(1, args.flood_rounds + 1):
             for name, port in ports.items():
                 url = f"http://127.0.0.1:{port}/v1/events"
                 print(f"  round {round_number}/{args.flood_rounds}: {name}")
-                alone = _keyed(url, body, key, args.flood_seconds)
-                with _flood(url, body, args.flood_seconds + 2, work) as reports:
+                alone = _keyed(load_generator, url, body, key, args.flood_seconds)
+                flood = _flood(load_generator, url, body, args.flood_seconds + 2, work)
+                with flood as reports:
                     time.sleep(1)  # the flood is at full rate before the client is timed
-                    flooded = _keyed(url, body, key, args.flood_seconds)
+                    flooded = _keyed(load_generator, url, body, key, args.flood_seconds)
                 floods = [hey.parse(report.read_text()) for report in reports]
                 rate = sum(f.requests_per_second for f in floods)
                 refused = sum(f.rate_of(429) for f in floods)
@@ -115,19 +124,31 @@ def run(args: argparse.Namespace) -> list[Figure]:
     return [_figure(name, p99s, flood_rates[name], name == "refusal delay 1 s") for name in delays]
 
 
-def _keyed(url: str, body: Path, key: str, seconds: float) -> hey.LoadResult:
-    headers = {"Authorization": f"Bearer {key}", "X-Forwarded-For": KEYED_ADDRESS}
-    return hey.run(hey.command(HEY, url, seconds, KEYED_CONNECTIONS, body, headers, KEYED_RATE))
+def _keyed_headers(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", "X-Forwarded-For": KEYED_ADDRESS}
+
+
+def _flood_headers(address: str = FLOOD_ADDRESSES[0]) -> dict[str, str]:
+    return {"X-Forwarded-For": address}
+
+
+def _keyed(load_generator: Path, url: str, body: Path, key: str, seconds: float) -> hey.LoadResult:
+    headers = _keyed_headers(key)
+    line = hey.command(load_generator, url, seconds, KEYED_CONNECTIONS, body, headers, KEYED_RATE)
+    return hey.run(line)
 
 
 @contextmanager
-def _flood(url: str, body: Path, seconds: float, work: Path) -> Iterator[list[Path]]:
+def _flood(
+    load_generator: Path, url: str, body: Path, seconds: float, work: Path
+) -> Iterator[list[Path]]:
     """Unbounded loads with no key from each flooding address, running while the block
     runs; yields the files their reports are in (complete once the block has ended)."""
     reports = [work / f"flood-{address}.txt" for address in FLOOD_ADDRESSES]
     floods = []
     for address, report in zip(FLOOD_ADDRESSES, reports, strict=True):
-        line = hey.command(HEY, url, seconds, FLOOD_CONNECTIONS, body, {"X-Forwarded-For": address})
+        headers = _flood_headers(address)
+        line = hey.command(load_generator, url, seconds, FLOOD_CONNECTIONS, body, headers)
         with report.open("w") as out:
             floods.append(subprocess.Popen(line, stdout=out, stderr=subprocess.STDOUT))
     try:

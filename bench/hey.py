@@ -6,6 +6,16 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from questlog.settings import get_settings
+
+
+def binary() -> Path:
+    """Where ``make bench`` installs hey: the download cache's Go tools."""
+    found = get_settings().cache_dir / "tools" / "go" / "bin" / "hey"
+    if not found.exists():
+        raise SystemExit(f"bench: {found} is missing; `make bench` installs it")
+    return found
+
 
 @dataclass(frozen=True)
 class LoadResult:

@@ -28,16 +28,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
+
 from bench import BASELINES, hey
 from bench.figures import Figure, run_alone
-from bench.stack import wait_until_caught_up
-from questlog.settings import REPO_ROOT, Settings, get_settings
-from questlog.stack import lifecycle
+from bench.stack import expect, running_stack, wait_until_caught_up
+from questlog.settings import REPO_ROOT, Settings
 from questlog.stack.components import API_COMMAND, REGISTRY_COMMAND
 from questlog.stack.probes import NotReady, http_ready
 
 SEED_APP = BASELINES / "seed_game_api.py"
-HEY = REPO_ROOT / ".cache" / "tools" / "go" / "bin" / "hey"
 REPORT = REPO_ROOT / "reports" / "bench-ingest.md"
 BATCH = 100
 SWORD = {
@@ -127,13 +127,15 @@ def own_registry(env: dict[str, str], work: Path) -> Iterator[None]:
 
 def create_write_key(env: dict[str, str]) -> str:
     """A new write key in the registry of ``env``, as every client must send one."""
-    return subprocess.run(
+    created = subprocess.run(
         [sys.executable, "-m", "questlog_registry.keys", "create", "bench"],
         env=env,
         capture_output=True,
         text=True,
-        check=True,
-    ).stdout.strip()
+    )
+    if created.returncode != 0:
+        raise SystemExit(f"bench: no write key for the bench's own API: {created.stderr}")
+    return created.stdout.strip()
 
 
 def ratio(numerators: list[float], denominators: list[float]) -> float:
@@ -147,20 +149,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concurrency", type=int, default=16)
 
 
+# --quick: sizes that take seconds.
+QUICK = {"seconds": 1, "rounds": 1}
+
+
 def main(argv: list[str] | None = None) -> int:
-    return run_alone(__doc__, add_arguments, run, REPORT, argv)
+    return run_alone(__doc__, add_arguments, run, REPORT, argv, QUICK)
 
 
 def run(args: argparse.Namespace) -> list[Figure]:
     """The figures; the loads' own rates and p99s are printed on the way."""
     if not SEED_APP.exists():
         raise SystemExit(f"bench: the baseline {SEED_APP} is missing; see bench/README.md")
-    if not HEY.exists():
-        raise SystemExit(f"bench: {HEY} is missing; `make bench` installs it")
-
-    settings = get_settings()
+    load_generator = hey.binary()
+    settings = running_stack()
     say = print
-    lifecycle.up(settings, say)
     wait_until_caught_up(settings)
     api_port, seed_port = free_port(), free_port()
     work = Path(tempfile.mkdtemp(prefix="questlog-bench-"))
@@ -203,37 +206,41 @@ def run(args: argparse.Namespace) -> list[Figure]:
             f"{args.seconds:g} s each at concurrency {args.concurrency} ..."
         )
 
+        def url(load: Load) -> str:
+            return f"http://127.0.0.1:{seed_port if load.seed else api_port}{load.path}"
+
         def measure(load: Load, seconds: float) -> hey.LoadResult:
             # The seed app publishes to the pipeline's topic: the stream lands its events
             # before the next load starts, not while that load is measured.
             wait_until_caught_up(settings)
-            return _run(load, api_port, seed_port, seconds, args.concurrency, headers)
+            line = hey.command(
+                load_generator, url(load), seconds, args.concurrency, load.body, headers
+            )
+            return hey.run(line)
 
         for load in loads:
-            measure(load, 2)
+            body = load.body.read_bytes() if load.body else None
+            answer = httpx.request(
+                "POST" if body else "GET",
+                url(load),
+                content=body,
+                headers={**headers, "Content-Type": "application/json"},
+                timeout=30,
+            )
+            expect(answer, load.status, f"{load.name} (once, before its load)")
+            measure(load, min(2, args.seconds))
         for round_number in range(1, args.rounds + 1):
             for load in loads:
                 say(f"  round {round_number}/{args.rounds}: {load.name}")
                 result = measure(load, args.seconds)
                 unexpected = {s: n for s, n in result.statuses.items() if s != load.status}
+                if any(400 <= status < 500 for status in unexpected):
+                    raise SystemExit(f"bench: {load.name} was answered {result.statuses}")
                 if unexpected:
                     say(f"    unexpected answers: {unexpected}")
                 results[load.name].append(result)
     say("\n" + _loads_table(loads, results, args))
     return _figures(loads, results)
-
-
-def _run(
-    load: Load,
-    api_port: int,
-    seed_port: int,
-    seconds: float,
-    concurrency: int,
-    headers: dict[str, str],
-) -> hey.LoadResult:
-    port = seed_port if load.seed else api_port
-    url = f"http://127.0.0.1:{port}{load.path}"
-    return hey.run(hey.command(HEY, url, seconds, concurrency, load.body, headers))
 
 
 def _loads_table(

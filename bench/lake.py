@@ -43,9 +43,8 @@ from questlog_spark.tables import ensure_tables
 from bench import BASELINES
 from bench import spark as bench_spark
 from bench.figures import Figure, run_alone
-from bench.stack import stream_metric, wait_until_caught_up
-from questlog.settings import REPO_ROOT, Settings, get_settings
-from questlog.stack import lifecycle
+from bench.stack import expect, running_stack, stream_metric, wait_until_caught_up
+from questlog.settings import REPO_ROOT, Settings
 from questlog.stack.probes import create_topics, trino_query
 from questlog.traffic import event_headers, sample_events
 
@@ -187,11 +186,13 @@ def bench_drain(settings: Settings, events: int, rounds: int) -> list[DrainRound
 
 
 class Poster:
-    """Posts sample events to the ingest API from threads until stopped."""
+    """Posts sample events to the ingest API from threads until stopped; a refusal stops
+    them, and the benchmark with it (a 503, Kafka not keeping up, is tried again)."""
 
     def __init__(self, settings: Settings, batch: int, pause: float, threads: int) -> None:
         self.url, self.batch, self.pause = f"{settings.api.url}/v1/events", batch, pause
         self.accepted = 0
+        self.refused: httpx.Response | None = None
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
 
@@ -202,6 +203,9 @@ class Poster:
                 response = client.post(self.url, json={"events": sample_events(self.batch, rng)})
                 if response.status_code == 202:
                     self.accepted += len(response.json()["accepted"])
+                elif response.status_code != 503:
+                    self.refused = response
+                    self._stop.set()
                 time.sleep(self.pause)
 
     def __enter__(self) -> "Poster":
@@ -213,6 +217,8 @@ class Poster:
         self._stop.set()
         for thread in self._threads:
             thread.join(60)
+        if self.refused is not None:
+            expect(self.refused, 202, f"a batch of {self.batch} sample events")
 
 
 def bench_freshness(settings: Settings, seconds: float) -> list[float]:
@@ -246,7 +252,8 @@ def bench_freshness(settings: Settings, seconds: float) -> list[float]:
             response = client.post(
                 f"{settings.api.url}/v1/events", json=probe, headers=event_headers(agent)
             )
-            acked[response.json()["accepted"][0]["event_id"]] = time.monotonic()
+            accepted = expect(response, 202, "a probe event").json()["accepted"]
+            acked[accepted[0]["event_id"]] = time.monotonic()
             time.sleep(0.5)
     wait_until = time.monotonic() + 120
     while len(seen) < len(acked) and time.monotonic() < wait_until:
@@ -291,16 +298,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--load-seconds", type=float, default=90, help="length of each load")
 
 
+# --quick: sizes that take seconds.
+QUICK = {"events": 2000, "drain_rounds": 1, "load_seconds": 5}
+
+
 def main(argv: list[str] | None = None) -> int:
-    return run_alone(__doc__, add_arguments, run, REPORT, argv)
+    return run_alone(__doc__, add_arguments, run, REPORT, argv, QUICK)
 
 
 def run(args: argparse.Namespace) -> list[Figure]:
     if not SEED_FILTER.exists():
         raise SystemExit(f"bench: the baseline {SEED_FILTER} is missing; see bench/README.md")
-    settings = get_settings()
+    settings = running_stack()
     trigger = settings.stream.trigger_seconds
-    lifecycle.up(settings)
 
     print(f"\n1. Draining a backlog of {args.events} events, {args.drain_rounds} rounds:")
     wait_until_caught_up(settings)

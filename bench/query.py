@@ -37,9 +37,8 @@ from questlog_spark.tables import create_iceberg_table_sql, ensure_tables, table
 
 from bench import spark as bench_spark
 from bench.figures import Figure, run_alone
-from bench.stack import wait_until_caught_up
-from questlog.settings import REPO_ROOT, Settings, get_settings
-from questlog.stack import lifecycle
+from bench.stack import running_stack, wait_until_caught_up
+from questlog.settings import REPO_ROOT, Settings
 from questlog.stack.probes import trino_query
 
 TABLE = "sword_purchases"
@@ -66,6 +65,8 @@ def generated_rows(spark: SparkSession, rows: int, dates: list[str]) -> DataFram
         "user_id": F.concat(F.lit("player-"), (ids % 1000).cast("string")),
         "host": F.lit("bench.example"),
         "user_agent": F.lit("questlog-bench"),
+        "source": F.lit("bench"),
+        "client_ip": F.lit("127.0.0.0"),
         "sword_type": F.element_at(F.array(*map(F.lit, SWORDS)), (ids % 5 + 1).cast("int")),
         "sword_cost": 90 + ids % 211,
         "strength": F.round(F.rand(7) * 10, 1),
@@ -74,6 +75,8 @@ def generated_rows(spark: SparkSession, rows: int, dates: list[str]) -> DataFram
         F.array(*map(F.lit, dates)), (ids % len(dates) + 1).cast("int")
     )
     columns = table_columns(load_catalog())[TABLE]
+    if missing := [field.name for field in columns if field.name not in values]:
+        raise SystemExit(f"bench: generated_rows makes no {', '.join(missing)} of {TABLE}")
     return spark.range(rows).select(
         *[values[field.name].cast(field.dataType).alias(field.name) for field in columns],
         (ids % 1_000_003).alias(BATCH),  # spread over any number of batches
@@ -211,10 +214,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--times", type=int, default=7, help="timed runs of each query")
 
 
+# --quick: sizes that take seconds.
+QUICK = {"rows": 20_000, "batches": 10, "times": 1}
+
+
 def run(args: argparse.Namespace) -> list[Figure]:
     rows, batches, times = args.rows, args.batches, args.times
-    stack = get_settings()
-    lifecycle.up(stack)
+    stack = running_stack()
     wait_until_caught_up(stack)
     spark = bench_spark.session(stack, "questlog-bench-query")
     lake = stack.lake.dir.as_uri()
@@ -286,7 +292,7 @@ def layout_figures(layout: LayoutTimes) -> list[Figure]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_alone(__doc__, add_arguments, run, REPORT, argv)
+    return run_alone(__doc__, add_arguments, run, REPORT, argv, QUICK)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,33 @@
 
 import time
 
+import httpx
 from questlog_catalog import EVENTS_TOPIC
 
-from questlog.settings import Settings
+from questlog.settings import Settings, get_settings
+from questlog.stack import lifecycle, write_key
 from questlog.stack.components import Stream
 from questlog.stack.probes import prometheus_value, topic_ends
+
+
+def running_stack() -> Settings:
+    """The local stack's settings once it runs (started if it is not), with its write key
+    given to this process and its children, as the ``questlog`` command gives it."""
+    settings = get_settings()
+    lifecycle.up(settings)
+    write_key.export(settings)
+    return settings
+
+
+def expect(response: httpx.Response, status: int, what: str) -> httpx.Response:
+    """``response``, when it has ``status``; else the benchmark stops, saying what was
+    answered instead."""
+    if response.status_code != status:
+        raise SystemExit(
+            f"bench: {what} was answered {response.status_code}, not {status}: "
+            f"{response.text[:300]}"
+        )
+    return response
 
 
 def stream_metric(settings: Settings, name: str) -> float:
