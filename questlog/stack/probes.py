@@ -2,6 +2,7 @@
 
 import json
 import logging
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -52,17 +53,29 @@ def kafka_topics(bootstrap: str, timeout: float = 3.0) -> list[str]:
     return sorted(metadata.topics)
 
 
-def topic_ends(bootstrap: str, topic: str) -> dict[int, int]:
-    """The end offset of each partition of ``topic`` now (empty if there is no such topic)."""
+# What a partition answers while its leader is being elected (a topic just created).
+NO_LEADER_YET = (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE)
+
+
+def topic_ends(bootstrap: str, topic: str, timeout: float = 10.0) -> dict[int, int]:
+    """The end offset of each partition of ``topic`` now (empty if there is no such topic),
+    once each partition has a leader (within ``timeout``)."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"questlog-{uuid.uuid4()}"})
+    deadline = time.monotonic() + timeout
     try:
-        metadata = consumer.list_topics(topic, timeout=10).topics[topic]
-        if metadata.error is not None:
-            return {}
-        return {
-            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-            for p in metadata.partitions
-        }
+        while True:
+            metadata = consumer.list_topics(topic, timeout=timeout).topics[topic]
+            if metadata.error is not None:
+                return {}
+            try:
+                return {
+                    p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)[1]
+                    for p in metadata.partitions
+                }
+            except KafkaException as error:
+                if error.args[0].code() not in NO_LEADER_YET or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
     finally:
         consumer.close()
 

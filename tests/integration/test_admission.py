@@ -17,6 +17,7 @@ from questlog_registry.keys import opened
 from questlog_registry.store import Registry, open_engine
 from questlog_settings import ApiSettings, get_api_settings
 
+from questlog.settings import LocalRegistry
 from questlog.stack.probes import topic_ends
 from tests.helpers import last_ids, new_write_key, read_topic, unique, with_api
 
@@ -70,21 +71,25 @@ def client(keys_everywhere: ApiSettings) -> Iterator[TestClient]:
 
 
 def test_every_route_refuses_a_missing_unknown_or_revoked_key_and_changes_nothing(
-    client: TestClient, keys_everywhere: ApiSettings, registry_topic: str, bearer: dict[str, str]
+    client: TestClient,
+    keys_everywhere: ApiSettings,
+    registry: LocalRegistry,
+    registry_topic: str,
+    bearer: dict[str, str],
 ) -> None:
     settings = keys_everywhere
     revoked_name = unique("revoked")
-    revoked = new_write_key(settings.registry.database_url, revoked_name)
-    with opened(settings.registry.database_url) as keys:
+    revoked = new_write_key(registry.database_url, revoked_name)
+    with opened(registry.database_url) as keys:
         keys.revoke(revoked_name)
     pilot = unique("Admitted")
     enrolled = client.post("/v1/pilots", json={**ENROLMENT, "pilot": pilot}, headers=bearer)
     assert enrolled.status_code == 201, enrolled.text
 
     topics = (settings.kafka.events_topic, settings.kafka.invalid_topic, registry_topic)
-    registry = Registry(open_engine(settings.registry.database_url))
+    store = Registry(open_engine(registry.database_url))
     before = {topic: topic_ends(settings.kafka.bootstrap, topic) for topic in topics}
-    rows_before = last_ids(registry)
+    rows_before = last_ids(store)
     routes = served(client.app)  # type: ignore[arg-type]
     assert ("POST", "/v1/pilots/replay") in routes and ("GET", "/Enrol_pilot") in routes
     refusals = {
@@ -101,8 +106,8 @@ def test_every_route_refuses_a_missing_unknown_or_revoked_key_and_changes_nothin
     assert answered == expected
     after = {topic: topic_ends(settings.kafka.bootstrap, topic) for topic in topics}
     assert after == before, "a refused request reached Kafka"
-    assert last_ids(registry) == rows_before, "a refused request changed the registry"
-    registry.engine.dispose()
+    assert last_ids(store) == rows_before, "a refused request changed the registry"
+    store.engine.dispose()
 
 
 def test_a_keys_name_is_the_source_of_what_every_kind_of_route_emits(
@@ -143,7 +148,10 @@ def test_a_keys_name_is_the_source_of_what_every_kind_of_route_emits(
 
 
 def test_only_an_operators_key_replays_the_registry(
-    client: TestClient, keys_everywhere: ApiSettings, bearer: dict[str, str]
+    client: TestClient,
+    keys_everywhere: ApiSettings,
+    registry: LocalRegistry,
+    bearer: dict[str, str],
 ) -> None:
     keys_off = create_app()
     keys_off.dependency_overrides[get_api_settings] = lambda: with_api(
@@ -155,7 +163,7 @@ def test_only_an_operators_key_replays_the_registry(
     refused = client.post("/v1/pilots/replay", headers=bearer)
     assert refused.status_code == 403
     assert "not an operator's" in refused.json()["detail"]
-    operator = new_write_key(keys_everywhere.registry.database_url, unique("on-call"), True)
+    operator = new_write_key(registry.database_url, unique("on-call"), True)
     replayed = client.post("/v1/pilots/replay", headers={"Authorization": f"Bearer {operator}"})
     assert replayed.status_code == 202, replayed.text
     assert replayed.json()["replayed"]["enrol_pilot"] >= 1

@@ -18,7 +18,7 @@ from questlog_ingest.game import ROUTES
 from questlog_registry.keys import opened
 from questlog_settings import ApiSettings, get_api_settings
 
-from questlog.settings import Settings
+from questlog.settings import LocalRegistry, Settings
 from questlog.stack.probes import topic_ends
 from tests.helpers import new_write_key, read_topic, start_registry, stop, unique, with_api
 
@@ -323,7 +323,7 @@ def test_a_deployments_own_key_is_stored_as_the_registry_starts(
 
 
 def test_a_refusal_is_answered_after_the_refusal_delay_and_an_admission_at_once(
-    api_settings: ApiSettings, bearer: dict[str, str]
+    api_settings: ApiSettings, registry: LocalRegistry, bearer: dict[str, str]
 ) -> None:
     """No key, an unknown key, a revoked key, then the address over its limit (the fifth
     request of a 4/hour limit, with a valid key). An hour, not a minute: the sliding window
@@ -332,8 +332,8 @@ def test_a_refusal_is_answered_after_the_refusal_delay_and_an_admission_at_once(
     delay = 1.5
     settings = with_api(api_settings, refusal_delay_seconds=delay, rate_limit_per_address="4/hour")
     name = unique("revoked")
-    revoked = new_write_key(settings.registry.database_url, name)
-    with opened(settings.registry.database_url) as keys:
+    revoked = new_write_key(registry.database_url, name)
+    with opened(registry.database_url) as keys:
         keys.revoke(name)
     app = create_app()
     app.dependency_overrides[get_api_settings] = lambda: settings
@@ -358,7 +358,7 @@ def test_a_refusal_is_answered_after_the_refusal_delay_and_an_admission_at_once(
 
 
 def test_a_burst_over_the_rate_limits_gets_429_and_only_events_answered_202_land(
-    api_settings: ApiSettings, bearer: dict[str, str]
+    api_settings: ApiSettings, registry: LocalRegistry, bearer: dict[str, str]
 ) -> None:
     """Clients behind a trusted proxy: each forwarded address and each key has its own
     count; the address is counted before the key is checked."""
@@ -369,7 +369,7 @@ def test_a_burst_over_the_rate_limits_gets_429_and_only_events_answered_202_land
         refusal_delay_seconds=0.05,
         trusted_proxies=[ip_network("203.0.113.0/24")],
     )
-    other_key = new_write_key(settings.registry.database_url, unique("other"))
+    other_key = new_write_key(registry.database_url, unique("other"))
     app = create_app()
     app.dependency_overrides[get_api_settings] = lambda: settings
     statuses: dict[str, int] = {}
