@@ -45,8 +45,6 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 POD_CGROUP = "kubepods"
 LINKS = Path("/sys/class/net")
 IPTABLES = ("iptables", "ip6tables")
-# The tables the kubelet and kube-proxy write chains in.
-TABLES = ("filter", "nat", "mangle")
 # The kubelet's and kube-proxy's chains are all named so (ours and any other cluster's).
 KUBE_CHAIN = "KUBE-"
 
@@ -91,8 +89,8 @@ def made_since(before: Footprint, now: Footprint) -> Footprint:
 
 
 def jumps_into(rules: list[str], chains: set[str]) -> list[list[str]]:
-    """The rules (as ``iptables -S`` lists them) of other chains that jump or go to one of
-    ``chains``, as ``-D`` takes them: a chain is only removed once nothing refers to it."""
+    """The rules (``-A CHAIN ...``, as iptables lists them) of other chains that jump or go to
+    one of ``chains``, as ``-D`` takes them: a chain goes only once nothing refers to it."""
     jumps = []
     for words in map(shlex.split, rules):
         targets = {words[i + 1] for i, word in enumerate(words[:-1]) if word in ("-j", "-g")}
@@ -108,24 +106,38 @@ def _read(setting: str) -> str | None:
         return None
 
 
-def _rules(command: str, table: str) -> list[str] | None:
-    """The table's rules as ``-S`` lists them; None when the command or table is missing."""
-    if shutil.which(command) is None:
-        return None
-    listing = subprocess.run(
-        [command, "-w", "-t", table, "-S"], capture_output=True, text=True, check=False
-    )
-    return listing.stdout.splitlines() if listing.returncode == 0 else None
+def saved_tables(command: str, saved: str) -> dict[str, list[str]]:
+    """Each table's chains (``:NAME POLICY``; ``-`` for one not built in) and rules, from
+    what ``COMMAND-save`` printed, without counters (not the traffic)."""
+    tables: dict[str, list[str]] = {}
+    lines: list[str] = []
+    for line in saved.splitlines():
+        if line.startswith("*"):
+            lines = tables[f"{command} {line[1:]}"] = []
+        elif line.startswith(":"):
+            lines.append(line.split(" [")[0])
+        elif line.startswith("-A "):
+            lines.append(line)
+    return tables
+
+
+def chains_of(lines: list[str]) -> list[str]:
+    """The chains a table declares that are not built in."""
+    return [line[1:].split()[0] for line in lines if line.startswith(":") and line.endswith(" -")]
+
+
+def _tables(command: str) -> dict[str, list[str]]:
+    """Every table there is, as ``COMMAND-save`` lists it (one command for all tables)."""
+    if shutil.which(f"{command}-save") is None:
+        return {}
+    saved = subprocess.run([f"{command}-save"], capture_output=True, text=True, check=False)
+    return saved_tables(command, saved.stdout)
 
 
 def _chains() -> dict[str, list[str]]:
-    chains = {}
-    for command in IPTABLES:
-        for table in TABLES:
-            if (rules := _rules(command, table)) is not None:
-                names = [rule.split()[1] for rule in rules if rule.startswith("-N ")]
-                chains[f"{command} {table}"] = names
-    return chains
+    return {
+        table: chains_of(lines) for command in IPTABLES for table, lines in _tables(command).items()
+    }
 
 
 def _mounts_under(folders: tuple[Path, ...]) -> list[str]:
@@ -188,7 +200,7 @@ def _remove_chains(chains: dict[str, list[str]]) -> None:
             continue
         command, name = table.split()
         iptables = [command, "-w", "-t", name]
-        for jump in jumps_into(_rules(command, name) or [], set(names)):
+        for jump in jumps_into(_tables(command).get(table, []), set(names)):
             subprocess.run([*iptables, "-D", *jump], check=False, capture_output=True)
         for action in ("-F", "-X"):
             for chain in names:
@@ -235,13 +247,21 @@ def restore(node: Node) -> bool:
     return before is not None
 
 
+def _accepts_all(lines: list[str]) -> bool:
+    return all(line.startswith(":") and line.endswith(" ACCEPT") for line in lines)
+
+
 def _iptables_rules() -> list[str]:
-    """Every table's rules without counters (the chains and rules, not the traffic)."""
-    rules: list[str] = []
-    for command in IPTABLES:
-        for table in TABLES:
-            rules += [f"{command} {table}: {rule}" for rule in _rules(command, table) or []]
-    return rules
+    """Every table's chains and rules. A table of nothing but its built-in chains, accepting
+    all, counts as none (as ``-S`` lists a missing one): the kubelet makes ip6tables' and
+    mangle's when they are missing, and iptables has no command to remove a table."""
+    return [
+        f"{table}: {line}"
+        for command in IPTABLES
+        for table, lines in _tables(command).items()
+        if not _accepts_all(lines)
+        for line in lines
+    ]
 
 
 def snapshot(node: Node) -> dict[str, object]:
