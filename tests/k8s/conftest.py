@@ -1,5 +1,6 @@
 """The test cluster: `make k8s-up`'s two steps, once for every test here, and `make
 k8s-down`'s at the end, in the test that checks the machine is as it was (it runs last).
+A test of `up` beside another Kubernetes runs before the cluster starts (test_foreign.py).
 
 The cluster is questlog's own (questlog.k8s), started by these tests when it is not running;
 a cluster someone left running is taken over, and stopped at the end all the same.
