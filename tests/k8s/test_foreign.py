@@ -39,7 +39,7 @@ def another_kubernetes(folder: Path) -> Iterator[subprocess.Popen[bytes]]:
     with ExitStack() as undo:
         if not KUBELET_FOLDER.exists():
             KUBELET_FOLDER.mkdir(parents=True)
-            undo.callback(shutil.rmtree, KUBELET_FOLDER)
+            undo.callback(shutil.rmtree, KUBELET_FOLDER, ignore_errors=True)
         MARKER.write_text("another cluster's kubelet folder, as questlog's tests stand it in\n")
         undo.callback(MARKER.unlink, missing_ok=True)
         _iptables("-N", CHAIN)
