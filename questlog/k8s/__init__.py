@@ -5,7 +5,8 @@ a containerd of the cluster's own, the kubelet and kube-proxy as local processes
 Kubernetes binaries are built from the Go module proxy by k8s/build-kubernetes.sh), puts
 the egress guard in front of every pod, loads questlog's images into the node, and starts
 CoreDNS and a storage class as pods. ``questlog k8s down`` stops it all and puts the
-machine back as it found it (``questlog.k8s.machine``).
+machine back as it found it (``questlog.k8s.machine``). ``up`` refuses to start beside
+another Kubernetes on the machine (``questlog.k8s.foreign``).
 """
 
 import socket

@@ -20,6 +20,7 @@ from questlog.k8s import (
     NODE_NAME,
     Node,
     config,
+    foreign,
     guard,
     machine,
     pki,
@@ -165,6 +166,8 @@ def build_binaries(node: Node, say: Say) -> None:
 def up(node: Node, say: Say = print) -> None:
     """Start the cluster's processes that do not run, each once the one before answers;
     then load the images and start the cluster's own pods."""
+    # Before anything is built or changed: nothing of another cluster may be touched.
+    refuse_beside_another_kubernetes(node)
     build_binaries(node, say)
     machine.record(node)
     pki.create(node)
@@ -181,6 +184,16 @@ def up(node: Node, say: Say = print) -> None:
             load_images(node, say)
     apply_addons(node, say)
     say(f"The cluster is ready. kubeconfig: {node.kubeconfig}")
+
+
+def refuse_beside_another_kubernetes(node: Node) -> None:
+    if signs := foreign.find(node):
+        raise ClusterError(
+            "another Kubernetes is on this machine; questlog's test cluster would share its "
+            "kubelet folder, pod cgroups and KUBE-* iptables chains, so it does not start. "
+            "Found:\n" + "\n".join(f"  {sign}" for sign in signs) + "\n"
+            "Stop that cluster (or remove what it left) and run `questlog k8s up` again."
+        )
 
 
 def apply_addons(node: Node, say: Say) -> None:
@@ -208,8 +221,10 @@ def down(node: Node, say: Say = print) -> None:
         if supervisor.stop(node.supervision, name, timeout=30):
             say(f"Stopped {name}")
     _kill_shims(node)
-    machine.restore(node, node.binary("kube-proxy"))
-    say("The cluster is down; the machine is as it was before `up`.")
+    if machine.restore(node):
+        say("The cluster is down; the machine is as it was before `up`.")
+    else:
+        say("No cluster was started here (no record of `up`): the machine is left as it is.")
 
 
 def _kill_shims(node: Node) -> None:

@@ -53,10 +53,3 @@ def keep_first() -> None:
     while _iptables("-D", *JUMP, check=False).returncode == 0:
         pass
     _iptables("-I", "FORWARD", "1", "-j", CHAIN)
-
-
-def remove() -> None:
-    while _iptables("-D", *JUMP, check=False).returncode == 0:
-        pass
-    _iptables("-F", CHAIN, check=False)
-    _iptables("-X", CHAIN, check=False)

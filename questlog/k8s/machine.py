@@ -1,9 +1,12 @@
 """What the cluster changes on this machine, and how ``down`` puts it back.
 
 The kubelet sets kernel settings and writes fixed folders whatever its flags; containerd
-and the CNI plugins mount, make network namespaces, a bridge and cgroups; kube-proxy adds
-iptables chains. ``record`` notes the machine before the first ``up``; ``restore`` undoes
-all of it after the processes have stopped. ``snapshot`` is what a test compares.
+and the CNI plugins mount, make network namespaces, a bridge and cgroups; the kubelet and
+kube-proxy add iptables chains. ``record`` notes the machine before the first ``up``;
+``restore`` removes, once the processes have stopped, what is of a kind the cluster makes
+and was not there then, each thing by its name: never everything of a prefix, so whatever
+was on the machine before ``up`` stays (and ``up`` refuses to start beside another
+Kubernetes at all: ``questlog.k8s.foreign``). ``snapshot`` is what a test compares.
 """
 
 import contextlib
@@ -11,6 +14,7 @@ import json
 import shlex
 import shutil
 import subprocess
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from questlog.k8s import BRIDGE, Node, guard
@@ -28,9 +32,10 @@ KERNEL_SETTINGS = (
     "net/bridge/bridge-nf-call-iptables",
     "net/netfilter/nf_conntrack_max",
 )
+KUBELET_FOLDER = "/var/lib/kubelet"
 # Folders the kubelet, containerd's CNI cache and the network namespaces use at fixed places.
 FIXED_FOLDERS = (
-    Path("/var/lib/kubelet"),
+    Path(KUBELET_FOLDER),
     Path("/var/lib/cni"),
     Path("/var/log/pods"),
     Path("/var/log/containers"),
@@ -38,10 +43,60 @@ FIXED_FOLDERS = (
 )
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 POD_CGROUP = "kubepods"
+LINKS = Path("/sys/class/net")
+IPTABLES = ("iptables", "ip6tables")
+# The kubelet's and kube-proxy's chains are all named so (ours and any other cluster's).
+KUBE_CHAIN = "KUBE-"
 
 
-def _before_file(node: Node) -> Path:
-    return node.state_dir / "machine-before.json"
+@dataclass(frozen=True)
+class Footprint:
+    """The things on the machine of the kinds the cluster makes, by name."""
+
+    folders: list[str] = field(default_factory=list)
+    mounts: list[str] = field(default_factory=list)
+    # Each table's chains (not the built-in ones), as "iptables nat": names.
+    chains: dict[str, list[str]] = field(default_factory=dict)
+    cgroups: list[str] = field(default_factory=list)
+    # Each network link and the bridge it is a port of ("" for none).
+    links: dict[str, str] = field(default_factory=dict)
+
+
+def is_cluster_chain(chain: str) -> bool:
+    return chain.startswith(KUBE_CHAIN) or chain == guard.CHAIN
+
+
+def made_since(before: Footprint, now: Footprint) -> Footprint:
+    """What of ``now`` the cluster made: of a kind it makes, and not there ``before``."""
+    return Footprint(
+        folders=[folder for folder in now.folders if folder not in before.folders],
+        mounts=[mount for mount in now.mounts if mount not in before.mounts],
+        chains={
+            table: [
+                chain
+                for chain in chains
+                if is_cluster_chain(chain) and chain not in before.chains.get(table, [])
+            ]
+            for table, chains in now.chains.items()
+        },
+        cgroups=[cgroup for cgroup in now.cgroups if cgroup not in before.cgroups],
+        links={
+            link: bridge
+            for link, bridge in now.links.items()
+            if link not in before.links and BRIDGE in (link, bridge)
+        },
+    )
+
+
+def jumps_into(rules: list[str], chains: set[str]) -> list[list[str]]:
+    """The rules (``-A CHAIN ...``, as iptables lists them) of other chains that jump or go to
+    one of ``chains``, as ``-D`` takes them: a chain goes only once nothing refers to it."""
+    jumps = []
+    for words in map(shlex.split, rules):
+        targets = {words[i + 1] for i, word in enumerate(words[:-1]) if word in ("-j", "-g")}
+        if words[0] == "-A" and words[1] not in chains and targets & chains:
+            jumps.append(words[1:])
+    return jumps
 
 
 def _read(setting: str) -> str | None:
@@ -51,38 +106,114 @@ def _read(setting: str) -> str | None:
         return None
 
 
+def saved_tables(command: str, saved: str) -> dict[str, list[str]]:
+    """Each table's chains (``:NAME POLICY``; ``-`` for one not built in) and rules, from
+    what ``COMMAND-save`` printed, without counters (not the traffic)."""
+    tables: dict[str, list[str]] = {}
+    lines: list[str] = []
+    for line in saved.splitlines():
+        if line.startswith("*"):
+            lines = tables[f"{command} {line[1:]}"] = []
+        elif line.startswith(":"):
+            lines.append(line.split(" [")[0])
+        elif line.startswith("-A "):
+            lines.append(line)
+    return tables
+
+
+def chains_of(lines: list[str]) -> list[str]:
+    """The chains a table declares that are not built in."""
+    return [line[1:].split()[0] for line in lines if line.startswith(":") and line.endswith(" -")]
+
+
+def _tables(command: str) -> dict[str, list[str]]:
+    """Every table there is, as ``COMMAND-save`` lists it (one command for all tables)."""
+    if shutil.which(f"{command}-save") is None:
+        return {}
+    saved = subprocess.run([f"{command}-save"], capture_output=True, text=True, check=False)
+    return saved_tables(command, saved.stdout)
+
+
+def _chains() -> dict[str, list[str]]:
+    return {
+        table: chains_of(lines) for command in IPTABLES for table, lines in _tables(command).items()
+    }
+
+
+def _mounts_under(folders: tuple[Path, ...]) -> list[str]:
+    mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
+    return [mount for mount in mounts if any(Path(mount).is_relative_to(f) for f in folders)]
+
+
+def _pod_cgroups() -> list[str]:
+    return sorted(str(cgroup) for cgroup in CGROUP_ROOT.glob(f"*/{POD_CGROUP}"))
+
+
+def _bridge_of(link: Path) -> str:
+    return (link / "master").resolve().name if (link / "master").exists() else ""
+
+
+def footprint(node: Node) -> Footprint:
+    """The machine as it is now, in the kinds of thing the cluster makes."""
+    return Footprint(
+        folders=[str(folder) for folder in FIXED_FOLDERS if folder.exists()],
+        mounts=_mounts_under((*FIXED_FOLDERS, node.state_dir)),
+        chains=_chains(),
+        cgroups=_pod_cgroups(),
+        links={link.name: _bridge_of(link) for link in sorted(LINKS.iterdir())},
+    )
+
+
+def _record_file(node: Node) -> Path:
+    return node.state_dir / "machine-before.json"
+
+
 def record(node: Node) -> None:
-    """Note the kernel settings and which fixed folders exist, once: a second ``up`` on a
+    """Note the kernel settings and the machine's footprint, once: a second ``up`` on a
     running cluster must not take the cluster's changes for the machine's own."""
-    path = _before_file(node)
+    path = _record_file(node)
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     before = {
         "kernel": {setting: _read(setting) for setting in KERNEL_SETTINGS},
-        "folders": [str(folder) for folder in FIXED_FOLDERS if folder.exists()],
+        "footprint": asdict(footprint(node)),
     }
     path.write_text(json.dumps(before, indent=2))
 
 
-def _mounts_under(prefixes: tuple[str, ...]) -> list[str]:
-    mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
-    return [mount for mount in mounts if mount.startswith(prefixes)]
+def recorded(node: Node) -> Footprint | None:
+    """The machine's footprint before this cluster's ``up``; None if it has no record."""
+    path = _record_file(node)
+    return Footprint(**json.loads(path.read_text())["footprint"]) if path.exists() else None
 
 
-def unmount_all(node: Node) -> None:
-    """Unmount what pods left mounted (volumes, network namespaces, root filesystems),
-    deepest first."""
-    prefixes = (*[str(folder) for folder in FIXED_FOLDERS], str(node.state_dir))
-    for mount in sorted(set(_mounts_under(prefixes)), key=len, reverse=True):
+def _unmount(mounts: list[str]) -> None:
+    """Deepest first: volumes, network namespaces and root filesystems pods left mounted."""
+    for mount in sorted(set(mounts), key=len, reverse=True):
         subprocess.run(["umount", "-l", mount], check=False, capture_output=True)
 
 
-def _remove_cgroups() -> None:
-    for controller in CGROUP_ROOT.iterdir():
-        top = controller / POD_CGROUP
-        if not top.is_dir():
+def _remove_chains(chains: dict[str, list[str]]) -> None:
+    for table, names in chains.items():
+        if not names:
             continue
+        command, name = table.split()
+        iptables = [command, "-w", "-t", name]
+        for jump in jumps_into(_tables(command).get(table, []), set(names)):
+            subprocess.run([*iptables, "-D", *jump], check=False, capture_output=True)
+        for action in ("-F", "-X"):
+            for chain in names:
+                subprocess.run([*iptables, action, chain], check=False, capture_output=True)
+
+
+def _remove_links(links: dict[str, str]) -> None:
+    for link in links:
+        subprocess.run(["ip", "link", "delete", link], check=False, capture_output=True)
+
+
+def _remove_cgroups(cgroups: list[str]) -> None:
+    for top in map(Path, cgroups):
         # Depth first: a cgroup can only be removed once its children are.
         for cgroup in sorted(top.rglob("*"), key=lambda p: len(p.parts), reverse=True):
             if cgroup.is_dir():
@@ -92,55 +223,45 @@ def _remove_cgroups() -> None:
             top.rmdir()
 
 
-def _remove_kube_chains() -> None:
-    """The chains kube-proxy's --cleanup leaves: the kubelet's own (KUBE-FIREWALL,
-    KUBE-KUBELET-CANARY, KUBE-IPTABLES-HINT), which it has no command to remove."""
-    for command in ("iptables", "ip6tables"):
-        for table in ("filter", "nat", "mangle"):
-            listing = subprocess.run(
-                [command, "-w", "-t", table, "-S"], capture_output=True, text=True, check=False
-            ).stdout.splitlines()
-            chains = [line.split()[1] for line in listing if line.startswith("-N KUBE-")]
-            for words in map(shlex.split, listing):
-                # A jump from a chain of the machine's own to one of theirs.
-                jumps = "-j" in words and words[words.index("-j") + 1].startswith("KUBE-")
-                if words[0] == "-A" and not words[1].startswith("KUBE-") and jumps:
-                    subprocess.run([command, "-w", "-t", table, "-D", *words[1:]], check=False)
-            for action in ("-F", "-X"):
-                for chain in chains:
-                    subprocess.run([command, "-w", "-t", table, action, chain], check=False)
-
-
-def restore(node: Node, kube_proxy: Path) -> None:
-    """Undo the cluster's changes; every step runs even when an earlier one found nothing."""
-    unmount_all(node)
-    if kube_proxy.exists():
-        # kube-proxy removes its own chains (filter and nat, KUBE-*).
-        subprocess.run([str(kube_proxy), "--cleanup"], check=False, capture_output=True)
-    _remove_kube_chains()
-    guard.remove()
-    subprocess.run(["ip", "link", "delete", BRIDGE], check=False, capture_output=True)
-    _remove_cgroups()
-    path = _before_file(node)
-    before = json.loads(path.read_text()) if path.exists() else {"kernel": {}, "folders": []}
-    for setting, value in before["kernel"].items():
+def _restore_kernel(node: Node) -> None:
+    for setting, value in json.loads(_record_file(node).read_text())["kernel"].items():
         if value is not None and _read(setting) != value:
             (Path("/proc/sys") / setting).write_text(value)
-    for folder in FIXED_FOLDERS:
-        if str(folder) not in before["folders"]:
-            shutil.rmtree(folder, ignore_errors=True)
+
+
+def restore(node: Node) -> bool:
+    """Undo the cluster's changes; every step runs even when an earlier one found nothing.
+    Without a record (no ``up`` ran here) only the cluster's own folder goes: False then."""
+    before = recorded(node)
+    own = Footprint(mounts=_mounts_under((node.state_dir,)))
+    made = made_since(before, footprint(node)) if before else own
+    _unmount(made.mounts)
+    _remove_chains(made.chains)
+    _remove_links(made.links)
+    _remove_cgroups(made.cgroups)
+    if before:
+        _restore_kernel(node)
+    for folder in made.folders:
+        shutil.rmtree(folder, ignore_errors=True)
     shutil.rmtree(node.state_dir, ignore_errors=True)
+    return before is not None
+
+
+def _accepts_all(lines: list[str]) -> bool:
+    return all(line.startswith(":") and line.endswith(" ACCEPT") for line in lines)
 
 
 def _iptables_rules() -> list[str]:
-    """Every table's rules without counters (the chains and rules, not the traffic)."""
-    rules: list[str] = []
-    for table in ("filter", "nat", "mangle"):
-        listing = subprocess.run(
-            ["iptables", "-w", "-t", table, "-S"], check=True, capture_output=True, text=True
-        )
-        rules += [f"{table}: {rule}" for rule in listing.stdout.splitlines()]
-    return rules
+    """Every table's chains and rules. A table of nothing but its built-in chains, accepting
+    all, counts as none (as ``-S`` lists a missing one): the kubelet makes ip6tables' and
+    mangle's when they are missing, and iptables has no command to remove a table."""
+    return [
+        f"{table}: {line}"
+        for command in IPTABLES
+        for table, lines in _tables(command).items()
+        if not _accepts_all(lines)
+        for line in lines
+    ]
 
 
 def snapshot(node: Node) -> dict[str, object]:
@@ -153,6 +274,6 @@ def snapshot(node: Node) -> dict[str, object]:
         "links": sorted(
             line.split(":")[1].strip().split("@")[0] for line in links.stdout.splitlines()
         ),
-        "mounts": _mounts_under(("/var/lib/kubelet", "/run/netns", str(node.state_dir))),
-        "cgroups": [str(c) for c in CGROUP_ROOT.glob(f"*/{POD_CGROUP}")],
+        "mounts": _mounts_under((Path(KUBELET_FOLDER), Path("/run/netns"), node.state_dir)),
+        "cgroups": _pod_cgroups(),
     }

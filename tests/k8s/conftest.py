@@ -1,5 +1,6 @@
 """The test cluster: `make k8s-up`'s two steps, once for every test here, and `make
 k8s-down`'s at the end, in the test that checks the machine is as it was (it runs last).
+A test of `up` beside another Kubernetes runs before the cluster starts (test_foreign.py).
 
 The cluster is questlog's own (questlog.k8s), started by these tests when it is not running;
 a cluster someone left running is taken over, and stopped at the end all the same.
@@ -33,13 +34,16 @@ TRINO_QUERY = (
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked ``teardown`` take the cluster down: after every other test of it."""
+    """Tests marked ``before_cluster`` need the machine without the cluster: right before
+    the first test of it. Tests marked ``teardown`` take the cluster down: after every
+    other test of it."""
+    first = [item for item in items if item.get_closest_marker("before_cluster")]
     last = [item for item in items if item.get_closest_marker("teardown")]
-    rest = [item for item in items if item not in last]
-    # Right after the last cluster test: the tests after them need no cluster.
+    rest = [item for item in items if item not in first and item not in last]
+    # Right around the cluster tests: the tests before and after them need no cluster.
     k8s = [i for i, item in enumerate(rest) if item.get_closest_marker("k8s")]
-    end = k8s[-1] + 1 if k8s else len(rest)
-    items[:] = rest[:end] + last + rest[end:]
+    start, end = (k8s[0], k8s[-1] + 1) if k8s else (len(rest), len(rest))
+    items[:] = rest[:start] + first + rest[start:end] + last + rest[end:]
 
 
 def deploy_env(node: Node) -> dict[str, str]:
