@@ -32,7 +32,7 @@ import httpx
 
 from bench import BASELINES, hey
 from bench.figures import Figure, run_alone
-from bench.stack import expect, running_stack, wait_until_caught_up
+from bench.stack import expect, running_stack, settle
 from questlog.settings import REPO_ROOT, Settings
 from questlog.stack.components import API_COMMAND, REGISTRY_COMMAND
 from questlog.stack.probes import NotReady, http_ready
@@ -164,7 +164,7 @@ def run(args: argparse.Namespace) -> list[Figure]:
     load_generator = hey.binary()
     settings = running_stack()
     say = print
-    wait_until_caught_up(settings)
+    settle(settings, args)
     api_port, seed_port = free_port(), free_port()
     work = Path(tempfile.mkdtemp(prefix="questlog-bench-"))
     (work / "single.json").write_text(json.dumps(SWORD))
@@ -212,7 +212,7 @@ def run(args: argparse.Namespace) -> list[Figure]:
         def measure(load: Load, seconds: float) -> hey.LoadResult:
             # The seed app publishes to the pipeline's topic: the stream lands its events
             # before the next load starts, not while that load is measured.
-            wait_until_caught_up(settings)
+            settle(settings, args)
             line = hey.command(
                 load_generator, url(load), seconds, args.concurrency, load.body, headers
             )
@@ -228,7 +228,8 @@ def run(args: argparse.Namespace) -> list[Figure]:
                 timeout=30,
             )
             expect(answer, load.status, f"{load.name} (once, before its load)")
-            measure(load, min(2, args.seconds))
+            if not args.quick:
+                measure(load, 2)  # warm-up
         for round_number in range(1, args.rounds + 1):
             for load in loads:
                 say(f"  round {round_number}/{args.rounds}: {load.name}")

@@ -43,7 +43,7 @@ from questlog_spark.tables import ensure_tables
 from bench import BASELINES
 from bench import spark as bench_spark
 from bench.figures import Figure, run_alone
-from bench.stack import expect, running_stack, stream_metric, wait_until_caught_up
+from bench.stack import expect, running_stack, settle, stream_metric
 from questlog.settings import REPO_ROOT, Settings
 from questlog.stack.probes import create_topics, trino_query
 from questlog.traffic import event_headers, sample_events
@@ -313,18 +313,18 @@ def run(args: argparse.Namespace) -> list[Figure]:
     trigger = settings.stream.trigger_seconds
 
     print(f"\n1. Draining a backlog of {args.events} events, {args.drain_rounds} rounds:")
-    wait_until_caught_up(settings)
+    settle(settings, args)
     drains = bench_drain(settings, args.events, args.drain_rounds)
     drain_ratio = statistics.median(r.native / r.seed for r in drains)
     ceiling_ratio = statistics.median(r.native / r.ceiling for r in drains)
 
     print(f"\n2. Freshness at a moderate load, {args.load_seconds:.0f} s of probes:")
-    wait_until_caught_up(settings)
+    settle(settings, args)
     latencies = bench_freshness(settings, args.load_seconds)
     p95 = percentile(latencies, 95)
 
     print(f"\n3. Micro-batches at peak ingest, {args.load_seconds:.0f} s:")
-    wait_until_caught_up(settings)
+    settle(settings, args)
     rate, durations = bench_peak_batches(settings, args.load_seconds)
     if not durations:  # not one batch finished: the load's length is the least it took
         durations = [args.load_seconds]

@@ -37,7 +37,7 @@ from questlog_spark.tables import create_iceberg_table_sql, ensure_tables, table
 
 from bench import spark as bench_spark
 from bench.figures import Figure, run_alone
-from bench.stack import running_stack, wait_until_caught_up
+from bench.stack import running_stack, settle
 from questlog.settings import REPO_ROOT, Settings
 from questlog.stack.probes import trino_query
 
@@ -221,7 +221,7 @@ QUICK = {"rows": 20_000, "batches": 10, "times": 1}
 def run(args: argparse.Namespace) -> list[Figure]:
     rows, batches, times = args.rows, args.batches, args.times
     stack = running_stack()
-    wait_until_caught_up(stack)
+    settle(stack, args)
     spark = bench_spark.session(stack, "questlog-bench-query")
     lake = stack.lake.dir.as_uri()
     today = date.today()

@@ -1,5 +1,6 @@
 """The running stack, as the benchmarks see it."""
 
+import argparse
 import time
 
 import httpx
@@ -29,6 +30,13 @@ def expect(response: httpx.Response, status: int, what: str) -> httpx.Response:
             f"{response.text[:300]}"
         )
     return response
+
+
+def settle(settings: Settings, args: argparse.Namespace) -> None:
+    """Before a measurement, wait until the stream has caught up (``wait_until_caught_up``);
+    a quick run (``--quick``), whose figures mean nothing, goes on at once."""
+    if not args.quick:
+        wait_until_caught_up(settings)
 
 
 def stream_metric(settings: Settings, name: str) -> float:
