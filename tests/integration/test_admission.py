@@ -22,8 +22,10 @@ from questlog.stack.probes import topic_ends
 from tests.helpers import last_ids, new_write_key, read_topic, unique, with_api
 
 # Routes every client may call: probes, metrics, and the API's own documentation.
-OPEN = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect"}
-OPEN |= {"/redoc"}
+OPEN = {
+    *("/healthz", "/readyz", "/metrics"),
+    *("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"),
+}
 ENROLMENT = {"alliance": "Federation", "ship": "Corvette", "player": "admission-player"}
 WEAPONS = {"missile_launchers": 1, "cannons": 2, "missiles": 3, "torpedoes": 4}
 
