@@ -6,10 +6,13 @@
    row, one pass per event type); and the engine's ceiling: the same Spark copying the
    same backlog, unparsed, to one Parquet table. One Spark session, alternating, each round
    on the same backlog; the figures are medians of the per-round ratios of rows/s.
-2. Freshness: at a moderate load on the ingest API, probe events are posted every half
+2. Against a real peer: the streaming app and Apache Iceberg's Kafka Connect sink each
+   land a backlog of the same events, in turn, as processes of their own (``bench.peer``):
+   rows/s from start to the last commit, and CPU seconds per million events.
+3. Freshness: at a moderate load on the ingest API, probe events are posted every half
    second and Trino is polled until it returns each; p95 of 202 -> visible in Trino,
    against the streaming app's trigger interval.
-3. Micro-batch duration at the peak rate this machine ingests (the API posting 100-event
+4. Micro-batch duration at the peak rate this machine ingests (the API posting 100-event
    batches back to back, on the same cores), from the streaming app's own histogram,
    against the trigger interval.
 """
@@ -24,6 +27,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +47,8 @@ from questlog_spark.tables import ensure_tables
 from bench import BASELINES
 from bench import spark as bench_spark
 from bench.figures import Figure, run_alone
+from bench.peer import bench_peer
+from bench.sink import install_sink
 from bench.stack import expect, running_stack, settle, stream_metric
 from questlog.settings import REPO_ROOT, Settings
 from questlog.stack.probes import create_topics, trino_query
@@ -75,16 +81,21 @@ def envelope(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def fill_topic(settings: Settings, topic: str, count: int) -> None:
+def fill_topic(settings: Settings, topic: str, count: int) -> Counter[str]:
+    """A new topic of ``count`` sample events, as the API publishes them; how many of each
+    type it holds."""
     create_topics(settings.kafka.bootstrap, [topic], 3)
     producer = Producer({"bootstrap.servers": settings.kafka.bootstrap, "linger.ms": 20})
     rng = random.Random(5)
+    types: Counter[str] = Counter()
     for start in range(0, count, 1000):
         for event in sample_events(min(1000, count - start), rng):
             producer.produce(topic, key=event["user_id"], value=json.dumps(envelope(event)))
             producer.poll(0)
+            types[event["event_type"]] += 1
     if producer.flush(60):
         raise SystemExit(f"bench: Kafka did not take the backlog of {topic}")
+    return types
 
 
 def backlog(spark: SparkSession, settings: Settings, topic: str) -> DataFrame:
@@ -295,11 +306,21 @@ def percentile(values: list[float], q: float) -> float:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--events", type=int, default=100_000, help="backlog size")
     parser.add_argument("--drain-rounds", type=int, default=3)
+    parser.add_argument(
+        "--peer-events", type=int, default=200_000, help="backlog of the run against the sink"
+    )
+    parser.add_argument("--peer-rounds", type=int, default=1)
     parser.add_argument("--load-seconds", type=float, default=90, help="length of each load")
 
 
 # --quick: sizes that take seconds.
-QUICK = {"events": 2000, "drain_rounds": 1, "load_seconds": 5}
+QUICK = {
+    "events": 2000,
+    "drain_rounds": 1,
+    "peer_events": 2000,
+    "peer_rounds": 1,
+    "load_seconds": 5,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -318,12 +339,27 @@ def run(args: argparse.Namespace) -> list[Figure]:
     drain_ratio = statistics.median(r.native / r.seed for r in drains)
     ceiling_ratio = statistics.median(r.native / r.ceiling for r in drains)
 
-    print(f"\n2. Freshness at a moderate load, {args.load_seconds:.0f} s of probes:")
+    print(
+        f"\n2. Against Apache Iceberg's Kafka Connect sink: {args.peer_events} events, "
+        f"{args.peer_rounds} rounds:"
+    )
+    install_sink(settings)
+    settle(settings, args)
+    topic = f"bench.peer.{uuid.uuid4().hex[:8]}"
+    print(f"Filling the backlog: {args.peer_events} events into topic {topic} ...")
+    expected = fill_topic(settings, topic, args.peer_events)
+    peers = bench_peer(settings, topic, expected, args.peer_rounds)
+    ours = statistics.median(r.questlog.rate for r in peers)
+    theirs = statistics.median(r.sink.rate for r in peers)
+    our_cpu = statistics.median(r.questlog.cpu_per_million for r in peers)
+    their_cpu = statistics.median(r.sink.cpu_per_million for r in peers)
+
+    print(f"\n3. Freshness at a moderate load, {args.load_seconds:.0f} s of probes:")
     settle(settings, args)
     latencies = bench_freshness(settings, args.load_seconds)
     p95 = percentile(latencies, 95)
 
-    print(f"\n3. Micro-batches at peak ingest, {args.load_seconds:.0f} s:")
+    print(f"\n4. Micro-batches at peak ingest, {args.load_seconds:.0f} s:")
     settle(settings, args)
     rate, durations = bench_peak_batches(settings, args.load_seconds)
     if not durations:  # not one batch finished: the load's length is the least it took
@@ -347,6 +383,20 @@ def run(args: argparse.Namespace) -> list[Figure]:
             ">= 50 %",
             ceiling_ratio >= 0.5,
             percent=True,
+        ),
+        Figure(
+            f"stream vs Kafka Connect's Iceberg sink: drain, {args.peer_events:,}-event backlog",
+            f"{ours:,.0f} vs {theirs:,.0f} rows/s",
+            ours / theirs,
+            ">= 1.0x",
+            ours >= theirs,
+        ),
+        Figure(
+            "stream vs Kafka Connect's Iceberg sink: CPU s per million events landed",
+            f"{our_cpu:,.0f} vs {their_cpu:,.0f} s",
+            our_cpu / their_cpu,
+            "<= 1.0x",
+            our_cpu <= their_cpu,
         ),
         Figure(
             "stream: p95 202 -> visible in Trino, vs trigger",

@@ -73,12 +73,17 @@ class Bundle:
         return hashlib.sha256(self.module().encode()).hexdigest()
 
 
-def bundles(for_images: bool = False) -> list[Bundle]:
-    """The local stack's bundles; ``for_images`` adds what only the images run."""
+# The stack's Kafka release: its broker's (ivy/kafka.xml) and Kafka Connect's worker's.
+KAFKA_VERSION = "4.1.1"
+
+
+def bundles(for_images: bool = False, for_bench: bool = False) -> list[Bundle]:
+    """The local stack's bundles; ``for_images`` adds what only the images run,
+    ``for_bench`` what only the benchmarks run (the peer the stream is measured against)."""
     import pyspark
 
     local = [
-        Bundle("kafka", "Apache Kafka broker (KRaft)"),
+        Bundle("kafka", "Apache Kafka broker (KRaft)", {"kafka_version": KAFKA_VERSION}),
         Bundle(
             "spark-kafka",
             f"Spark {pyspark.__version__} Kafka connector",
@@ -105,7 +110,19 @@ def bundles(for_images: bool = False) -> list[Bundle]:
             skip_pyspark_jars=True,
         )
     ]
-    return local + images if for_images else local
+    bench = [
+        Bundle(
+            "kafka-connect",
+            f"Kafka Connect {KAFKA_VERSION} worker",
+            {"kafka_version": KAFKA_VERSION},
+        ),
+        Bundle(
+            "iceberg-sink",
+            "Apache Iceberg's Kafka Connect sink, Hive catalog (~150 MB the first time)",
+            {"hadoop_version": hadoop_version()},
+        ),
+    ]
+    return local + (images if for_images else []) + (bench if for_bench else [])
 
 
 def lib_dir(settings: Settings, bundle: str) -> Path:
@@ -116,9 +133,15 @@ def trino_home(settings: Settings) -> Path:
     return settings.cache_dir / "trino"
 
 
-def install(settings: Settings, java: str, say: Say = print, for_images: bool = False) -> None:
+def install(
+    settings: Settings,
+    java: str,
+    say: Say = print,
+    for_images: bool = False,
+    for_bench: bool = False,
+) -> None:
     """Fetch every bundle that is missing or whose pins changed."""
-    for bundle in bundles(for_images):
+    for bundle in bundles(for_images, for_bench):
         target = lib_dir(settings, bundle.name)
         stamp = target / ".stamp"
         if stamp.exists() and stamp.read_text() == bundle.digest():

@@ -14,6 +14,8 @@ PARTS = (
     "ingest: events/s, game route vs seed app",
     "ingest: keyed p99, unauthenticated flood vs alone",
     "stream: drain, native parse vs UDF filter",
+    "stream vs Kafka Connect's Iceberg sink: drain",
+    "stream vs Kafka Connect's Iceberg sink: CPU s per million events landed",
     "stream: p95 202 -> visible in Trino, vs trigger",
     "query: Trino vs DuckDB, group-by",
     "micro-batch commits vs maintained",

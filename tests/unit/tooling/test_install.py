@@ -4,7 +4,14 @@ from pathlib import Path
 import pyspark
 import pytest
 
-from questlog.stack.install import IVY_DIR, Bundle, _drop_jars_pyspark_has, bundles, spark_jars
+from questlog.stack.install import (
+    IVY_DIR,
+    KAFKA_VERSION,
+    Bundle,
+    _drop_jars_pyspark_has,
+    bundles,
+    spark_jars,
+)
 
 
 def test_spark_connector_matches_installed_pyspark() -> None:
@@ -28,9 +35,23 @@ def test_s3a_matches_the_hadoop_inside_pyspark() -> None:
     assert list(spark_jars().glob(f"hadoop-client-api-{dependency.get('rev')}.jar"))
 
 
+def test_the_benchmarks_connect_worker_is_the_stacks_kafka_release() -> None:
+    def revisions(name: str) -> set[str | None]:
+        (bundle,) = (b for b in bundles(for_bench=True) if b.name == name)
+        found = ET.fromstring(bundle.module()).iter("dependency")
+        return {d.get("rev") for d in found if d.get("org") == "org.apache.kafka"}
+
+    assert revisions("kafka-connect") == revisions("kafka") == {KAFKA_VERSION}
+
+
 @pytest.mark.parametrize("module", sorted(IVY_DIR.glob("*.xml")), ids=lambda p: p.stem)
 def test_every_dependency_is_pinned(module: Path) -> None:
-    values = {"spark_version": "9.9.9", "spark_minor": "9.9", "hadoop_version": "9.9.9"}
+    values = {
+        "spark_version": "9.9.9",
+        "spark_minor": "9.9",
+        "hadoop_version": "9.9.9",
+        "kafka_version": "9.9.9",
+    }
     bundle = Bundle(module.stem, module.stem, {**values, "plugins": "hive"})
     revisions = [d.get("rev") for d in ET.fromstring(bundle.module()).iter("dependency")]
     assert revisions
