@@ -100,7 +100,7 @@ bench-flood: setup $(HEY) ## Measure a keyed client's p99 during an unauthentica
 	$(VENV)/bin/python -m bench.flood $(ARGS)
 
 .PHONY: bench-lake
-bench-lake: setup ## Measure the stream: drain vs the UDF filter and the engine's ceiling, freshness, batch durations
+bench-lake: setup ## Measure the stream: drain vs the UDF filter, the engine's ceiling and Apache Iceberg's Kafka Connect sink, freshness, batch durations
 	$(VENV)/bin/python -m bench.lake $(ARGS)
 
 .PHONY: bench-query
