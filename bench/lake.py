@@ -8,7 +8,8 @@
    on the same backlog; the figures are medians of the per-round ratios of rows/s.
 2. Against a real peer: the streaming app and Apache Iceberg's Kafka Connect sink each
    land a backlog of the same events, in turn, as processes of their own (``bench.peer``):
-   rows/s from start to the last commit, and CPU seconds per million events.
+   rows/s from start to the last commit, and CPU seconds per million events; and each one's
+   sustainable throughput, fed the same way at rates stepped up (``bench.sustained``).
 3. Freshness: at a moderate load on the ingest API, probe events are posted every half
    second and Trino is polled until it returns each; p95 of 202 -> visible in Trino,
    against the streaming app's trigger interval.
@@ -19,7 +20,6 @@
 
 import argparse
 import importlib.util
-import json
 import random
 import shutil
 import statistics
@@ -27,15 +27,11 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from types import ModuleType
-from typing import Any
 
 import httpx
-from confluent_kafka import Producer
 from pyspark.sql import DataFrame, SparkSession
 from questlog_catalog import load_catalog
 from questlog_settings import SparkSettings
@@ -46,12 +42,14 @@ from questlog_spark.tables import ensure_tables
 
 from bench import BASELINES
 from bench import spark as bench_spark
+from bench.backlog import fill_topic
 from bench.figures import Figure, run_alone
-from bench.peer import bench_peer
+from bench.peer import bench_peer, targets
 from bench.sink import install_sink
 from bench.stack import expect, running_stack, settle, stream_metric
+from bench.sustained import bench_sustained
 from questlog.settings import REPO_ROOT, Settings
-from questlog.stack.probes import create_topics, trino_query
+from questlog.stack.probes import trino_query
 from questlog.traffic import event_headers, sample_events
 
 SEED_FILTER = BASELINES / "seed_udf_filter.py"
@@ -65,37 +63,6 @@ def seed_module() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def envelope(event: dict[str, Any]) -> dict[str, Any]:
-    """An event as the ingest API publishes it."""
-    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return {
-        "event_id": str(uuid.uuid4()),
-        "event_version": 1,
-        "occurred_at": now,
-        "received_at": now,
-        "host": "bench.example",
-        "user_agent": "questlog-bench",
-        **event,
-    }
-
-
-def fill_topic(settings: Settings, topic: str, count: int) -> Counter[str]:
-    """A new topic of ``count`` sample events, as the API publishes them; how many of each
-    type it holds."""
-    create_topics(settings.kafka.bootstrap, [topic], 3)
-    producer = Producer({"bootstrap.servers": settings.kafka.bootstrap, "linger.ms": 20})
-    rng = random.Random(5)
-    types: Counter[str] = Counter()
-    for start in range(0, count, 1000):
-        for event in sample_events(min(1000, count - start), rng):
-            producer.produce(topic, key=event["user_id"], value=json.dumps(envelope(event)))
-            producer.poll(0)
-            types[event["event_type"]] += 1
-    if producer.flush(60):
-        raise SystemExit(f"bench: Kafka did not take the backlog of {topic}")
-    return types
 
 
 def backlog(spark: SparkSession, settings: Settings, topic: str) -> DataFrame:
@@ -310,6 +277,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--peer-events", type=int, default=200_000, help="backlog of the run against the sink"
     )
     parser.add_argument("--peer-rounds", type=int, default=1)
+    parser.add_argument(
+        "--sustain-rate", type=float, default=2000, help="events/s of the first step"
+    )
+    parser.add_argument("--sustain-steps", type=int, default=6, help="steps at most")
+    parser.add_argument("--sustain-step-seconds", type=float, default=120)
     parser.add_argument("--load-seconds", type=float, default=90, help="length of each load")
 
 
@@ -319,6 +291,9 @@ QUICK = {
     "drain_rounds": 1,
     "peer_events": 2000,
     "peer_rounds": 1,
+    "sustain_rate": 100,
+    "sustain_steps": 1,
+    "sustain_step_seconds": 5,
     "load_seconds": 5,
 }
 
@@ -348,7 +323,16 @@ def run(args: argparse.Namespace) -> list[Figure]:
     topic = f"bench.peer.{uuid.uuid4().hex[:8]}"
     print(f"Filling the backlog: {args.peer_events} events into topic {topic} ...")
     expected = fill_topic(settings, topic, args.peer_events)
-    peers = bench_peer(settings, topic, expected, args.peer_rounds)
+    with targets(settings, "bench-peer") as target:
+        peers = bench_peer(settings, topic, expected, args.peer_rounds, target)
+        print(
+            f"  Sustainable throughput: steps of {args.sustain_step_seconds:.0f} s from "
+            f"{args.sustain_rate:,.0f} events/s, each half as fast again:"
+        )
+        settle(settings, args)
+        sustained = bench_sustained(
+            settings, args.sustain_rate, args.sustain_steps, args.sustain_step_seconds, target
+        )
     ours = statistics.median(r.questlog.rate for r in peers)
     theirs = statistics.median(r.sink.rate for r in peers)
     our_cpu = statistics.median(r.questlog.cpu_per_million for r in peers)
@@ -397,6 +381,14 @@ def run(args: argparse.Namespace) -> list[Figure]:
             our_cpu / their_cpu,
             "<= 1.0x",
             our_cpu <= their_cpu,
+        ),
+        Figure(
+            "stream vs Kafka Connect's Iceberg sink: sustainable throughput",
+            f"{sustained['questlog']:,.0f} vs {sustained['sink']:,.0f} events/s "
+            f"({args.sustain_step_seconds:.0f} s steps, p95 freshness <= 2x trigger)",
+            sustained["questlog"] / sustained["sink"] if sustained["sink"] else None,
+            ">= 1.0x",
+            sustained["questlog"] >= sustained["sink"],
         ),
         Figure(
             "stream: p95 202 -> visible in Trino, vs trigger",

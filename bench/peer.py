@@ -22,9 +22,9 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 from questlog_catalog import load_catalog
@@ -148,48 +148,98 @@ class Target:
         return SparkSettings(lake=Lake(database=self.database, root=self.lake.as_uri()))
 
 
-def land(
-    settings: Settings,
-    engine: str,
-    start: Callable[[], Child],
-    target: Target,
-    expected: Counter[str],
-    timeout: float,
-    fault: Callable[[], str | None] = lambda: None,
-) -> Landing:
-    """Run an engine until ``target``'s tables hold the ``expected`` rows of each type;
-    ``fault`` tells of a failure that leaves its process running."""
+class Engine:
+    """One engine's process landing a topic in ``target``'s tables: questlog's streaming app
+    (told to stop once it has landed what Kafka holds, when ``drain``) or the sink, which
+    commits every trigger interval of the stream's unless given ``commit_seconds``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        kind: str,
+        topic: str,
+        target: Target,
+        drain: bool = True,
+        commit_seconds: float | None = None,
+    ) -> None:
+        self.kind, self.topic, self.target = kind, topic, target
+        self.log_path = supervisor.log_file(settings, f"bench-{kind}")
+        self.worker: ConnectWorker | None = None
+        if kind == "questlog":
+            self.command = spark_submit_command(
+                settings, "stream", *(["--available-now"] if drain else [])
+            )
+            self.env = stream_environment(settings, topic, target)
+        else:
+            run = SinkRun(
+                topic,
+                target.database,
+                target.lake.as_uri(),
+                list(CATALOG.values()),
+                commit_seconds or settings.stream.trigger_seconds,
+                tasks=os.cpu_count() or 1,
+            )
+            self.worker = ConnectWorker(settings, run)
+            self.command, self.env = self.worker.command(), {}
+        self.child: Child | None = None
+
+    def start(self) -> None:
+        self.child = Child(self.command, self.log_path, self.env)
+
+    def landed(self) -> Counter[str]:
+        """The rows of each event type in the tables' committed snapshots."""
+        return Counter({kind: committed_rows(self.target.lake, t) for kind, t in TABLES.items()})
+
+    def check(self, waiting: str) -> None:
+        """Stop the benchmark, saying what it was ``waiting`` for, when the engine has
+        exited or one of its tasks failed."""
+        assert self.child is not None
+        if self.worker is not None and (trace := self.worker.fault()):
+            raise SystemExit(f"bench: {self.kind} failed ({self.log_path}):\n{trace}")
+        if self.child.exited():
+            raise SystemExit(
+                f"bench: {self.kind} exited while {waiting}; the end of its log "
+                f"({self.log_path}):\n{self.child.log_tail()}"
+            )
+
+    def stop(self) -> float:
+        """Its CPU seconds."""
+        assert self.child is not None
+        try:
+            return self.child.stop()
+        finally:
+            if self.worker is not None:
+                self.worker.remove()
+
+
+def land(settings: Settings, engine: Engine, expected: Counter[str], timeout: float) -> Landing:
+    """Run an engine until its tables hold the ``expected`` rows of each type."""
     rows = sum(expected.values())
     cpu_before = shared_cpu(settings)
     started = time.monotonic()
-    child = start()
+    engine.start()
     try:
-        while True:
-            landed = Counter({kind: committed_rows(target.lake, t) for kind, t in TABLES.items()})
-            if landed.total() >= rows:
-                seconds = time.monotonic() - started
-                break
-            if trace := fault():
-                raise SystemExit(f"bench: {engine} failed ({child.log_path}):\n{trace}")
-            if child.exited() or time.monotonic() - started > timeout:
+        while (landed := engine.landed()).total() < rows:
+            waited = time.monotonic() - started
+            engine.check(f"{landed.total()} of {rows} rows had landed, after {waited:.0f} s")
+            if waited > timeout:
                 raise SystemExit(
-                    f"bench: {engine} landed {landed.total()} of {rows} rows in "
-                    f"{time.monotonic() - started:.0f} s"
-                    f"{' and exited' if child.exited() else ''}; the end of its log "
-                    f"({child.log_path}):\n{child.log_tail()}"
+                    f"bench: {engine.kind} landed {landed.total()} of {rows} rows in "
+                    f"{waited:.0f} s ({engine.log_path})"
                 )
             time.sleep(POLL_SECONDS)
+        seconds = time.monotonic() - started
     finally:
-        cpu = child.stop()
+        cpu = engine.stop()
     if +landed != +expected:
         wrong = {kind: (landed[kind], expected[kind]) for kind in expected | landed}
-        raise SystemExit(f"bench: {engine} landed (rows, expected) by type: {wrong}")
-    return Landing(engine, rows, seconds, cpu + shared_cpu(settings) - cpu_before)
+        raise SystemExit(f"bench: {engine.kind} landed (rows, expected) by type: {wrong}")
+    return Landing(engine.kind, rows, seconds, cpu + shared_cpu(settings) - cpu_before)
 
 
-def questlog_stream(settings: Settings, topic: str, target: Target, log: Path) -> Child:
-    """The streaming app, told to land the topic's backlog into ``target`` and stop."""
-    env = {
+def stream_environment(settings: Settings, topic: str, target: Target) -> dict[str, str]:
+    """The streaming app's settings for landing ``topic`` in ``target``."""
+    return {
         **spark_environment(settings),
         env_name("kafka", "events_topic"): topic,
         env_name("lake", "database"): target.database,
@@ -198,7 +248,29 @@ def questlog_stream(settings: Settings, topic: str, target: Target, log: Path) -
         env_name("lake", "maintenance_minutes"): "0",
         env_name("stream", "metrics_port"): str(free_port()),
     }
-    return Child(spark_submit_command(settings, "stream", "--available-now"), log, env)
+
+
+@contextmanager
+def targets(settings: Settings, name: str) -> Iterator[Callable[[str], Target]]:
+    """A function making a new target of typed tables (named after an engine) while in
+    ``with``; they are dropped at its end."""
+    folder = Path(tempfile.mkdtemp(prefix=f"questlog-{name}-"))
+    spark = bench_spark.session(settings, f"questlog-{name}")
+    made: list[Target] = []
+
+    def target(engine: str) -> Target:
+        database = f"{name.replace('-', '_')}_{engine}_{uuid.uuid4().hex[:6]}"
+        made.append(Target(database, folder / database))
+        ensure_tables(spark, made[-1].settings, say=lambda _: None)
+        return made[-1]
+
+    try:
+        yield target
+    finally:
+        for each in made:
+            bench_spark.drop_tables(spark, each.database)
+        spark.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -208,47 +280,22 @@ class PeerRound:
 
 
 def bench_peer(
-    settings: Settings, topic: str, expected: Counter[str], rounds: int
+    settings: Settings,
+    topic: str,
+    expected: Counter[str],
+    rounds: int,
+    target: Callable[[str], Target],
 ) -> list[PeerRound]:
     """Each engine in turn lands the backlog of ``topic`` (its events by type:
-    ``expected``), ``rounds`` times, into new tables each time."""
-    folder = Path(tempfile.mkdtemp(prefix="questlog-bench-peer-"))
-    spark = bench_spark.session(settings, "questlog-bench-peer")
+    ``expected``), ``rounds`` times, into new tables each time (made by ``target``)."""
     timeout = max(300.0, sum(expected.values()) / 500)
     results = []
-    try:
-        for round_ in range(1, rounds + 1):
-            landings = {}
-            for engine in ENGINES:
-                name = f"bench_peer_{engine}_{uuid.uuid4().hex[:6]}"
-                target = Target(name, folder / name)
-                ensure_tables(spark, target.settings, say=lambda _: None)
-                log = supervisor.log_file(settings, f"bench-{engine}")
-                if engine == "questlog":
-                    start = partial(questlog_stream, settings, topic, target, log)
-                    landings[engine] = land(settings, engine, start, target, expected, timeout)
-                else:
-                    run = SinkRun(
-                        topic,
-                        name,
-                        target.lake.as_uri(),
-                        list(CATALOG.values()),
-                        settings.stream.trigger_seconds,
-                        tasks=os.cpu_count() or 1,
-                    )
-                    worker = ConnectWorker(settings, run)
-                    start = partial(Child, worker.command(), log, None)
-                    try:
-                        landings[engine] = land(
-                            settings, engine, start, target, expected, timeout, worker.fault
-                        )
-                    finally:
-                        worker.remove()
-                bench_spark.drop_tables(spark, name)
-            result = PeerRound(landings["questlog"], landings["sink"])
-            print(f"  round {round_}: {result.questlog}; {result.sink}")
-            results.append(result)
-    finally:
-        spark.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+    for round_ in range(1, rounds + 1):
+        questlog, sink = (
+            land(settings, Engine(settings, kind, topic, target(kind)), expected, timeout)
+            for kind in ENGINES
+        )
+        result = PeerRound(questlog, sink)
+        print(f"  round {round_}: {result.questlog}; {result.sink}")
+        results.append(result)
     return results

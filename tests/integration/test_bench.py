@@ -16,6 +16,7 @@ PARTS = (
     "stream: drain, native parse vs UDF filter",
     "stream vs Kafka Connect's Iceberg sink: drain",
     "stream vs Kafka Connect's Iceberg sink: CPU s per million events landed",
+    "stream vs Kafka Connect's Iceberg sink: sustainable throughput",
     "stream: p95 202 -> visible in Trino, vs trigger",
     "query: Trino vs DuckDB, group-by",
     "micro-batch commits vs maintained",

@@ -4,7 +4,6 @@ measure a sink that lands nothing, or strings where the stream lands dates."""
 
 import uuid
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,9 @@ from pyspark.sql import SparkSession
 from questlog_spark.tables import ensure_tables
 
 from bench import spark as bench_spark
-from bench.lake import fill_topic
-from bench.peer import CATALOG, TABLES, Child, Target, land
-from bench.sink import ConnectWorker, SinkRun, install_sink
+from bench.backlog import fill_topic
+from bench.peer import TABLES, Engine, Target, land
+from bench.sink import install_sink
 from questlog.settings import Settings
 
 EVENTS = 300
@@ -31,15 +30,10 @@ def test_the_kafka_connect_sink_lands_a_backlog_in_the_typed_tables(
     expected = fill_topic(stack, topic, EVENTS)
     target = Target(f"sink_{uuid.uuid4().hex[:10]}", tmp_path / "lake")
     ensure_tables(spark, target.settings, say=lambda _: None)
-    run = SinkRun(topic, target.database, target.lake.as_uri(), list(CATALOG.values()), 2, tasks=2)
-    worker = ConnectWorker(stack, run)
     try:
-        start = partial(Child, worker.command(), tmp_path / "connect.log", None)
+        sink = Engine(stack, "sink", topic, target, commit_seconds=2)
         # land() stops unless every table holds its type's count, no more and no less.
-        landing = land(stack, "the sink", start, target, expected, 180, worker.fault)
-    finally:
-        worker.remove()
-    try:
+        landing = land(stack, sink, expected, 180)
         assert landing.rows == EVENTS and landing.cpu_seconds > 0
         # What Trino reads: each type's rows, its event_date the UTC day it occurred on.
         counted = {
