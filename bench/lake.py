@@ -280,7 +280,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sustain-rate", type=float, default=2000, help="events/s of the first step"
     )
-    parser.add_argument("--sustain-steps", type=int, default=6, help="steps at most")
+    parser.add_argument("--sustain-steps", type=int, default=8, help="steps at most")
     parser.add_argument("--sustain-step-seconds", type=float, default=120)
     parser.add_argument("--load-seconds", type=float, default=90, help="length of each load")
 
@@ -333,6 +333,7 @@ def run(args: argparse.Namespace) -> list[Figure]:
         sustained = bench_sustained(
             settings, args.sustain_rate, args.sustain_steps, args.sustain_step_seconds, target
         )
+    ours_held, theirs_held = sustained["questlog"], sustained["sink"]
     ours = statistics.median(r.questlog.rate for r in peers)
     theirs = statistics.median(r.sink.rate for r in peers)
     our_cpu = statistics.median(r.questlog.cpu_per_million for r in peers)
@@ -384,11 +385,12 @@ def run(args: argparse.Namespace) -> list[Figure]:
         ),
         Figure(
             "stream vs Kafka Connect's Iceberg sink: sustainable throughput",
-            f"{sustained['questlog']:,.0f} vs {sustained['sink']:,.0f} events/s "
+            f"{ours_held} vs {theirs_held} events/s "
             f"({args.sustain_step_seconds:.0f} s steps, p95 freshness <= 2x trigger)",
-            sustained["questlog"] / sustained["sink"] if sustained["sink"] else None,
+            ours_held.rate / theirs_held.rate if theirs_held.rate else None,
             ">= 1.0x",
-            sustained["questlog"] >= sustained["sink"],
+            # Met only if the sink's rate is known: when it held every step, it may be higher.
+            ours_held.rate >= theirs_held.rate and not theirs_held.every_step,
         ),
         Figure(
             "stream: p95 202 -> visible in Trino, vs trigger",

@@ -97,10 +97,19 @@ def run_step(engine: Engine, feeder: Feeder, rate: float, seconds: float, limit:
     return Step(actual, p95, caught_up, caught_up and p95 <= limit)
 
 
+@dataclass(frozen=True)
+class Sustained:
+    rate: float  # of the last step held (0 if none)
+    every_step: bool  # held every step: the rate is a lower bound
+
+    def __str__(self) -> str:
+        return f"{'>= ' if self.every_step else ''}{self.rate:,.0f}"
+
+
 def sustained_rate(
     settings: Settings, engine: Engine, start_rate: float, steps: int, seconds: float
-) -> float:
-    """The rate of the last step ``engine`` held (0 if none), its topic fed by this process."""
+) -> Sustained:
+    """What ``engine`` held of the steps, its topic fed by this process."""
     limit = 2 * settings.stream.trigger_seconds
     feeder = Feeder(settings, engine.topic)
     engine.start()
@@ -115,7 +124,7 @@ def sustained_rate(
             if time.monotonic() > deadline:
                 raise SystemExit(f"bench: {engine.kind} did not land its warm-up in 300 s")
             time.sleep(POLL_SECONDS)
-        rate = start_rate
+        rate, every_step = start_rate, True
         for _ in range(steps):
             step = run_step(engine, feeder, rate, seconds, limit)
             print(
@@ -124,11 +133,12 @@ def sustained_rate(
                 f"{'held' if step.held else 'not held'}"
             )
             if not step.held:
+                every_step = False
                 break
             held, rate = step.rate, rate * 1.5
     finally:
         engine.stop()
-    return held
+    return Sustained(held, every_step)
 
 
 def bench_sustained(
@@ -137,7 +147,7 @@ def bench_sustained(
     steps: int,
     seconds: float,
     target: Callable[[str], Target],
-) -> dict[str, float]:
+) -> dict[str, Sustained]:
     """Each engine's sustainable rate, in turn, each on a new topic and new tables (made by
     ``target``)."""
     rates = {}
