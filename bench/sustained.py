@@ -70,8 +70,9 @@ def run_step(engine: Engine, feeder: Feeder, rate: float, seconds: float, limit:
     """Feed ``rate`` events/s for ``seconds``, then wait up to ``limit`` for the engine to
     land them; a step is held when p95 freshness and that wait are within ``limit``."""
     sent: list[tuple[float, int]] = []  # (when, events sent by then)
-    landed: list[tuple[float, int]] = []  # (when, events in committed snapshots)
     started = last_poll = time.monotonic()
+    # (when, events in committed snapshots)
+    landed: list[tuple[float, int]] = [(started, engine.landed().total())]
     first = feeder.sent
     while (now := time.monotonic()) - started < seconds:
         feeder.send(round(rate * (now - started)) - (feeder.sent - first))
