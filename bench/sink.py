@@ -63,10 +63,11 @@ class SinkRun:
     event_types: list[EventType]
     commit_seconds: float
     tasks: int
-    name: str = ""
 
     def connector(self) -> dict[str, str | int]:
-        name = self.name or f"questlog-bench-sink-{uuid.uuid4().hex[:8]}"
+        """The connector's configuration, under a new name (its control topic and consumer
+        groups are named after it)."""
+        name = f"questlog-bench-sink-{uuid.uuid4().hex[:8]}"
         tables = {f"{self.database}.{t.table}": t.name for t in self.event_types}
         return {
             "name": name,
